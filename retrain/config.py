@@ -1,0 +1,237 @@
+"""One typed settings object per model, built at the entry point and passed down.
+
+A config error must name the file, the field and what was expected, never dump a
+raw traceback: users edit these YAML files by hand and need to know where to look.
+Environment variables (``RETRAIN_HOME``, ``RETRAIN_TRACKING_URI``,
+``RETRAIN_LEDGER_URL``) override the state section so CI and the production
+profile can point the same config at other stores.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Task = Literal["binary", "multiclass", "regression"]
+
+PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "rmse"}
+METRIC_NAMES = {
+    "binary": ["roc_auc", "f1", "log_loss"],
+    "multiclass": ["macro_f1", "accuracy"],
+    "regression": ["mae", "rmse", "r2"],
+}
+LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; ``str()`` says file, field and what was expected."""
+
+    def __init__(self, path: str | Path, problems: list[tuple[str, str]]):
+        self.path = str(path)
+        self.problems = problems
+        lines = [f"{self.path}: {field}: {msg}" for field, msg in problems]
+        super().__init__("invalid config\n" + "\n".join(lines))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    """Where batches come from: each file matching ``path`` is one batch."""
+
+    path: str = Field(description="glob of CSV or Parquet files, relative to the config file")
+    timestamp_column: str
+    target_column: str
+    features: list[str] | None = Field(default=None, description="columns to use; None = all but excluded")
+    exclude: list[str] = Field(default_factory=list)
+    categorical: list[str] | None = Field(default=None, description="None = infer from dtype")
+
+
+class EstimatorConfig(_Strict):
+    class_path: str = "sklearn.ensemble.HistGradientBoostingClassifier"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("class_path")
+    @classmethod
+    def _dotted(cls, v: str) -> str:
+        if "." not in v:
+            raise ValueError("expected an import path such as sklearn.linear_model.LogisticRegression")
+        return v
+
+
+class WindowConfig(_Strict):
+    """Time-based split: the most recent ``holdout_days`` are the fresh holdout."""
+
+    train_days: int | None = Field(default=None, gt=0, description="None = all history before the holdout")
+    holdout_days: int = Field(default=30, gt=0)
+    min_train_rows: int = Field(default=100, ge=1)
+    min_holdout_rows: int = Field(default=50, ge=1)
+
+
+class ValidationConfig(_Strict):
+    suite: str = Field(description="GX suite JSON, relative to the config file")
+
+
+class BootstrapConfig(_Strict):
+    resamples: int = Field(default=500, ge=50)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    seed: int = 0
+    require_significant: bool = False
+
+
+class GateConfig(_Strict):
+    """Promotion rules. Differences are in the primary metric's own units, oriented so
+    that positive means the candidate is better (the sign is flipped for loss metrics)."""
+
+    primary_metric: str | None = None
+    floor: float | None = Field(default=None, description="absolute minimum of the primary metric")
+    max_regression: float = Field(default=0.0, ge=0.0)
+    min_improvement: float = Field(default=0.0, ge=0.0)
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+
+
+class ConstraintsConfig(_Strict):
+    """Checks on the candidate's holdout outputs before any promotion."""
+
+    allow_nan: bool = False
+    positive_rate: tuple[float, float] | None = None
+    class_shares: dict[str, tuple[float, float]] | None = None
+    prediction_range: tuple[float, float] | None = None
+
+
+class StateConfig(_Strict):
+    """Where state lives. Defaults: everything under one home folder."""
+
+    home: str | None = None
+    tracking_uri: str | None = None
+    ledger_url: str | None = None
+
+
+class DriftConfig(_Strict):
+    drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    column_threshold: float | None = None
+    sample_rows: int = Field(default=5000, ge=100)
+    seed: int = 0
+    performance_tolerance: float = Field(default=0.05, ge=0.0)
+    triggers: list[Literal["drift", "performance"]] = Field(default_factory=lambda: ["drift", "performance"])
+
+
+class ScheduleConfig(_Strict):
+    interval_hours: float = Field(default=72.0, gt=0)
+    anchor: str = "2026-01-01T00:00:00+00:00"
+    drift_check_interval_hours: float = Field(default=24.0, gt=0)
+
+
+class ModelConfig(_Strict):
+    """Everything one registered model needs; loaded once and passed down."""
+
+    name: str = Field(min_length=1)
+    task: Task
+    data: DataConfig
+    estimator: EstimatorConfig = Field(default_factory=EstimatorConfig)
+    window: WindowConfig = Field(default_factory=WindowConfig)
+    validation: ValidationConfig
+    gate: GateConfig = Field(default_factory=GateConfig)
+    constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    approval: Literal["auto", "manual"] = "auto"
+    approval_timeout_hours: float = Field(default=24.0, gt=0)
+
+    # resolved at load time, not read from YAML
+    config_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _check_metric(self) -> "ModelConfig":
+        metric = self.gate.primary_metric
+        if metric is not None and metric not in METRIC_NAMES[self.task]:
+            raise ValueError(
+                f"gate.primary_metric {metric!r} is not a {self.task} metric; expected one of {METRIC_NAMES[self.task]}"
+            )
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    @property
+    def primary_metric(self) -> str:
+        return self.gate.primary_metric or PRIMARY_METRIC[self.task]
+
+    @property
+    def home(self) -> Path:
+        return resolve_home(self.state.home)
+
+    @property
+    def tracking_uri(self) -> str:
+        return os.environ.get("RETRAIN_TRACKING_URI") or self.state.tracking_uri or default_tracking_uri(self.home)
+
+    @property
+    def ledger_url(self) -> str:
+        return os.environ.get("RETRAIN_LEDGER_URL") or self.state.ledger_url or default_ledger_url(self.home)
+
+    @property
+    def suite_path(self) -> Path:
+        return (self.base_dir / self.validation.suite).resolve()
+
+    @property
+    def data_glob(self) -> str:
+        p = Path(self.data.path)
+        return str(p if p.is_absolute() else self.base_dir / p)
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine" / self.name
+
+
+def resolve_home(explicit: str | None = None) -> Path:
+    """``RETRAIN_HOME`` wins, then the config, then ``./.retrain``."""
+    raw = os.environ.get("RETRAIN_HOME") or explicit or ".retrain"
+    return Path(raw).expanduser().resolve()
+
+
+def default_tracking_uri(home: Path) -> str:
+    return f"sqlite:///{home / 'mlflow.db'}"
+
+
+def default_ledger_url(home: Path) -> str:
+    return f"sqlite:///{home / 'ledger.db'}"
+
+
+def load_config(path: str | Path) -> ModelConfig:
+    """Read and validate one model's YAML; every failure becomes a ConfigError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, [("(file)", "no such file")])
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(yaml)"
+        raise ConfigError(path, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, [("(top level)", "expected a mapping of settings")])
+    try:
+        config = ModelConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(path, [_describe(err) for err in exc.errors()]) from None
+    config.config_path = path.resolve()
+    return config
+
+
+def _describe(err: dict) -> tuple[str, str]:
+    field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown setting (check the spelling against examples/flights-late/flights-late.yaml)"
+    elif err["type"] == "missing":
+        msg = "required setting is missing"
+    elif "input" in err and not isinstance(err["input"], dict):
+        msg = f"{msg} (got {err['input']!r})"
+    return field, msg
