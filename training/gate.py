@@ -1,0 +1,210 @@
+"""The promotion gate: should this candidate replace the champion?
+
+Both models are scored on the *same* fresh holdout. The rules run in a fixed order and
+each one leaves a reason, passed or failed, because the person reading a rejected run
+needs to see every rule that held it back, not only the first. Differences are oriented
+so that positive always means "candidate better", also for loss metrics.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from training.data import DataError
+from training.metrics import encode, higher_is_better, metric_names, predict_outputs, weighted_metric
+from training.types import BootstrapResult, Decision, OutputCheck, Outputs
+
+if TYPE_CHECKING:
+    from retrain.config import ConstraintsConfig, ModelConfig
+
+__all__ = ["BootstrapResult", "Decision", "OutputCheck", "check_outputs", "decide_promotion", "paired_bootstrap"]
+
+DECISION_THRESHOLD = 0.5
+
+
+def check_outputs(task: str, model: Any, X: pd.DataFrame, constraints: "ConstraintsConfig") -> OutputCheck:
+    """Predict on X and check the outputs against the configured constraints."""
+    return check_predicted(task, predict_outputs(task, model, X), constraints)
+
+
+def check_predicted(task: str, outputs: Outputs, constraints: "ConstraintsConfig") -> OutputCheck:
+    """Catch broken models before metrics do: NaN, degenerate rates, impossible values."""
+    values = np.asarray(outputs.values, dtype=float)
+    if len(values) == 0:
+        return OutputCheck(False, ["no rows to check"])
+    # a multiclass row is usable only if its whole probability vector is finite
+    finite = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
+    problems = []
+    if not constraints.allow_nan and not finite.all():
+        problems.append(f"{int((~finite).sum())} of {len(finite)} predictions are NaN or infinite (allowed: none)")
+    if finite.any():
+        problems += _range_problems(task, outputs.labels, values[finite], constraints)
+    return OutputCheck(passed=not problems, problems=problems)
+
+
+def _range_problems(task: str, labels: np.ndarray | None, kept: np.ndarray, constraints) -> list[str]:
+    """Constraints for other tasks are ignored; ``kept`` holds only the finite outputs."""
+    problems = []
+    if task == "binary" and constraints.positive_rate is not None:
+        rate = float(np.mean(kept >= DECISION_THRESHOLD))
+        problems += _outside("predicted positive rate (at 0.5)", rate, constraints.positive_rate)
+    if task == "multiclass" and constraints.class_shares is not None:
+        predicted = np.asarray(labels)[np.argmax(kept, axis=1)].astype(str)
+        for label, bounds in constraints.class_shares.items():
+            share = float(np.mean(predicted == str(label)))
+            problems += _outside(f"predicted share of class {label!r}", share, bounds)
+    if task == "regression" and constraints.prediction_range is not None:
+        low, high = constraints.prediction_range
+        outside = int(np.sum((kept < low) | (kept > high)))
+        if outside:
+            problems.append(
+                f"{outside} of {len(kept)} predictions fall outside the allowed range [{low:g}, {high:g}] "
+                f"(observed min {kept.min():.4g}, max {kept.max():.4g})"
+            )
+    return problems
+
+
+def _outside(what: str, value: float, bounds: tuple[float, float]) -> list[str]:
+    low, high = bounds
+    if low <= value <= high:
+        return []
+    return [f"{what} is {value:.4f}, outside the allowed [{low:g}, {high:g}]"]
+
+
+def paired_bootstrap(
+    task: str, metric: str, y: Any, cand_outputs: Outputs, champ_outputs: Outputs,
+    resamples: int, confidence: float, seed: int,
+) -> BootstrapResult:
+    """Confidence interval of (candidate − champion) from resampling the same holdout rows.
+
+    Both models are scored on the same resampled rows (paired), which cancels most of the
+    noise shared by the two scores. Resamples where the metric is undefined (a single
+    class for ROC AUC) are skipped and the count of used ones is reported.
+    """
+    sign = 1.0 if higher_is_better(metric) else -1.0
+    y_enc, (cand, champ) = encode(task, y, [cand_outputs, champ_outputs])
+    observed = sign * (weighted_metric(task, metric, y_enc, cand) - weighted_metric(task, metric, y_enc, champ))
+    # sorting by score once makes each weighted ROC AUC a near-linear pass
+    sides = [_presort(task, y_enc, out) for out in (cand, champ)]
+    rng = np.random.default_rng(seed)
+    n = len(y_enc)
+    diffs = np.full(resamples, np.nan)
+    for r in range(resamples):
+        weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        scores = [weighted_metric(task, metric, ys, out, weights[order]) for ys, out, order in sides]
+        diffs[r] = sign * (scores[0] - scores[1])
+    valid = diffs[np.isfinite(diffs)]
+    if len(valid) == 0:
+        nan = float("nan")
+        return BootstrapResult(metric, nan, nan, nan, confidence, resamples, seed, False, observed, 0)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(valid, [alpha / 2, 1 - alpha / 2])
+    return BootstrapResult(
+        metric=metric, mean_diff=float(valid.mean()), low=float(low), high=float(high), confidence=confidence,
+        resamples=resamples, seed=seed, significant=bool(low > 0), observed_diff=float(observed),
+        used_resamples=int(len(valid)),
+    )
+
+
+def _presort(task: str, y: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    order = np.argsort(out, kind="stable") if task == "binary" else np.arange(len(y))
+    return y[order], out[order], order
+
+
+def decide_promotion(
+    task: str, config: "ModelConfig", candidate_model: Any, champion_model: Any | None,
+    holdout: pd.DataFrame, features: list[str], champion_version: str | None,
+) -> Decision:
+    """Score candidate (and champion) on the holdout and apply the gate rules in order."""
+    metric = config.primary_metric
+    target = config.data.target_column
+    rows = holdout[holdout[target].notna()]
+    if rows.empty:
+        raise DataError(config.data_glob, f"holdout has no rows with a value in {target!r}")
+    y = rows[target].to_numpy()
+    cand_outputs = predict_outputs(task, candidate_model, rows[features])
+    cand_metrics = _all_metrics(task, y, cand_outputs)
+    reasons, passed = [], []
+    if config.gate.floor is not None:
+        passed.append(_check_floor(metric, cand_metrics[metric], config.gate.floor, reasons))
+    output_check = check_predicted(task, cand_outputs, config.constraints)
+    passed.append(output_check.passed)
+    problems = "; ".join(output_check.problems)
+    reasons.append("pass: output checks" if output_check.passed else f"fail: output checks: {problems}")
+    base = dict(metric=metric, candidate_score=cand_metrics[metric], champion_version=champion_version,
+                output_check=output_check, candidate_metrics=cand_metrics)
+    if champion_model is None:
+        reasons.append(f"info: no champion for {config.name!r} yet; only the floor and output checks apply")
+        return Decision(promote=all(passed), reasons=reasons, champion_score=None, bootstrap=None,
+                        champion_metrics=None, **base)
+    try:
+        champ_outputs = predict_outputs(task, champion_model, rows[_champion_columns(champion_model, features)])
+    except Exception as exc:  # any failure means we cannot compare, so we must not promote
+        reasons.append(f"fail: champion v{champion_version} could not score the holdout "
+                       f"({type(exc).__name__}: {exc}); not promoting without a comparison")
+        return Decision(promote=False, reasons=reasons, champion_score=None, bootstrap=None,
+                        champion_metrics=None, **base)
+    champ_metrics = _all_metrics(task, y, champ_outputs)
+    bootstrap = paired_bootstrap(task, metric, y, cand_outputs, champ_outputs, config.gate.bootstrap.resamples,
+                                 config.gate.bootstrap.confidence, config.gate.bootstrap.seed)
+    passed += _compare(config, cand_metrics[metric], champ_metrics[metric], champion_version, bootstrap, reasons)
+    return Decision(promote=all(passed), reasons=reasons, champion_score=champ_metrics[metric],
+                    bootstrap=bootstrap, champion_metrics=champ_metrics, **base)
+
+
+def _all_metrics(task: str, y: np.ndarray, outputs: Outputs) -> dict[str, float]:
+    y_enc, (out,) = encode(task, y, [outputs])
+    return {m: weighted_metric(task, m, y_enc, out) for m in metric_names(task)}
+
+
+def _champion_columns(champion_model: Any, features: list[str]) -> list[str]:
+    """The champion reads the columns it was trained on, which may differ from the candidate's."""
+    names = getattr(champion_model, "feature_names_in_", None)
+    return [str(c) for c in names] if names is not None else list(features)
+
+
+def _check_floor(metric: str, value: float, floor: float, reasons: list[str]) -> bool:
+    higher = higher_is_better(metric)
+    ok = bool(np.isfinite(value) and (value >= floor if higher else value <= floor))
+    word = "at least" if higher else "at most"
+    reasons.append(f"{_verdict(ok)}: floor: {metric} {value:.4f} must be {word} {floor:.4f}")
+    return ok
+
+
+def _compare(config: "ModelConfig", cand: float, champ: float, version: str | None,
+             bootstrap: BootstrapResult, reasons: list[str]) -> list[bool]:
+    """Regression limit, required improvement and (optionally) significance vs the champion."""
+    gate, metric = config.gate, config.primary_metric
+    diff = (cand - champ) if higher_is_better(metric) else (champ - cand)
+    head = (f"{metric} candidate {cand:.4f} vs champion v{version} {champ:.4f} "
+            f"(difference {diff:+.4f}, positive = better)")
+    if not np.isfinite(diff):
+        reasons.append(f"fail: {head}: the comparison could not be computed")
+        return [False]
+    no_worse = diff >= -gate.max_regression
+    reasons.append(f"{_verdict(no_worse)}: max regression: {head}; may be worse by at most {gate.max_regression:g}")
+    results = [no_worse]
+    if gate.min_improvement > 0:
+        improved = diff >= gate.min_improvement
+        reasons.append(f"{_verdict(improved)}: min improvement: {diff:+.4f} must be at least {gate.min_improvement:g}")
+        results.append(improved)
+    reasons.append(_bootstrap_reason(bootstrap, gate.bootstrap.require_significant))
+    if gate.bootstrap.require_significant:
+        results.append(bootstrap.significant)
+    return results
+
+
+def _bootstrap_reason(b: BootstrapResult, required: bool) -> str:
+    interval = (f"{b.confidence:.0%} interval of the difference [{b.low:+.4f}, {b.high:+.4f}] "
+                f"over {b.used_resamples} resamples")
+    verdict = "significant" if b.significant else "not significant"
+    if not required:
+        return f"info: bootstrap: {interval}, {verdict} (significance not required)"
+    return f"{_verdict(b.significant)}: bootstrap: {interval}, {verdict} (significance required)"
+
+
+def _verdict(ok: bool) -> str:
+    return "pass" if ok else "fail"
