@@ -1,0 +1,251 @@
+"""Drift check cost: ``detect_drift`` vs Evidently's defaults on the same in-distribution data.
+
+Each measurement runs in a fresh child process so peak RSS (``ru_maxrss``) belongs to that run
+alone. A baseline child imports the same libraries and builds the same frames but runs no
+check; the table reports each run's peak in total, above that baseline, and the check's own
+peak above the RSS it started from (the peak mark is reset once the frames are built, since
+building them can peak higher than a light check). Runs are interleaved (baseline, defaults,
+ours) per repetition so machine noise hits all modes. Both sides are drawn from one
+distribution, so any flag is a false alarm.
+
+    .venv/bin/python bench/drift_bench.py            # 100k and 1M rows per side, 3 repetitions
+    .venv/bin/python bench/drift_bench.py --rows 20000 --reps 1
+
+Writes ``bench/results/drift.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "drift.json"
+MODES = ("baseline", "evidently_defaults", "detect_drift")
+SLOW_SINGLE_RUN_S = 60.0
+N_NUMERIC, N_CATEGORICAL = 12, 8
+
+
+def build_frame(rows: int, seed: int):
+    """20 columns: numeric (normal, skewed, wide and narrow integers) and string categories."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    cols = {}
+    for i in range(N_NUMERIC):
+        kind = i % 4
+        if kind == 0:
+            cols[f"num_{i}"] = rng.normal(i, 1.0 + i / 10, rows)
+        elif kind == 1:
+            cols[f"num_{i}"] = rng.lognormal(0.0, 0.7, rows)
+        elif kind == 2:
+            cols[f"num_{i}"] = rng.integers(0, 500, rows)
+        else:
+            cols[f"num_{i}"] = rng.integers(0, 4, rows)
+    for i in range(N_CATEGORICAL):
+        labels = np.array([f"c{i}_{k}" for k in range(3 + 6 * i)], dtype=object)  # shared str objects
+        cols[f"cat_{i}"] = labels[rng.choice(len(labels), size=rows, p=_shares(len(labels)))]
+    return pd.DataFrame(cols)
+
+
+def _shares(k: int):
+    import numpy as np
+
+    weights = 1.0 / np.arange(1, k + 1)
+    return weights / weights.sum()
+
+
+def run_child(mode: str, rows: int) -> dict:
+    """Measure one mode in this process; print one JSON line."""
+    import gc
+
+    import evidently  # noqa: F401  imported before the clock in every mode
+
+    reference, current = build_frame(rows, seed=1), build_frame(rows, seed=2)
+    gc.collect()
+    build_peak, rss_before = _peak_rss_mb(), _current_rss_mb()
+    reset = _reset_peak_rss()
+    started = time.perf_counter()
+    result: dict = {"mode": mode, "rows": rows, "columns": reference.shape[1]}
+    result |= CHECKS[mode](reference, current)
+    result["check_s"] = round(time.perf_counter() - started, 3)
+    check_peak = _peak_rss_mb()
+    result |= {
+        "peak_rss_mb": max(build_peak, check_peak),
+        "rss_before_check_mb": rss_before,
+        "check_own_mb": round(check_peak - rss_before, 1) if reset else None,
+        "load_1m": round(os.getloadavg()[0], 2),  # other work on the machine inflates times
+    }
+    print(json.dumps(result))
+    return result
+
+
+def check_nothing(reference, current) -> dict:
+    return {"drifted": False, "drifted_columns": [], "share": 0.0}
+
+
+def check_with_evidently_defaults(reference, current) -> dict:
+    from evidently import Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    from monitoring.drift import read_value_drift
+
+    snapshot = Report([DataDriftPreset()], include_tests=True).run(
+        current_data=Dataset.from_pandas(current), reference_data=Dataset.from_pandas(reference)
+    )
+    verdicts = read_value_drift(snapshot.dict(), list(reference.columns))
+    drifted = [c for c, (_, flag) in verdicts.items() if flag]
+    share = len(drifted) / len(verdicts)
+    return {"drifted": share >= 0.5, "drifted_columns": drifted, "share": share}
+
+
+def check_with_detect_drift(reference, current) -> dict:
+    from monitoring.drift import detect_drift
+    from retrain.config import ModelConfig
+
+    config = ModelConfig.model_validate(
+        {
+            "name": "bench",
+            "task": "binary",
+            "data": {"path": "-", "timestamp_column": "ts", "target_column": "y"},
+            "validation": {"suite": "-"},
+        }
+    )
+    report = detect_drift(reference, current, config, features=list(reference.columns))
+    return {"drifted": report.drifted, "drifted_columns": list(report.drifted_columns), "share": report.share}
+
+
+CHECKS = {
+    "baseline": check_nothing,
+    "evidently_defaults": check_with_evidently_defaults,
+    "detect_drift": check_with_detect_drift,
+}
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return round(kb / 1024, 1)
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the peak-RSS mark (Linux ``clear_refs`` 5) so the check's own peak is measurable
+    even when building the frames peaked higher."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def spawn(mode: str, rows: int) -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--rows", str(rows)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} at {rows} rows failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(row_counts: list[int], reps: int) -> list[dict]:
+    runs: list[dict] = []
+    for rows in row_counts:
+        slow_defaults = False
+        for rep in range(reps):
+            for mode in MODES:
+                if mode == "evidently_defaults" and slow_defaults:
+                    continue
+                run = spawn(mode, rows) | {"rep": rep}
+                runs.append(run)
+                print(f"  {rows:>9,} rows  rep {rep}  {mode:<19} {run['check_s']:>7.2f} s  {run['peak_rss_mb']:>7.0f} MB", flush=True)
+                slow_defaults |= mode == "evidently_defaults" and run["check_s"] > SLOW_SINGLE_RUN_S
+    return runs
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    rows_out = []
+    for rows in sorted({r["rows"] for r in runs}):
+        base = statistics.median(r["peak_rss_mb"] for r in runs if r["rows"] == rows and r["mode"] == "baseline")
+        for mode in MODES[1:]:
+            mine = [r for r in runs if r["rows"] == rows and r["mode"] == mode]
+            peak = statistics.median(r["peak_rss_mb"] for r in mine)
+            rows_out.append(
+                {
+                    "rows": rows,
+                    "mode": mode,
+                    "runs": len(mine),
+                    "check_s": round(statistics.median(r["check_s"] for r in mine), 2),
+                    "peak_rss_mb": round(peak, 1),
+                    "baseline_rss_mb": round(base, 1),
+                    "over_baseline_mb": round(peak - base, 1),
+                    "check_own_mb": _median_or_none([r["check_own_mb"] for r in mine]),
+                    "false_alarms": sum(bool(r["drifted"]) for r in mine),
+                    "drifted_columns": sorted({c for r in mine for c in r["drifted_columns"]}),
+                }
+            )
+    return rows_out
+
+
+def _median_or_none(values: list):
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 1) if values else None
+
+
+def print_table(summary: list[dict]) -> None:
+    """Times are medians; 'peak' is the whole child, 'check' is the check's own peak above the
+    RSS it started from (the frames are already in memory on both sides)."""
+    header = f"{'rows/side':>10} {'mode':<19} {'runs':>4} {'time s':>8} {'peak MB':>8} {'+base MB':>9} {'check MB':>9} {'flagged':>8}"
+    print("\n" + header)
+    for s in summary:
+        own = "-" if s["check_own_mb"] is None else f"{s['check_own_mb']:.0f}"
+        print(
+            f"{s['rows']:>10,} {s['mode']:<19} {s['runs']:>4} {s['check_s']:>8.2f} {s['peak_rss_mb']:>8.0f} "
+            f"{s['over_baseline_mb']:>9.0f} {own:>9} {s['false_alarms']:>4}/{s['runs']}"
+        )
+    for rows in sorted({s["rows"] for s in summary}):
+        d, o = (next(s for s in summary if s["rows"] == rows and s["mode"] == m) for m in MODES[1:])
+        line = f"{rows:>10,} defaults/ours: time x{d['check_s'] / o['check_s']:.1f}"
+        if d["check_own_mb"] is not None and o["check_own_mb"] is not None:
+            line += f", check memory x{d['check_own_mb'] / max(o['check_own_mb'], 1.0):.1f}"
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000], help="rows per side")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    if args.child:
+        run_child(args.child, args.rows[0])
+        return
+    runs = measure(args.rows, args.reps)
+    summary = summarise(runs)
+    print_table(summary)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "columns": N_NUMERIC + N_CATEGORICAL}
+    RESULTS.write_text(json.dumps(meta | {"summary": summary, "runs": runs}, indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
