@@ -1,0 +1,300 @@
+"""Log, register, look up and load model versions.
+
+Every candidate becomes a registered version, promoted or not, so the registry is
+the audit trail: its tags say which data, code and gate decision produced it. Only
+the ``challenger`` alias is moved here; ``champion`` belongs to the promotion ledger.
+MLflow is imported inside functions because the CLI imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from importlib.metadata import version as installed_version
+from numbers import Real
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.store import experiment_id, use_client
+from registry.types import CHALLENGER, CHAMPION, ModelStatus, VersionInfo, VersionNotFound
+from retrain.config import ModelConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow import MlflowClient
+
+MODEL_ARTIFACT = "model"
+SIGNATURE_ROWS = 200
+PINNED_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow")
+# MLflow's limits (mlflow.utils.validation): key length, param and tag value length.
+KEY_LIMIT, PARAM_LIMIT, TAG_LIMIT = 250, 6000, 8000
+_MISSING_CODES = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}
+_PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def register_candidate(
+    client: "MlflowClient",
+    config: ModelConfig,
+    model: Any,
+    sample_input: "pd.DataFrame",
+    lineage: dict,
+    metrics: dict,
+    *,
+    params: dict | None = None,
+    decision: dict | None = None,
+) -> VersionInfo:
+    """Log ``model`` in one run, register it as a new version and alias it ``challenger``.
+
+    ``sample_input`` holds feature columns only; its first rows give the signature.
+    A ``validation`` summary, if the caller has one, belongs in ``lineage``.
+    """
+    import mlflow.sklearn
+
+    use_client(client)
+    if "code_version" not in lineage:
+        lineage = {**lineage, "code_version": code_version()}
+    params = flatten(params or {})
+    signature = _signature(model, sample_input.head(SIGNATURE_ROWS))
+    with mlflow.start_run(experiment_id=experiment_id(client, config.name), run_name="candidate") as run:
+        mlflow.set_tags({"retrain.kind": "candidate", **_tag_values(lineage, TAG_LIMIT)})
+        mlflow.log_params(params)
+        mlflow.log_metrics(_numbers(metrics))
+        mlflow.log_text(_json(lineage), "lineage.json")
+        if decision is not None:
+            mlflow.log_text(_json(decision), "decision.json")
+        info = mlflow.sklearn.log_model(
+            model, name=MODEL_ARTIFACT, signature=signature, **_serialization(model)
+        )
+        tags = _version_tags(lineage, metrics, params, decision)
+        _ensure_registered_model(client, config.name)
+        created = client.create_model_version(
+            config.name, info.model_uri, run_id=run.info.run_id, tags=tags, model_id=info.model_id
+        )
+        client.set_registered_model_alias(config.name, CHALLENGER, created.version)
+    return get_version(client, config.name, created.version)
+
+
+def get_version(client: "MlflowClient", name: str, ref: str | int) -> VersionInfo | None:
+    """The version with number or alias ``ref``; None when the model, version or alias is missing.
+
+    Aliases are read from the registered model rather than ``get_model_version_by_alias``,
+    which reports a missing alias as an invalid parameter, not as a missing resource.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        number = str(ref) if _is_number(ref) else client.get_registered_model(name).aliases.get(str(ref))
+        return _to_info(client.get_model_version(name, number)) if number is not None else None
+    except MlflowException as exc:
+        if exc.error_code in _MISSING_CODES:
+            return None
+        raise
+
+
+def model_exists(client: "MlflowClient", name: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code in _MISSING_CODES:
+            return False
+        raise
+    return True
+
+
+def load_model(target: "MlflowClient | ModelConfig | str", name: str, ref: str | int) -> Any:
+    """Load a version as the plain sklearn object (the gate needs ``predict_proba``).
+
+    ``target`` is a client, a config or a tracking URI. The alias is resolved first so
+    a concurrent move cannot mix two versions, and the files are fetched through this
+    store, not MLflow's global one. Raises ``VersionNotFound`` when nothing matches.
+    """
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
+
+    uri = target if isinstance(target, str) else target.tracking_uri
+    client = target if isinstance(target, MlflowClient) else MlflowClient(uri, uri)
+    found = get_version(client, name, ref)
+    if found is None:
+        raise VersionNotFound(name, ref)
+    location = client.get_model_version_download_uri(name, found.version)
+    with tempfile.TemporaryDirectory(prefix="retrain-model-") as tmp:
+        local = download_artifacts(artifact_uri=location, dst_path=tmp, tracking_uri=uri)
+        return mlflow.sklearn.load_model(local)
+
+
+def model_status(client: "MlflowClient", name: str) -> ModelStatus:
+    """Champion, challenger and version count; an unregistered model has zero versions."""
+    numbers = _version_numbers(client, name) if model_exists(client, name) else []
+    return ModelStatus(
+        name=name,
+        champion=get_version(client, name, CHAMPION) if numbers else None,
+        challenger=get_version(client, name, CHALLENGER) if numbers else None,
+        versions=len(numbers),
+        latest_version=str(max(numbers)) if numbers else None,
+    )
+
+
+def code_version(path: Path | None = None) -> str:
+    """Git commit of the code, ``-dirty`` when the tree has changes, ``unknown`` outside git."""
+    where = str(path or _PROJECT_DIR)
+    try:
+        head = _git(where, "rev-parse", "HEAD")
+        changes = _git(where, "status", "--porcelain")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}-dirty" if changes else head
+
+
+def flatten(values: Mapping, prefix: str = "") -> dict[str, str]:
+    """Nested params as ``a.b`` keys with text values cut to MLflow's limits."""
+    flat: dict[str, str] = {}
+    for key, value in values.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{full}."))
+        else:
+            flat[clean_key(full)] = text(value)[:PARAM_LIMIT]
+    return flat
+
+
+def clean_key(key: Any) -> str:
+    """MLflow accepts letters, digits, ``_ - . / :`` and spaces in names; replace the rest."""
+    return re.sub(r"[^\w\-./: ]", "_", str(key))[:KEY_LIMIT]
+
+
+def text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=_plain, sort_keys=True)
+
+
+def pinned_requirements(extra: tuple[str, ...] = ()) -> list[str]:
+    """Exact pins of what the model needs; MLflow's inference costs seconds per call."""
+    return [f"{package}=={installed_version(package)}" for package in (*PINNED_PACKAGES, *extra)]
+
+
+def _serialization(model: Any) -> dict[str, Any]:
+    """skops (no pickle) when the model allows it, trusting exactly its own types.
+
+    skops refuses to load types outside its default allow-list (tree predictors,
+    numpy dtypes), so the list is computed from the model; custom objects skops
+    cannot store fall back to cloudpickle.
+    """
+    import skops.io
+
+    try:
+        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    except Exception:  # skops raises assorted errors on objects it cannot store
+        return {"serialization_format": "cloudpickle", "pip_requirements": pinned_requirements(("cloudpickle",))}
+    return {
+        "serialization_format": "skops",
+        "skops_trusted_types": trusted or None,
+        "pip_requirements": pinned_requirements(("skops",)),
+    }
+
+
+def _signature(model: Any, sample: "pd.DataFrame") -> Any:
+    """Integer inputs are declared as doubles: a later batch with one missing value
+    arrives as floats and would otherwise break schema enforcement when serving."""
+    from mlflow.models import infer_signature
+
+    ints = sample.select_dtypes(include="integer").columns
+    return infer_signature(sample.astype({c: "float64" for c in ints}), model.predict(sample))
+
+
+def _version_tags(lineage: dict, metrics: dict, params: dict, decision: dict | None) -> dict[str, str]:
+    tags = _tag_values(lineage, TAG_LIMIT)
+    tags.update({clean_key(f"metric.{k}"): repr(v) for k, v in _numbers(metrics).items()})
+    tags["params"] = text(params)[:TAG_LIMIT]
+    if decision is not None:
+        tags["gate.decision"] = "promote" if decision.get("promote") else "reject"
+        reasons = decision.get("reasons") or []
+        tags["gate.reasons"] = (reasons if isinstance(reasons, str) else "; ".join(map(str, reasons)))[:TAG_LIMIT]
+        for key in ("metric", "candidate_score", "champion_score", "champion_version"):
+            if decision.get(key) is not None:
+                tags[f"gate.{key}"] = text(decision[key])[:TAG_LIMIT]
+    return tags
+
+
+def _tag_values(values: dict, limit: int) -> dict[str, str]:
+    return {clean_key(k): text(v)[:limit] for k, v in values.items() if v is not None}
+
+
+def _numbers(metrics: dict) -> dict[str, float]:
+    """Metrics that are numbers; a missing score (None) is left out rather than faked."""
+    return {clean_key(k): float(v) for k, v in metrics.items() if isinstance(v, Real)}
+
+
+def _ensure_registered_model(client: "MlflowClient", name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.create_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+
+
+def _version_numbers(client: "MlflowClient", name: str) -> list[int]:
+    """All version numbers, following pages; the search API returns no aliases, only numbers."""
+    numbers: list[int] = []
+    token = None
+    while True:
+        page = client.search_model_versions(f"name = '{name}'", max_results=1000, page_token=token)
+        numbers.extend(int(mv.version) for mv in page)
+        token = page.token
+        if not token:
+            return numbers
+
+
+def _to_info(mv: Any) -> VersionInfo:
+    tags = dict(mv.tags or {})
+    metrics = {k.removeprefix("metric."): _float(v) for k, v in tags.items() if k.startswith("metric.")}
+    created = datetime.fromtimestamp((mv.creation_timestamp or 0) / 1000, tz=timezone.utc)
+    return VersionInfo(
+        name=mv.name,
+        version=str(mv.version),
+        run_id=mv.run_id,
+        source=mv.source,
+        aliases=tuple(sorted(mv.aliases or ())),
+        tags=tags,
+        metrics=metrics,
+        created_at=created.isoformat(),
+    )
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:  # a hand-edited tag must not break `retrain status`
+        return math.nan
+
+
+def _is_number(ref: str | int) -> bool:
+    return isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit())
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars, timestamps, paths and dataclasses as JSON-friendly values."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _git(where: str, *args: str) -> str:
+    done = subprocess.run(["git", "-C", where, *args], capture_output=True, text=True, timeout=10, check=True)
+    return done.stdout.strip()
