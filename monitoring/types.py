@@ -1,0 +1,73 @@
+"""Typed results of the monitoring package.
+
+Flows, the CLI and the quarantine reports consume these instead of library result
+objects, so a Great Expectations upgrade changes one adapter, not every caller.
+All fields are plain Python values so ``to_dict()`` is always JSON-serialisable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+_SUMMARY_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class ExpectationFailure:
+    """One expectation that did not hold (or could not be evaluated) on a batch."""
+
+    expectation: str
+    column: str | None
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    details: str
+
+    def label(self) -> str:
+        """Short form for one-line summaries, e.g. ``expect_column_to_exist(dep_time)``."""
+        return f"{self.expectation}({self.column})" if self.column else self.expectation
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The verdict on one batch: passed, failed expectations, or could not be read."""
+
+    batch: str
+    success: bool
+    rows: int
+    evaluated: int
+    failures: list[ExpectationFailure] = field(default_factory=list)
+    error: str | None = None
+    suite: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ValidationReport":
+        """Rebuild a report saved with ``to_dict`` (extra keys, such as quarantine notes, are ignored)."""
+        names = [item.name for item in fields(ExpectationFailure)]
+        failures = [ExpectationFailure(**{name: f.get(name) for name in names}) for f in data.get("failures") or []]
+        return cls(
+            batch=str(data["batch"]),
+            success=bool(data["success"]),
+            rows=int(data.get("rows") or 0),
+            evaluated=int(data.get("evaluated") or 0),
+            failures=failures,
+            error=data.get("error"),
+            suite=str(data.get("suite") or ""),
+        )
+
+    def summary(self) -> str:
+        """One line a person can act on without opening the JSON report."""
+        if self.error is not None:
+            return f"ERROR {self.batch}: {self.error}"
+        if self.success:
+            return f"PASSED {self.evaluated} of {self.evaluated} expectations on {self.rows} rows"
+        labels = [failure.label() for failure in self.failures[:_SUMMARY_LIMIT]]
+        more = len(self.failures) - len(labels)
+        text = ", ".join(labels) + (f" and {more} more" if more > 0 else "")
+        return f"FAILED {len(self.failures)} of {self.evaluated} expectations: {text}"

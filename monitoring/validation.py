@@ -1,0 +1,297 @@
+"""Validate batches against a Great Expectations suite and quarantine the ones that fail.
+
+This is the only module that talks to GX. It runs a suite JSON file against a DataFrame
+in an in-memory (ephemeral) GX context, so nothing is written to disk, and turns GX's
+results into our own ``ValidationReport``. Results are read by each result's own
+expectation type and kwargs, never by position: GX does not keep the suite's order.
+GX is imported on first use only, because the CLI imports this module on light paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from monitoring.suites import propose_suite, write_suite
+from monitoring.types import ExpectationFailure, ValidationReport
+
+__all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error", "validate_batch", "write_suite"]
+
+# Fields GX writes for an expectation; the ignored ones only matter to GX Cloud or renderers.
+# ``severity`` is ignored on purpose: every failed expectation blocks the batch.
+_USED_FIELDS = {"type", "kwargs", "meta", "notes", "description"}
+_IGNORED_FIELDS = {"id", "severity", "rendered_content", "success_on_last_run", "expectation_context"}
+_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
+_HIDDEN_KWARGS = {"column", "batch_id", "result_format", "catch_exceptions"}
+
+# One GX context per process: building it costs more than validating a small batch.
+# GX contexts are not documented as thread-safe and flows may run tasks in threads.
+_LOCK = threading.Lock()
+_GX: dict[str, Any] = {}
+_DEFINITIONS: dict[str, Any] = {}  # suite file digest -> GX ValidationDefinition
+
+
+class SuiteError(Exception):
+    """A suite file that cannot be used; ``str()`` names the file and the problem."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> ValidationReport:
+    """Run the suite at ``suite_path`` on ``df``; failures name the expectation and column."""
+    suite_path = Path(suite_path)
+    name, items, digest = _read_suite(suite_path)
+    with _LOCK:
+        definition = _definition_for(suite_path, items, digest)
+        outcome = definition.run(batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT)
+        _forget_stored_results()
+    columns = {str(column) for column in df.columns}
+    failures = [_to_failure(result, columns) for result in outcome.results if not result.success]
+    failures += _unanswered(items, outcome.results)
+    failures.sort(key=lambda f: (f.column is not None, str(f.column), f.expectation))
+    return ValidationReport(
+        batch=batch_name,
+        success=bool(outcome.success) and not failures,
+        rows=len(df),
+        evaluated=len(outcome.results),
+        failures=failures,
+        error=None,
+        suite=name,
+    )
+
+
+def report_load_error(path: str | Path, error: BaseException | str, suite: str = "") -> ValidationReport:
+    """A failed report for a batch that could not even be read (empty, corrupt, no timestamp)."""
+    return ValidationReport(
+        batch=Path(path).name, success=False, rows=0, evaluated=0, failures=[], error=str(error), suite=suite
+    )
+
+
+def quarantine_batch(path: Path, report: ValidationReport, quarantine_dir: Path) -> Path:
+    """Move a bad batch out of the input folder and leave its report beside it.
+
+    The report is written before the move, so a failure at any step leaves the batch
+    file in one piece somewhere: a failed report write leaves it where it was (and a
+    retry starts clean); a failed move removes the report and leaves the file in place.
+    """
+    path, quarantine_dir = Path(path), Path(quarantine_dir)
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    moved_at = datetime.now(timezone.utc)
+    target = _free_name(quarantine_dir, path.name, moved_at)
+    report_path = target.with_name(target.name + ".report.json")
+    record = report.to_dict() | {
+        "quarantined_at": moved_at.isoformat(),
+        "original_path": str(path.resolve()),
+        "quarantined_path": str(target.resolve()),
+    }
+    _write_json(report_path, record)
+    try:
+        shutil.move(str(path), str(target))
+    except BaseException:
+        report_path.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    """Write through a scratch file so a reader never sees half a report."""
+    scratch = path.with_name(path.name + ".tmp")
+    try:
+        scratch.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        os.replace(scratch, path)
+    except BaseException:
+        if scratch.is_file():
+            scratch.unlink()
+        raise
+
+
+def _free_name(folder: Path, name: str, when: datetime) -> Path:
+    """``name`` if unused, else ``stem.<UTC timestamp>[-n].suffix``: earlier quarantines are kept."""
+    candidate = folder / name
+    stamp = when.strftime("%Y%m%dT%H%M%S%fZ")
+    stem, suffix = Path(name).stem, Path(name).suffix
+    counter = 0
+    while candidate.exists() or candidate.with_name(candidate.name + ".report.json").exists():
+        counter += 1
+        extra = f"-{counter}" if counter > 1 else ""
+        candidate = folder / f"{stem}.{stamp}{extra}{suffix}"
+    return candidate
+
+
+def _read_suite(path: Path) -> tuple[str, list[dict[str, Any]], str]:
+    """Check the suite file's shape without GX, so errors name the file and the item."""
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise SuiteError(path, f"cannot read the suite file ({exc.strerror or exc})") from None
+    try:
+        raw = json.loads(raw_bytes)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise SuiteError(path, f"not valid JSON{where}: {getattr(exc, 'msg', exc)}") from None
+    if not isinstance(raw, dict):
+        raise SuiteError(path, "expected a JSON object with 'name' and 'expectations'")
+    name, items = raw.get("name"), raw.get("expectations")
+    if not isinstance(name, str) or not name.strip():
+        raise SuiteError(path, "'name' must be a non-empty string")
+    if not isinstance(items, list) or not items:
+        raise SuiteError(path, "'expectations' must be a non-empty list")
+    for index, item in enumerate(items):
+        _check_item(path, index, item)
+    return name, items, hashlib.sha256(raw_bytes).hexdigest()
+
+
+def _check_item(path: Path, index: int, item: Any) -> None:
+    where = f"expectations[{index}]"
+    if not isinstance(item, dict):
+        raise SuiteError(path, f"{where}: expected an object with 'type' and 'kwargs'")
+    unknown = set(item) - _USED_FIELDS - _IGNORED_FIELDS
+    if unknown:
+        raise SuiteError(path, f"{where}: unknown field(s) {sorted(unknown)}; expected type, kwargs, meta")
+    if not isinstance(item.get("type"), str) or not item["type"].startswith("expect_"):
+        raise SuiteError(path, f"{where}: 'type' must name an expectation, such as expect_column_to_exist")
+    if not isinstance(item.get("kwargs"), dict):
+        raise SuiteError(path, f"{where} ({item['type']}): 'kwargs' must be an object")
+
+
+def _context() -> tuple[Any, Any]:
+    """The process-wide ephemeral GX context and its whole-dataframe batch definition."""
+    if not _GX:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        asset = context.data_sources.add_pandas("retrain").add_dataframe_asset("batch")
+        _GX["batch_definition"] = asset.add_batch_definition_whole_dataframe("whole")
+        _GX["context"] = context
+    return _GX["context"], _GX["batch_definition"]
+
+
+def _definition_for(path: Path, items: list[dict[str, Any]], digest: str) -> Any:
+    """Build (once per distinct suite content) the GX suite and validation definition."""
+    if digest in _DEFINITIONS:
+        return _DEFINITIONS[digest]
+    import great_expectations as gx
+
+    context, batch_definition = _context()
+    expectations = [_build_expectation(path, index, item) for index, item in enumerate(items)]
+    key = f"suite-{digest[:16]}"
+    suite = context.suites.add(gx.ExpectationSuite(name=key, expectations=expectations))
+    definition = gx.ValidationDefinition(name=key, data=batch_definition, suite=suite)
+    _DEFINITIONS[digest] = context.validation_definitions.add(definition)
+    return _DEFINITIONS[digest]
+
+
+def _build_expectation(path: Path, index: int, item: dict[str, Any]) -> Any:
+    from great_expectations.compatibility.pydantic import ValidationError
+    from great_expectations.exceptions import ExpectationNotFoundError, InvalidExpectationConfigurationError
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    kind = item["type"]
+    fields = {key: item[key] for key in _USED_FIELDS if key in item}
+    try:
+        return ExpectationConfiguration(**fields).to_domain_obj()
+    except ExpectationNotFoundError:
+        raise SuiteError(path, f"expectations[{index}]: unknown expectation type {kind!r}") from None
+    except (ValidationError, InvalidExpectationConfigurationError, TypeError, ValueError) as exc:
+        problem = " ".join(str(exc).split())[:300]
+        raise SuiteError(path, f"expectations[{index}] ({kind}): invalid kwargs: {problem}") from None
+
+
+def _forget_stored_results() -> None:
+    """Drop results GX keeps in memory after each run; a long-lived process would grow."""
+    store = _GX["context"].validation_results_store
+    for key in store.list_keys():
+        store.remove_key(key)
+
+
+def _to_failure(result: Any, columns: set[str]) -> ExpectationFailure:
+    config = result.expectation_config
+    kind, kwargs = config.type, dict(config.kwargs)
+    column = kwargs.get("column")
+    if column is not None and str(column) not in columns:
+        return ExpectationFailure(kind, column, None, None, f"column {column!r} is missing from the batch")
+    problem = _exception_message(result.exception_info)
+    if problem is not None:
+        return ExpectationFailure(kind, column, None, None, f"could not be evaluated: {problem}")
+    outcome = dict(result.result or {})
+    count, percent = outcome.get("unexpected_count"), outcome.get("unexpected_percent")
+    return ExpectationFailure(
+        expectation=kind,
+        column=column,
+        unexpected_count=None if count is None else int(count),
+        unexpected_percent=None if percent is None else round(float(percent), 4),
+        details=_describe(kind, kwargs, outcome),
+    )
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports either one flat exception record or one record per failed metric."""
+    if not isinstance(info, dict):
+        return None
+    records = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for record in records:
+        if record.get("raised_exception"):
+            return str(record.get("exception_message") or "unknown error")
+    return None
+
+
+def _describe(kind: str, kwargs: dict[str, Any], outcome: dict[str, Any]) -> str:
+    mismatch = (outcome.get("details") or {}).get("mismatched")
+    if isinstance(mismatch, dict):
+        missing, extra = mismatch.get("missing") or [], mismatch.get("unexpected") or []
+        return f"missing columns: {_names(missing)}; unexpected columns: {_names(extra)}"
+    expected = _expected(kwargs)
+    if "unexpected_count" in outcome:
+        count, total = outcome["unexpected_count"], outcome.get("element_count")
+        share = f"{count} of {total} rows ({float(outcome.get('unexpected_percent') or 0):.2f}%)"
+        if kind == "expect_column_values_to_not_be_null":
+            return f"{share} are null; expected {expected}"
+        distinct = dict.fromkeys(repr(v)[:40] for v in outcome.get("partial_unexpected_list") or [])
+        examples = ", ".join(list(distinct)[:5])
+        return f"{share} unexpected, e.g. {examples}; expected {expected}"
+    if "observed_value" in outcome:
+        return f"observed {outcome['observed_value']!r}; expected {expected}"
+    return f"expected {expected}"
+
+
+def _expected(kwargs: dict[str, Any]) -> str:
+    parts = []
+    for key, value in kwargs.items():
+        if key in _HIDDEN_KWARGS:
+            continue
+        text = repr(value)
+        if isinstance(value, (list, tuple, set)) and len(value) > 8:
+            text = f"{len(value)} values such as {list(value)[:3]!r}"
+        parts.append(f"{key}={text}")
+    return ", ".join(parts) or "(no arguments)"
+
+
+def _names(values: list[Any]) -> str:
+    return ", ".join(str(v) for v in values) or "none"
+
+
+def _unanswered(items: list[dict[str, Any]], results: list[Any]) -> list[ExpectationFailure]:
+    """Expectations GX returned no result for; a silent skip must not look like a pass."""
+    asked = Counter((item["type"], item["kwargs"].get("column")) for item in items)
+    answered = Counter((r.expectation_config.type, r.expectation_config.kwargs.get("column")) for r in results)
+    missing = asked - answered
+    return [
+        ExpectationFailure(kind, column, None, None, "no result was returned for this expectation")
+        for (kind, column), times in sorted(missing.items(), key=str)
+        for _ in range(times)
+    ]

@@ -1,0 +1,146 @@
+"""propose_suite derives a reviewable suite from reference rows; write_suite stores it
+stably and never clobbers an edited one; the proposal round-trips through real GX."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring.validation import propose_suite, validate_batch, write_suite
+
+
+def by_key(suite):
+    """Expectations keyed by (type, column); the proposal has at most one of each."""
+    keyed = {(e["type"], e["kwargs"].get("column")): e for e in suite["expectations"]}
+    assert len(keyed) == len(suite["expectations"])
+    return keyed
+
+
+def test_schema_and_row_count(batch, config):
+    suite = propose_suite(batch, config)
+    found = by_key(suite)
+    assert suite["name"] == config.name
+    assert found[("expect_table_row_count_to_be_between", None)]["kwargs"] == {"min_value": 1}
+    columns = found[("expect_table_columns_to_match_set", None)]["kwargs"]
+    assert columns == {"column_set": list(batch.columns), "exact_match": True}
+    assert all(e["meta"]["note"] for e in suite["expectations"])
+
+
+def test_every_column_gets_a_null_check_from_its_observed_share(batch, config):
+    found = by_key(propose_suite(batch, config))
+    for column in batch.columns:
+        mostly = found[("expect_column_values_to_not_be_null", column)]["kwargs"]["mostly"]
+        share = batch[column].notna().mean()
+        assert mostly == 1.0 if share == 1.0 else 0.0 < mostly < share
+    assert "null in the reference" in found[("expect_column_values_to_not_be_null", "temp")]["meta"]["note"]
+
+
+def test_type_lists_follow_the_dtype(batch, config):
+    found = by_key(propose_suite(batch, config))
+
+    def types(column):
+        return found[("expect_column_values_to_be_in_type_list", column)]["kwargs"]["type_list"]
+
+    assert {"int64", "int32", "Int64Dtype"} <= set(types("distance")) and "float64" not in types("distance")
+    assert {"float64", "int64", "Float64Dtype"} <= set(types("temp"))
+    assert types("carrier") == ["StringDtype", "str"]
+    assert "bool" in types("weekend")
+    # GX cannot express categorical or tz-aware dtypes by name: no type check rather than a false one
+    assert ("expect_column_values_to_be_in_type_list", "origin") not in found
+    assert ("expect_column_values_to_be_in_type_list", "ts") not in found
+
+
+def test_numeric_ranges_are_widened_by_the_slack(batch, config):
+    found = by_key(propose_suite(batch, config, range_slack=0.1))
+    kwargs = found[("expect_column_values_to_be_between", "temp")]["kwargs"]
+    low, high = batch["temp"].min(), batch["temp"].max()
+    pad = 0.1 * (high - low)
+    assert kwargs["min_value"] == pytest.approx(low - pad, abs=0.2) and kwargs["min_value"] <= low - pad
+    assert kwargs["max_value"] == pytest.approx(high + pad, abs=0.2) and kwargs["max_value"] >= high + pad
+    distance = found[("expect_column_values_to_be_between", "distance")]["kwargs"]
+    assert distance["min_value"] == 0  # never negative in the reference: stays non-negative
+    assert isinstance(distance["max_value"], int) and distance["max_value"] >= batch["distance"].max()
+
+
+def test_value_sets_for_categories_and_the_target(batch, config):
+    found = by_key(propose_suite(batch, config))
+    assert found[("expect_column_values_to_be_in_set", "carrier")]["kwargs"]["value_set"] == sorted(
+        batch["carrier"].unique()
+    )
+    assert found[("expect_column_values_to_be_in_set", "origin")]["kwargs"]["value_set"] == ["EWR", "JFK", "LGA"]
+    assert found[("expect_column_values_to_be_in_set", "weekend")]["kwargs"]["value_set"] == [False, True]
+    assert found[("expect_column_values_to_be_in_set", "late")]["kwargs"]["value_set"] == [0, 1]
+    assert ("expect_column_values_to_be_between", "late") not in found
+
+
+def test_no_value_checks_for_timestamp_unused_or_high_cardinality_columns(batch, config):
+    frame = batch.assign(tailnum=[f"N{i}" for i in range(len(batch))])
+    found = by_key(propose_suite(frame, config, max_categories=50))
+    kinds = {kind for kind, column in found if column in ("ts", "flight", "tailnum")}
+    assert kinds == {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_type_list"}
+
+
+def test_timestamp_column_type_is_left_to_the_loader(batch, config, tmp_path):
+    raw = batch.assign(ts=batch["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))  # as read from CSV, unparsed
+    found = by_key(propose_suite(raw, config))
+    assert {kind for kind, column in found if column == "ts"} == {"expect_column_values_to_not_be_null"}
+    path = write_suite(propose_suite(raw, config), tmp_path / "suite.json")
+    assert validate_batch(batch, path, "parsed.csv").success
+
+
+def test_regression_target_gets_a_range_and_declared_categoricals_a_set(batch, make_config):
+    config = make_config("regression", categorical=["distance_band"])
+    frame = batch.assign(late=batch["late"] * 10.5, distance_band=batch["distance"] // 1000)
+    found = by_key(propose_suite(frame, config))
+    assert ("expect_column_values_to_be_between", "late") in found
+    assert ("expect_column_values_to_be_in_set", "late") not in found
+    assert found[("expect_column_values_to_be_in_set", "distance_band")]["kwargs"]["value_set"] == [0, 1, 2]
+
+
+def test_empty_frame_is_refused(batch, config):
+    with pytest.raises(ValueError, match="empty"):
+        propose_suite(batch.iloc[:0], config)
+
+
+def test_write_suite_is_stable_and_refuses_to_overwrite(batch, config, tmp_path):
+    suite = propose_suite(batch, config)
+    path = write_suite(suite, tmp_path / "nested" / "suite.json")
+    text = path.read_text()
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    assert json.loads(text) == suite
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        write_suite({"name": "other", "expectations": []}, path)
+    assert path.read_text() == text
+    write_suite(propose_suite(batch.iloc[:100], config), path, overwrite=True)
+    assert path.read_text() != text
+    write_suite(suite, path, overwrite=True)
+    assert path.read_text() == text
+    assert sorted(p.name for p in path.parent.iterdir()) == ["suite.json"]
+
+
+def test_round_trip_passes_on_the_reference_and_fails_on_a_shift(batch, config, tmp_path):
+    path = write_suite(propose_suite(batch, config), tmp_path / "suite.json")
+    assert validate_batch(batch, path, "reference.csv").success
+    shifted = batch.assign(temp=batch["temp"] + 40.0)
+    report = validate_batch(shifted, path, "shifted.csv")
+    assert [(f.expectation, f.column) for f in report.failures] == [("expect_column_values_to_be_between", "temp")]
+
+
+def test_round_trip_with_nullable_and_string_dtypes(config, tmp_path):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "ts": pd.date_range("2024-01-01", periods=120, freq="D", tz="UTC"),
+            "count": pd.array(rng.integers(0, 50, 120), dtype="Int64"),
+            "code": pd.array(rng.choice(["x", "y"], 120), dtype="string"),
+            "score": pd.array(rng.random(120), dtype="Float64"),
+            "late": rng.integers(0, 2, 120),
+        }
+    )
+    frame.loc[0, "count"] = pd.NA
+    path = write_suite(propose_suite(frame, config), tmp_path / "suite.json")
+    report = validate_batch(frame, path, "nullable.csv")
+    assert report.success, report.summary()
