@@ -37,35 +37,6 @@ def registry_config(tmp_path, monkeypatch) -> ModelConfig:
     )
 
 
-@pytest.fixture(scope="session")
-def migrated_mlflow_db(tmp_path_factory) -> Path:
-    """An empty MLflow database with every migration applied, copied into each test's home.
-
-    Migrating a fresh sqlite file takes 6-10 s on two cores; copying one takes milliseconds.
-    """
-    from mlflow import MlflowClient
-
-    from registry.store import quiet_mlflow
-
-    quiet_mlflow()
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
-@pytest.fixture
-def mlflow_globals(monkeypatch):
-    """Put back MLflow's process-wide URIs (also environment variables) after a test."""
-    import mlflow
-
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        monkeypatch.setenv(var, "")  # makes monkeypatch remember the original value
-        monkeypatch.delenv(var)
-    yield
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
-
-
 @pytest.fixture
 def mlflow_client(registry_config, migrated_mlflow_db, mlflow_globals):
     """A client connected to the temporary home, its database copied from the template."""

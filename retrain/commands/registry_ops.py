@@ -1,0 +1,189 @@
+"""Registry commands: ``rollback``, ``promote`` and ``history`` of a model's champion.
+
+These are what the person on call types, so they name the model, not a config file, and
+find the stores from ``--home`` / ``RETRAIN_HOME`` (or ``--config``). ``rollback`` must
+start fast: this module imports only Typer and our light modules, and the commands import
+MLflow and SQLAlchemy when they run, never Prefect, GX or Evidently. Every command first
+reconciles the model's pending ledger entries and says what it decided.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import typer
+
+from retrain.commands.core import CONFIG_OPT, HOME, JSON, TRACKING, load_or_exit
+from retrain.exitcodes import Exit
+from retrain.output import console, emit, fail
+
+if TYPE_CHECKING:
+    from registry.ledger import Stores
+
+LEDGER = typer.Option(None, "--ledger-url", envvar="RETRAIN_LEDGER_URL", help="Promotion ledger database URL.")
+EXPECT = typer.Option(
+    None, "--expect-current", help="Refuse (exit 8) unless the champion is still this version ('none' = no champion)."
+)
+
+
+def resolve_stores(home: str | None, tracking_uri: str | None, ledger_url: str | None,
+                   config: Path | None, as_json: bool) -> "Stores":
+    """Explicit URLs win, then the model config's state, then the home's defaults."""
+    from registry.ledger import Stores
+    from retrain.config import default_ledger_url, default_tracking_uri, resolve_home
+
+    if config is not None:
+        cfg = load_or_exit(config, as_json)
+        base_tracking, base_ledger = cfg.tracking_uri, cfg.ledger_url
+    else:
+        root = resolve_home(home)
+        base_tracking, base_ledger = default_tracking_uri(root), default_ledger_url(root)
+    return Stores(tracking_uri or base_tracking, ledger_url or base_ledger)
+
+
+def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:
+    """Resolve what a crash left pending before anything else, and tell the user."""
+    from registry.ledger import LedgerBusy
+    from registry.promotion import reconcile
+
+    try:
+        notes = [n.to_dict() for n in reconcile(stores, None, model)]
+    except LedgerBusy as err:
+        raise fail(str(err), Exit.ERROR, as_json) from None
+    if not as_json:
+        for note in notes:
+            console(stderr=True).print(f"[yellow]reconciled:[/] {note['message']}")
+    return notes
+
+
+def _execute(stores: "Stores", model: str, act: Callable[[], Any], as_json: bool) -> None:
+    """Run one move and turn our errors into their exit codes."""
+    from retrain.runtime import quiet_libraries
+
+    quiet_libraries()
+    notes = _reconcile_first(stores, model, as_json)
+    from registry.ledger import LedgerBusy
+    from registry.promotion import PromotionError
+
+    try:
+        result = act()
+    except PromotionError as err:
+        raise fail(str(err), err.exit_code, as_json, model=model, reconciled=notes) from None
+    except LedgerBusy as err:
+        raise fail(str(err), Exit.ERROR, as_json, model=model) from None
+    data = result.to_dict()
+    data["reconciled"] = notes + data["reconciled"]
+    emit(data, as_json, render_result)
+
+
+def render_result(data: dict) -> None:
+    out = console()
+    if not data["changed"]:
+        out.print(f"{data['model']}: version {data['to_version']} already is champion; nothing changed")
+        return
+    verb = "rolled back" if data["action"] == "rollback" else "promoted"
+    out.print(f"[green]{data['model']}: {verb}[/], champion {data['from_version'] or '(none)'} -> "
+              f"[bold]{data['to_version']}[/] (ledger entry {data['entry_id']}, by {data['actor']})")
+    for warning in data["warnings"]:
+        console(stderr=True).print(f"[yellow]warning:[/] {warning}")
+
+
+def rollback(
+    model: str = typer.Argument(..., help="Registered model name."),
+    to: str = typer.Option(None, "--to", help="Version to restore (default: the champion before the current one)."),
+    reason: str = typer.Option("", "--reason", help="Why, recorded in the ledger."),
+    expect_current: str = EXPECT,
+    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    as_json: bool = JSON,
+) -> None:
+    """Put the previous champion back in one step; run again to step further back."""
+    stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    from registry.promotion import rollback as roll_back
+
+    _execute(stores, model, lambda: roll_back(stores, None, model, to=to, reason=reason or None,
+                                              expect_current=expect_current), as_json)
+
+
+def promote(
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: str = typer.Argument(..., help="Version to make champion."),
+    reason: str = typer.Option(..., "--reason", help="Why, recorded in the ledger (required)."),
+    expect_current: str = EXPECT,
+    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    as_json: bool = JSON,
+) -> None:
+    """Make a chosen version champion by hand, through the same ledger as the gate."""
+    stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    from registry.promotion import promote as promote_version
+
+    _execute(stores, model, lambda: promote_version(stores, None, model, version, reason,
+                                                    expect_current=expect_current), as_json)
+
+
+def history(
+    model: str = typer.Argument(..., help="Registered model name."),
+    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    as_json: bool = JSON,
+) -> None:
+    """Every change of the champion: versions, action, reason, actor, time, metrics."""
+    stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    from retrain.runtime import quiet_libraries
+
+    quiet_libraries()
+    notes = _reconcile_first(stores, model, as_json)
+    from registry.ledger import champion_stack
+    from registry.promotion import history as ledger_history
+
+    entries = ledger_history(stores, model)
+    stack = champion_stack([e for e in entries if e.status == "applied"])
+    data = {"model": model, "champion": _registry_champion(stores, model, bool(entries), as_json),
+            "ledger_champion": stack[-1] if stack else None, "champions": stack,
+            "entries": [e.to_dict() for e in entries], "reconciled": notes}
+    emit(data, as_json, render_history)
+
+
+def _registry_champion(stores: "Stores", model: str, has_history: bool, as_json: bool) -> str | None:
+    """MLflow's champion, to show beside the ledger's; unknown model is an error without history."""
+    from registry.promotion import UnknownModel, make_client, read_champion
+
+    try:
+        return read_champion(make_client(stores), model)
+    except UnknownModel as err:
+        if not has_history:
+            raise fail(str(err), err.exit_code, as_json, model=model) from None
+        return None
+
+
+def _metrics_text(metrics: dict) -> str:
+    return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(metrics.items()))
+
+
+def render_history(data: dict) -> None:
+    from rich.table import Table
+
+    out = console()
+    if not data["entries"]:
+        out.print(f"{data['model']}: no champion changes recorded")
+        return
+    table = Table("#", "time (UTC)", "action", "from", "to", "status", "actor", "reason", "metrics",
+                  title=f"{data['model']}: champion history (champion now: {data['champion'] or 'none'})")
+    for e in data["entries"]:
+        colour = {"applied": "green", "failed": "red"}.get(e["status"], "yellow")
+        table.add_row(str(e["id"]), e["created_at"][:19].replace("T", " "), e["action"], e["from_version"] or "-",
+                      e["to_version"], f"[{colour}]{e['status']}[/]", e["actor"] or "", e["reason"] or "",
+                      _metrics_text(e["metrics"]))
+    out.print(table)
+    for e in data["entries"]:
+        if e["note"]:
+            out.print(f"  #{e['id']}: {e['note']}")
+    if data["champion"] != data["ledger_champion"]:
+        console(stderr=True).print(f"[yellow]warning:[/] MLflow's champion is {data['champion'] or 'none'} but the "
+                                   f"ledger's last is {data['ledger_champion']}: the alias was moved outside Retrain")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``rollback``, ``promote`` and ``history`` to the main app."""
+    app.command()(rollback)
+    app.command()(promote)
+    app.command()(history)
