@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both install everything first (a pinned uv, then the locked environment in .venv).
+PYTHON ?= python3
+UV_VERSION := 0.9.30
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: install demo test bench ui clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+demo: install
+	$(VENV)/bin/retrain demo
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+bench: install
+	$(VENV)/bin/python bench/rollback_bench.py
+	$(VENV)/bin/python bench/drift_bench.py
+
+ui: install
+	$(VENV)/bin/retrain ui
+
+clean:
+	rm -rf .retrain .pytest_cache

@@ -1,0 +1,62 @@
+"""Pieces every flow shares: which failures are worth a retry, and artifacts for the UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+TRANSIENT = (OSError, TimeoutError, ConnectionError)
+
+
+def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only I/O hiccups; a bad batch or a failing gate will not fix itself."""
+    exc = state.data if isinstance(state.data, BaseException) else None
+    if exc is None:
+        return False
+    if isinstance(exc, TRANSIENT):
+        return True
+    name = type(exc).__name__
+    return name in {"OperationalError", "RestException"} and "locked" in str(exc).lower()
+
+
+IO_RETRIES = {"retries": 2, "retry_delay_seconds": 1, "retry_condition_fn": retry_transient}
+
+
+def artifact_key(*parts: str) -> str:
+    """Artifact keys allow only lowercase letters, digits and dashes."""
+    raw = "-".join(parts).lower()
+    return "".join(c if c.isalnum() else "-" for c in raw).strip("-")
+
+
+def publish_decision(model: str, version: str, decision: Any, trigger: str) -> None:
+    """A table a person can read in the UI: every gate rule, its outcome and the CI."""
+    d = decision.to_dict()
+    rows = [{"rule": "decision", "result": "PROMOTE" if d["promote"] else "REJECT"}]
+    rows.append({"rule": "trigger", "result": trigger})
+    rows.append({"rule": f"candidate {d['metric']}", "result": d.get("candidate_score")})
+    rows.append({"rule": f"champion {d['metric']}", "result": d.get("champion_score")})
+    boot = d.get("bootstrap") or {}
+    if boot:
+        rows.append({
+            "rule": f"{boot.get('confidence', 0.95):.0%} CI of difference",
+            "result": f"{boot.get('mean_diff'):+.4f} [{boot.get('low'):+.4f}, {boot.get('high'):+.4f}]",
+        })
+    rows += [{"rule": f"reason {n}", "result": r} for n, r in enumerate(d["reasons"], 1)]
+    create_table_artifact(
+        table=rows, key=artifact_key(model, "gate-decision"),
+        description=f"Gate decision for {model} v{version} (champion v{d.get('champion_version')})",
+    )
+
+
+def publish_invalid_batches(model: str, failed: list[Any], moved: list[str]) -> None:
+    """Say which batch failed, which expectations, and where the file went."""
+    lines = [f"# {model}: batch validation failed", "", "Nothing was registered; the champion did not move.", ""]
+    for intake, where in zip(failed, moved):
+        lines.append(f"## {intake.path.name}")
+        lines.append(f"- quarantined to `{where}`")
+        lines.append(f"- {intake.report.summary()}")
+        for f in intake.report.failures[:20]:
+            lines.append(f"  - `{f.expectation}` on `{f.column}`: {f.details}")
+        lines.append("")
+    create_markdown_artifact(markdown="\n".join(lines), key=artifact_key(model, "validation"))

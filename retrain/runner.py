@@ -1,0 +1,52 @@
+"""Run ``retrain_flow`` from the CLI and turn its result into output and an exit code.
+
+The flow stays the single path for a retrain: the CLI, the demo and a deployment all run
+the same flow; only how the result is shown differs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from retrain.outcome import RunOutcome
+from retrain.output import console, emit
+
+if TYPE_CHECKING:
+    from retrain.config import ModelConfig
+
+
+def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = "", as_json: bool = False,
+                quiet: bool = False) -> RunOutcome:
+    """Run the flow once; data errors (too few rows, unreadable files) become ``data_invalid``."""
+    from retrain.runtime import prepare_prefect, quiet_libraries
+
+    prepare_prefect(config.home, quiet=quiet or as_json)
+    quiet_libraries()
+    from flows.retrain import retrain_flow
+    from training.data import DataError
+
+    try:
+        result = retrain_flow(config_path=str(config.config_path), trigger=trigger, reason=reason)
+        outcome = RunOutcome.from_dict(result)
+    except DataError as err:
+        outcome = RunOutcome(model=config.name, status="data_invalid", trigger=trigger,
+                             message=f"{err}; nothing registered")
+    if not quiet:
+        emit(outcome.to_dict(), as_json, lambda _: render_outcome(outcome))
+    return outcome
+
+
+def render_outcome(outcome: RunOutcome) -> None:
+    out = console()
+    colour = {"promoted": "green", "rejected": "yellow"}.get(outcome.status, "red")
+    out.print(f"[bold {colour}]{outcome.status.upper()}[/] {outcome.model}: {outcome.message}")
+    d = outcome.decision or {}
+    for reason in d.get("reasons", []):
+        out.print(f"  - {reason}")
+    for path in outcome.quarantined:
+        out.print(f"  quarantined: {path}")
+    for report in outcome.validation:
+        if not report.get("success"):
+            out.print(f"  [red]{report.get('batch')}[/]: {report.get('error') or ''}")
+            for f in report.get("failures", [])[:10]:
+                out.print(f"    - {f.get('expectation')} ({f.get('column')}): {f.get('details')}")

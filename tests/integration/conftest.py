@@ -1,0 +1,101 @@
+"""Integration fixtures: a real Prefect test server, real MLflow on a temp SQLite, real GX.
+
+The synthetic problem is small on purpose (a few hundred rows a month) so that the whole
+loop runs in seconds; its signal is strong enough that a good model clears the floor and a
+deliberately crippled one does not.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server():
+    """One real temporary Prefect server for the whole integration session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def make_month(month: int, rows: int = 300, seed: int = 0, flip: bool = False) -> pd.DataFrame:
+    """One month of a synthetic binary problem with numeric and categorical features."""
+    rng = np.random.default_rng(seed * 100 + month)
+    start = pd.Timestamp(f"2024-{month:02d}-01", tz="UTC")
+    ts = start + pd.to_timedelta(rng.integers(0, 27 * 24, rows), unit="h")
+    x1 = rng.normal(0, 1, rows)
+    x2 = rng.uniform(0, 10, rows)
+    colour = rng.choice(["red", "green", "blue"], rows)
+    logit = 2.0 * x1 + 0.4 * (x2 - 5) + np.where(colour == "red", 1.0, -0.5)
+    y = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    if flip:
+        y = 1 - y
+    return pd.DataFrame({"ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"), "x1": x1.round(4), "x2": x2.round(4),
+                         "colour": colour, "label": y})
+
+
+def write_config(root: Path, **overrides) -> Path:
+    """A complete model config for the synthetic problem, written next to its batches."""
+    cfg = {
+        "name": overrides.pop("name", "synth"),
+        "task": "binary",
+        "data": {"path": "batches/*.csv", "timestamp_column": "ts", "target_column": "label"},
+        "estimator": {"class_path": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 200}},
+        "window": {"holdout_days": 28, "min_train_rows": 50, "min_holdout_rows": 50},
+        "validation": {"suite": "synth.suite.json"},
+        "gate": {"floor": 0.6, "bootstrap": {"resamples": 100, "seed": 0}},
+        "constraints": {"positive_rate": [0.05, 0.95]},
+        "state": {"home": str(root / "home")},
+    }
+    for key, value in overrides.items():
+        cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
+    path = root / "synth.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch, migrated_mlflow_db, mlflow_globals):
+    """Three good months in ``batches/`` plus a suite proposed from them."""
+    import shutil
+
+    from monitoring.validation import propose_suite, write_suite
+    from retrain.config import load_config
+
+    for var in ("RETRAIN_HOME", "RETRAIN_TRACKING_URI", "RETRAIN_LEDGER_URL"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "home").mkdir()
+    shutil.copy(migrated_mlflow_db, tmp_path / "home" / "mlflow.db")
+    batches = tmp_path / "batches"
+    batches.mkdir()
+    for month in (1, 2, 3):
+        make_month(month).to_csv(batches / f"m{month:02d}.csv", index=False)
+    config_path = write_config(tmp_path)
+    config = load_config(config_path)
+    reference = pd.concat([make_month(m) for m in (1, 2, 3)], ignore_index=True)
+    write_suite(propose_suite(reference, config), config.suite_path)
+    return config_path
+
+
+def run_flow(config_path: Path, trigger: str = "manual") -> dict:
+    from flows.retrain import retrain_flow
+
+    return retrain_flow(config_path=str(config_path), trigger=trigger)
+
+
+@pytest.fixture
+def synth():
+    """The helpers above, for tests (conftest modules are not importable by name)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(make_month=make_month, write_config=write_config, run_flow=run_flow)

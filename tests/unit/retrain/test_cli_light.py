@@ -1,0 +1,43 @@
+"""The CLI answers --help without paying for the heavy libraries, and maps errors to codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from retrain.exitcodes import Exit
+
+HEAVY = ("prefect", "mlflow", "great_expectations", "evidently", "sklearn")
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys\n"
+        "from retrain.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "r = CliRunner().invoke(app, ['--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"heavy modules imported by --help: {out.stdout}"
+
+
+def test_every_documented_command_is_there():
+    from retrain.cli import app
+
+    result = CliRunner().invoke(app, ["--help"])
+    for command in ("demo", "run", "validate", "suite", "status"):
+        assert command in result.output
+
+
+def test_config_error_exits_2_and_names_the_field(tmp_path):
+    from retrain.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntask: binary\n")
+    result = CliRunner().invoke(app, ["run", str(bad), "--json"])
+    assert result.exit_code == Exit.USAGE
+    assert "data" in result.stdout and str(bad) in result.stdout
