@@ -59,8 +59,8 @@ def train(split, config: ModelConfig):
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def load_champion(config: ModelConfig):
-    """The current champion (model, version), or (None, None) for a model's first run."""
+def current_champion(config: ModelConfig, load: bool = False):
+    """The current champion (model or None, version), or (None, None) for a model's first run."""
     from registry.store import connect
     from registry.versions import get_version, load_model
 
@@ -68,7 +68,7 @@ def load_champion(config: ModelConfig):
     info = get_version(client, config.name, "champion")
     if info is None:
         return None, None
-    return load_model(client, config.name, info.version), info.version
+    return (load_model(client, config.name, info.version) if load else None), info.version
 
 
 @task(cache_policy=NO_CACHE)
@@ -145,18 +145,20 @@ def retrain_flow(config_path: str, trigger: Trigger = "manual", reason: str = ""
     failed = [i for i in intakes if not i.accepted]
     if failed:
         moved = [quarantine(i, config) for i in failed]
+        _, champion_version = current_champion(config)
         publish_invalid_batches(config.name, failed, moved)
         for i in failed:
             logger.error("batch %s failed validation: %s", i.path.name, i.report.summary())
         return RunOutcome(
             model=config.name, status="data_invalid", trigger=trigger, quarantined=moved,
+            champion_version=champion_version, previous_champion=champion_version,
             validation=[i.report.to_dict() for i in intakes],
             message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered",
         ).to_dict()
 
     split = split_data([i.frame for i in intakes], config)
     candidate = train(split, config)
-    champion, champion_version = load_champion(config)
+    champion, champion_version = current_champion(config, load=True)
     decision = gate(candidate, champion, champion_version, split, config)
     lineage = build_lineage(intakes, split, config)
     version = register(candidate, split, decision, lineage, config)

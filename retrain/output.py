@@ -12,9 +12,13 @@ from retrain.exitcodes import Exit
 
 
 def console(stderr: bool = False):
+    """A rich console; piped output (CI logs) gets a wide page instead of rich's 80 columns."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    out = Console(stderr=stderr, highlight=False)
+    if not out.is_terminal:
+        out = Console(stderr=stderr, highlight=False, width=max(out.width, 140))
+    return out
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:

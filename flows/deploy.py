@@ -1,0 +1,143 @@
+"""Deployments for ``retrain serve``: per model a scheduled and event-triggered retrain, a drift
+check on its own schedule, and rollback/promote for manual runs from the Prefect UI.
+
+One function builds the deployment objects (``build_deployments``); registering them
+(``register_deployments``) and serving them (``serve_deployments``) both start from it.
+
+Collision strategy. A retrain deployment allows one run at a time and *cancels* a run that
+arrives while another holds the slot (``CANCEL_NEW``). The alternative, ``ENQUEUE``, queues
+it, and queues pile up: after an outage every missed schedule and every drift event of the
+day would replay one after another (Prefect #15886), each retraining on the same data. A
+retrain reads every batch present when it starts, so a cancelled duplicate loses nothing;
+the server also cancels, instead of marking Late, runs that come due while the slot is full.
+
+Schedules use a fixed anchor from the config, so redeploying never shifts them, and a slug,
+so redeploying updates the schedule instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.events import DeploymentEventTrigger
+from prefect.schedules import Interval
+from prefect.types.entrypoint import EntrypointType
+
+from flows.drift import EVENTS, model_resource_id
+from retrain.config import ModelConfig
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+ENTRYPOINT = EntrypointType.MODULE_PATH  # works wherever the package is installed, whatever the cwd
+
+
+def anchor_of(config: ModelConfig) -> datetime:
+    """The schedule's anchor; a naive timestamp in the config is read as UTC."""
+    anchor = datetime.fromisoformat(config.schedule.anchor)
+    return anchor if anchor.tzinfo else anchor.replace(tzinfo=timezone.utc)
+
+
+def model_tags(config: ModelConfig) -> list[str]:
+    return ["retrain", f"model:{config.name}"]
+
+
+def retrain_triggers(config: ModelConfig) -> list[DeploymentEventTrigger]:
+    """One trigger per signal the policy (``drift.triggers``) lets start a retrain."""
+    return [
+        DeploymentEventTrigger(
+            name=f"{config.name}: retrain on {signal}",
+            description=f"Retrain {config.name} when a drift check emits {EVENTS[signal]}",
+            expect={EVENTS[signal]},
+            match={"prefect.resource.id": model_resource_id(config.name)},
+            parameters={"config_path": str(config.config_path), "trigger": signal,
+                        "reason": "{{ event.payload.summary }}"},
+        )
+        for signal in config.drift.triggers
+    ]
+
+
+def retrain_deployment(config: ModelConfig) -> "RunnerDeployment":
+    """Every ``interval_hours`` from the anchor, on drift/decay events, or by hand from the UI."""
+    from flows.retrain import retrain_flow
+
+    hours = config.schedule.interval_hours
+    return retrain_flow.to_deployment(
+        name=config.name,
+        schedules=[Interval(timedelta(hours=hours), anchor_date=anchor_of(config), slug="retrain-interval",
+                            parameters={"trigger": "schedule", "reason": f"scheduled every {hours:g} h"})],
+        parameters={"config_path": str(config.config_path), "trigger": "manual", "reason": ""},
+        concurrency_limit=ONE_AT_A_TIME,
+        triggers=retrain_triggers(config),
+        description=f"Retrain {config.name}: validate, train, gate against the champion, register, promote.",
+        tags=model_tags(config),
+        entrypoint_type=ENTRYPOINT,
+    )
+
+
+def drift_check_deployment(config: ModelConfig) -> "RunnerDeployment":
+    """Check the newest batch every ``drift_check_interval_hours``; one check at a time too."""
+    from flows.drift import drift_check_flow
+
+    hours = config.schedule.drift_check_interval_hours
+    return drift_check_flow.to_deployment(
+        name=config.name,
+        schedules=[Interval(timedelta(hours=hours), anchor_date=anchor_of(config), slug="drift-check-interval")],
+        parameters={"config_path": str(config.config_path), "batch_path": None},
+        concurrency_limit=ONE_AT_A_TIME,
+        description=f"Check {config.name}'s newest batch (or batch_path) for drift and decay; emit events.",
+        tags=model_tags(config),
+        entrypoint_type=ENTRYPOINT,
+    )
+
+
+def ops_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
+    """Rollback and promote with the model filled in: the UI asks only for what changes."""
+    from flows.ops import promote_flow, rollback_flow
+
+    defaults = {"model": config.name, "config_path": str(config.config_path)}
+    return [
+        rollback_flow.to_deployment(name=config.name, parameters=defaults, tags=model_tags(config),
+                                    description=f"Put {config.name}'s previous champion back.",
+                                    entrypoint_type=ENTRYPOINT),
+        promote_flow.to_deployment(name=config.name, parameters=defaults, tags=model_tags(config),
+                                   description=f"Make a chosen version of {config.name} champion, through the ledger.",
+                                   entrypoint_type=ENTRYPOINT),
+    ]
+
+
+def build_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
+    """All deployments of one model."""
+    return [retrain_deployment(config), drift_check_deployment(config), *ops_deployments(config)]
+
+
+def describe(deployment: "RunnerDeployment") -> dict[str, Any]:
+    """What a person needs to see about a deployment: name, schedule, triggers, limit."""
+    schedules = [getattr(s.schedule, "interval", None) for s in deployment.schedules or []]
+    return {
+        "deployment": f"{deployment.flow_name}/{deployment.name}",
+        "every_hours": [round(s.total_seconds() / 3600, 3) for s in schedules if s is not None],
+        "triggers": sorted(e for t in deployment.triggers for e in getattr(t, "expect", ())),
+        "concurrency_limit": deployment.concurrency_limit,
+    }
+
+
+def register_deployments(configs: list[ModelConfig]) -> list[dict[str, Any]]:
+    """Create or update every deployment of every model on the API server, serve nothing."""
+    registered = []
+    for config in configs:
+        for deployment in build_deployments(config):
+            deployment_id = deployment.apply()
+            registered.append({**describe(deployment), "id": str(deployment_id)})
+    return registered
+
+
+def serve_deployments(configs: list[ModelConfig], limit: int | None = None) -> None:
+    """Register and run the deployments until Ctrl-C; schedules stay active on shutdown."""
+    from prefect import serve
+
+    deployments = [d for config in configs for d in build_deployments(config)]
+    serve(*deployments, pause_on_shutdown=False, **({"limit": limit} if limit else {}))

@@ -1,0 +1,168 @@
+"""``drift_check_flow``: validate a batch, compare it with the champion, tell the world.
+
+The check itself lives in ``monitoring.check`` (the CLI and the demo run it without
+Prefect); the flow adds retries on I/O, logs the report to MLflow (the model's monitoring
+experiment, tagged with the champion version it judged), publishes artifacts for the UI,
+and emits one Prefect event per finding. Deployments trigger retrains on those events, so
+the flow never starts a retrain itself: the policy lives in the triggers (``flows.deploy``).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.common import IO_RETRIES, artifact_key
+from retrain.config import ModelConfig, load_config
+
+EVENTS = {"drift": "retrain.drift.detected", "performance": "retrain.performance.degraded"}
+
+
+def model_resource_id(model: str) -> str:
+    """The event resource a model's triggers match on."""
+    return f"retrain.model.{model}"
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def newest_batch(config: ModelConfig) -> str:
+    """Without an explicit file, a scheduled check looks at the newest batch (last by name)."""
+    from training.data import find_batches
+
+    return str(find_batches(config.data_glob)[-1])
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def validate(config: ModelConfig, batch_path: str):
+    from monitoring.check import validate_batch_file
+
+    return validate_batch_file(config, batch_path)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def load_champion(config: ModelConfig):
+    from monitoring.check import load_champion as load
+
+    return load(config)
+
+
+@task(cache_policy=NO_CACHE)
+def judge(config: ModelConfig, intake, champion):
+    from monitoring.check import judge_batch
+
+    return judge_batch(config, intake, champion)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def store_reference(client, version, train, features: list[str], config: ModelConfig) -> str:
+    """Keep the training sample with the new version: later drift checks compare against it."""
+    from registry.snapshots import build_snapshot, save_reference
+
+    return save_reference(client, version.run_id, build_snapshot(train, features, config))
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
+    """One MLflow run per check in the monitoring experiment, linked to the champion version."""
+    import mlflow
+
+    from registry.store import connect, monitoring_experiment
+
+    client = connect(config)
+    figures = {k: float(v) for k, v in result.figures().items() if isinstance(v, (int, float))}
+    tags = {"retrain.kind": "drift_check", "retrain.model": config.name, "retrain.batch": result.batch,
+            "retrain.champion_version": result.champion_version or "", "retrain.champion_run": champion_run_id or "",
+            "retrain.signals": ",".join(result.signals) or "none", "retrain.flow_run_id": str(flow_run.get_id() or "")}
+    with mlflow.start_run(experiment_id=monitoring_experiment(client, config), run_name=f"drift-{result.batch}") as run:
+        mlflow.set_tags(tags)
+        mlflow.log_metrics({clean(k): v for k, v in figures.items()})
+        mlflow.log_text(json.dumps(result.to_dict(), indent=2, default=str), "drift_check.json")
+        if result.drift is not None and result.drift.html:
+            with tempfile.TemporaryDirectory() as tmp:
+                page = Path(tmp) / "drift_report.html"
+                page.write_text(result.drift.html)
+                mlflow.log_artifact(str(page))
+    if result.champion_version:
+        client.set_model_version_tag(config.name, result.champion_version, "retrain.last_drift_check", run.info.run_id)
+    return run.info.run_id
+
+
+def clean(key: str) -> str:
+    from registry.versions import clean_key
+
+    return clean_key(key)
+
+
+def publish_check(result, mlflow_run_id: str | None) -> None:
+    """A summary and a per-column table a person can read in the Prefect UI."""
+    key = artifact_key(result.model, "drift-check")
+    lines = [f"# {result.model}: drift check of {result.batch}", "", "```", result.summary(), "```"]
+    if mlflow_run_id:
+        lines += ["", f"MLflow run `{mlflow_run_id}` holds the HTML report (`drift_report.html`)."]
+    create_markdown_artifact(markdown="\n".join(lines), key=key, description=result.summary().splitlines()[0])
+    if result.drift is not None:
+        rows = [c.to_dict() for c in result.drift.columns]
+        create_table_artifact(table=rows, key=artifact_key(result.model, "drift-columns"),
+                              description=f"Per-column drift of {result.batch} vs v{result.champion_version}")
+
+
+def emit_findings(result, mlflow_run_id: str | None) -> list[str]:
+    """One event per finding, with the model as resource; triggers decide what starts a retrain."""
+    from prefect.events import emit_event
+
+    found = []
+    if result.drift is not None and result.drift.drifted:
+        found.append("drift")
+    if result.decay is not None and result.decay.degraded:
+        found.append("performance")
+    for signal in found:
+        emit_event(
+            event=EVENTS[signal],
+            resource={"prefect.resource.id": model_resource_id(result.model), "prefect.resource.name": result.model},
+            related=[{"prefect.resource.id": f"{model_resource_id(result.model)}.v{result.champion_version}",
+                      "prefect.resource.role": "model-version"}],
+            payload={"model": result.model, "version": result.champion_version, "batch": result.batch,
+                     "signal": signal, "starts_retrain": signal in result.signals,
+                     "summary": result.summary().splitlines()[0][:500], "figures": result.figures(),
+                     "drifted_columns": list(result.drift.drifted_columns) if result.drift else [],
+                     "mlflow_run_id": mlflow_run_id},
+        )
+    return [EVENTS[s] for s in found]
+
+
+def name_run() -> str:
+    return f"drift-check-{Path(flow_run.parameters['config_path']).stem}"
+
+
+@flow(name="drift-check", flow_run_name=name_run, log_prints=True)
+def drift_check_flow(config_path: str, batch_path: str | None = None) -> dict[str, Any]:
+    """Check one batch (default: the newest) against the champion; emit drift/decay events."""
+    from monitoring.check import NoChampion, invalid_result
+
+    logger = get_run_logger()
+    config = load_config(config_path)
+    batch_path = batch_path or newest_batch(config)
+    intake = validate(config, batch_path)
+    if not intake.accepted:
+        result = invalid_result(config, intake)
+        logger.error(result.summary())
+        publish_check(result, None)
+        return {**result.to_dict(), "events": [], "mlflow_run_id": None}
+    try:
+        champion = load_champion(config)
+    except NoChampion as err:
+        logger.warning("%s", err)
+        return {"model": config.name, "batch": Path(batch_path).name, "status": "no_champion",
+                "signals": [], "events": [], "message": str(err)}
+    result = judge(config, intake, champion)
+    run_id = log_check(config, result, champion.run_id)
+    publish_check(result, run_id)
+    events = emit_findings(result, run_id)
+    logger.info("%s; events: %s", result.summary(), ", ".join(events) or "none")
+    return {**result.to_dict(), "events": events, "mlflow_run_id": run_id}

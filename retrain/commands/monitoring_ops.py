@@ -1,0 +1,189 @@
+"""Monitoring and orchestration commands: ``drift``, ``serve``, ``approve``, ``reject``, ``ui``.
+
+``retrain drift`` is a CI gate: it runs the check without Prefect and exits 9 when a signal
+the model's policy cares about shows up. The others talk to a Prefect server: the one in
+``PREFECT_API_URL``, else the one ``retrain ui`` starts on 127.0.0.1:4200. Importing this
+module loads only Typer and our light modules; each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from retrain.commands.core import HOME, JSON, TRACKING, load_or_exit
+from retrain.exitcodes import Exit
+from retrain.output import console, emit, fail
+
+API = typer.Option(None, "--api-url", envvar="PREFECT_API_URL",
+                   help="Prefect API (default: the `retrain ui` server at http://127.0.0.1:4200/api).")
+
+
+def drift(
+    config: Path = typer.Argument(..., help="Model config (YAML)."),
+    batch: Path = typer.Argument(..., help="Batch file (CSV or Parquet) to compare with the champion."),
+    as_json: bool = JSON,
+) -> None:
+    """Validate a batch and compare it with the champion's training data; exit 9 on drift or decay."""
+    cfg = load_or_exit(config, as_json)
+    if not batch.is_file():
+        raise fail(f"{batch}: no such batch file", Exit.USAGE, as_json)
+    from retrain.runtime import quiet_libraries
+
+    quiet_libraries()
+    from monitoring.check import NoChampion, run_drift_check
+    from monitoring.drift_types import DriftInputError
+    from registry.snapshots import SnapshotMissing
+
+    try:
+        result = run_drift_check(cfg, batch)
+    except NoChampion as err:
+        raise fail(str(err), Exit.UNKNOWN_MODEL, as_json) from None
+    except SnapshotMissing as err:
+        raise fail(f"{err}; retrain once so the champion carries one", Exit.ERROR, as_json) from None
+    except DriftInputError as err:
+        raise fail(f"{batch.name}: {err}", Exit.DATA_INVALID, as_json) from None
+    emit(result.to_dict(), as_json, lambda _: render_check(result))
+    if result.status == "data_invalid":
+        raise typer.Exit(int(Exit.DATA_INVALID))
+    raise typer.Exit(int(Exit.DRIFT if result.signals else Exit.OK))
+
+
+def render_check(result: Any) -> None:
+    out = console()
+    colour = {"ok": "green", "signal": "yellow"}.get(result.status, "red")
+    out.print(f"[bold {colour}]{result.status.upper()}[/] {result.summary()}")
+
+
+def connect_api(api_url: str | None, home: Path | None, as_json: bool) -> str:
+    """Point this process at a reachable Prefect server before Prefect is imported.
+
+    ``home`` (created if missing) only matters to commands that read model state; answering
+    an approval needs none, so it leaves the working folder alone.
+    """
+    from retrain.runtime import prepare_prefect
+    from retrain.ui import is_healthy, prefect_api_url
+
+    url = (api_url or prefect_api_url()).rstrip("/")
+    if not is_healthy(f"{url}/health"):
+        hint = "" if api_url else " (start one with `retrain ui`, or set PREFECT_API_URL)"
+        raise fail(f"no Prefect server answers at {url}{hint}", Exit.ERROR, as_json)
+    os.environ["PREFECT_API_URL"] = url
+    if home is not None:
+        prepare_prefect(home, quiet=as_json)
+    else:
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    return url
+
+
+def serve(
+    configs: list[Path] = typer.Argument(..., help="Model configs (YAML), one per model."),
+    register_only: bool = typer.Option(False, "--register-only", "--dry-run",
+                                       help="Create or update the deployments, then exit without serving."),
+    limit: int = typer.Option(None, "--limit", help="Most flow runs this process runs at once."),
+    api_url: str = API,
+    as_json: bool = JSON,
+) -> None:
+    """Register and serve, per model: scheduled + triggered retrain, drift check, rollback, promote."""
+    cfgs = [load_or_exit(path, as_json) for path in configs]
+    names = [c.name for c in cfgs]
+    if len(set(names)) != len(names):
+        raise fail(f"two configs name the same model: {', '.join(sorted(names))}", Exit.USAGE, as_json)
+    url = connect_api(api_url, cfgs[0].home, as_json)
+    from flows.deploy import register_deployments, serve_deployments
+
+    registered = register_deployments(cfgs)
+    emit({"api_url": url, "deployments": registered}, as_json, render_deployments)
+    if register_only:
+        return
+    console(stderr=as_json).print("serving; press Ctrl-C to stop (schedules stay active)")
+    serve_deployments(cfgs, limit=limit)
+
+
+def render_deployments(data: dict) -> None:
+    from rich.table import Table
+
+    table = Table("deployment", "every (h)", "triggered by", "limit", title=f"deployments on {data['api_url']}")
+    for d in data["deployments"]:
+        table.add_row(d["deployment"], ", ".join(f"{h:g}" for h in d["every_hours"]) or "-",
+                      ", ".join(d["triggers"]) or "-", str(d["concurrency_limit"] or "-"))
+    console().print(table)
+
+
+def _answer(run_id: str, approve: bool, comment: str, approver: str | None, api_url: str | None,
+            as_json: bool) -> None:
+    from uuid import UUID
+
+    from retrain.runtime import actor
+
+    try:
+        UUID(run_id)
+    except ValueError:
+        raise fail(f"{run_id!r} is not a flow run id", Exit.USAGE, as_json) from None
+    connect_api(api_url, None, as_json)
+    from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
+
+    from flows.approval import answer_approval
+
+    who = approver or actor()
+    try:
+        answer_approval(run_id, approve, comment, who)
+    except ObjectNotFound:
+        raise fail(f"no flow run {run_id}", Exit.USAGE, as_json) from None
+    except NotPausedError:
+        raise fail(f"flow run {run_id} is not waiting for approval", Exit.USAGE, as_json) from None
+    except FlowPauseTimeout:
+        raise fail(f"flow run {run_id} waited too long; its candidate was rejected", Exit.USAGE, as_json) from None
+    data = {"run_id": run_id, "decision": "approve" if approve else "reject", "approver": who, "comment": comment}
+    emit(data, as_json, lambda d: console().print(
+        f"{d['decision']}d run {d['run_id']} as {d['approver']}; the run records it within seconds"))
+
+
+def approve(
+    run_id: str = typer.Argument(..., help="Id of the paused retrain flow run."),
+    comment: str = typer.Option("", "--comment", help="Why, recorded in the promotion ledger."),
+    approver: str = typer.Option(None, "--as", help="Who approves (default: RETRAIN_ACTOR or user@host)."),
+    api_url: str = API, as_json: bool = JSON,
+) -> None:
+    """Approve the candidate a paused retrain run waits with: it becomes champion."""
+    _answer(run_id, True, comment, approver, api_url, as_json)
+
+
+def reject(
+    run_id: str = typer.Argument(..., help="Id of the paused retrain flow run."),
+    comment: str = typer.Option("", "--comment", help="Why, recorded on the version's tags."),
+    approver: str = typer.Option(None, "--as", help="Who rejects (default: RETRAIN_ACTOR or user@host)."),
+    api_url: str = API, as_json: bool = JSON,
+) -> None:
+    """Reject the candidate a paused retrain run waits with: it stays challenger."""
+    _answer(run_id, False, comment, approver, api_url, as_json)
+
+
+def ui(
+    home: str = HOME,
+    tracking_uri: str = TRACKING,
+    prefect_port: int = typer.Option(4200, "--prefect-port", help="Port of the Prefect server and UI."),
+    mlflow_port: int = typer.Option(5000, "--mlflow-port", help="Port of the MLflow UI."),
+) -> None:
+    """Start the Prefect server and the MLflow UI on 127.0.0.1; Ctrl-C stops both."""
+    from retrain.config import default_tracking_uri, resolve_home
+    from retrain.ui import run_ui
+
+    root = resolve_home(home)
+    root.mkdir(parents=True, exist_ok=True)
+    out = console()
+    code = run_ui(root, tracking_uri or default_tracking_uri(root), prefect_port, mlflow_port,
+                  say=lambda line: out.print(line, markup=False, soft_wrap=True))
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``drift``, ``serve``, ``approve``, ``reject`` and ``ui`` to the main app."""
+    app.command()(drift)
+    app.command()(serve)
+    app.command()(approve)
+    app.command()(reject)
+    app.command()(ui)

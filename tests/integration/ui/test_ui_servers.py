@@ -1,0 +1,64 @@
+"""``retrain ui``: both servers answer on 127.0.0.1, and Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path):
+    prefect_port, mlflow_port = free_port(), free_port()
+    health = [f"http://127.0.0.1:{prefect_port}/api/health", f"http://127.0.0.1:{mlflow_port}/health"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_"))}
+    out = (tmp_path / "ui.out").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retrain.cli", "ui", "--home", str(tmp_path / "home"),
+         "--prefect-port", str(prefect_port), "--mlflow-port", str(mlflow_port)],
+        env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not all(answers(url) for url in health):
+            assert process.poll() is None, (tmp_path / "ui.out").read_text()
+            assert time.monotonic() < deadline, "servers did not come up"
+            time.sleep(1)
+        while "Ctrl-C" not in (tmp_path / "ui.out").read_text():  # addresses are printed after health
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        printed = (tmp_path / "ui.out").read_text()
+        assert f"http://127.0.0.1:{prefect_port}" in printed and f"http://127.0.0.1:{mlflow_port}" in printed
+        assert (tmp_path / "home" / "prefect").is_dir()  # Prefect's state lives under the Retrain home
+
+        os.kill(process.pid, signal.SIGINT)  # what Ctrl-C delivers to the foreground process
+        assert process.wait(timeout=90) == 0
+        assert not any(answers(url) for url in health)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        out.close()
