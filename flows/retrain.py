@@ -111,23 +111,10 @@ def promote(version: str, decision, config: ModelConfig, reason: str):
 
 
 def build_lineage(intakes: list, split, config: ModelConfig) -> dict:
-    """Lineage tags: enough to rebuild the training set and to know which code fitted it."""
-    from training.data import frame_hash
-    from registry.versions import code_version
+    from registry.lineage import BatchRef, build_lineage as build
 
-    return {
-        "data_hash": frame_hash(split.train),
-        "train_rows": len(split.train),
-        "holdout_rows": len(split.holdout),
-        "train_window": f"{split.train_start}..{split.train_end}",
-        "holdout_window": f"{split.holdout_start}..{split.holdout_end}",
-        "batch_files": ",".join(i.path.name for i in intakes),
-        "batch_hashes": ",".join((i.data_hash or "")[:12] for i in intakes),
-        "code_version": code_version(),
-        "validation": f"{len(intakes)} batches passed {config.suite_path.name}",
-        "estimator": config.estimator.class_path,
-        "flow_run_id": str(flow_run.get_id() or ""),
-    }
+    batches = [BatchRef(i.path.name, i.data_hash or "", i.frame) for i in intakes]
+    return build(batches, split, config, run_id=str(flow_run.get_id() or ""))
 
 
 def name_run() -> str:

