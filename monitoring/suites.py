@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from training.data import is_categorical, is_number
+
 if TYPE_CHECKING:
     from retrain.config import ModelConfig
 
@@ -118,9 +120,9 @@ def _propose_column(
     declared = name in (config.data.categorical or [])
     if role == "target" and config.task != "regression":
         found.append(_value_set(values, role, "observed class labels"))
-    elif (declared or _is_categorical(series)) and values.nunique() <= max_categories:
+    elif (declared or is_categorical(series)) and values.nunique() <= max_categories:
         found.append(_value_set(values, role, "observed categories"))
-    elif _is_numeric(series) and not declared:
+    elif is_number(series) and not declared:
         found += _range(values, role, range_slack)
     return [item for item in found if item is not None]
 
@@ -206,20 +208,6 @@ def _object_type_list(series: pd.Series) -> list[str] | None:
         return None
     names = [name for kind in sorted(seen, key=lambda k: k.__name__) for name in _VALUE_TYPES[kind]]
     return sorted(set(names))
-
-
-def _is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
-
-
-def _is_categorical(series: pd.Series) -> bool:
-    dtype = series.dtype
-    return (
-        pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-        or pd.api.types.is_bool_dtype(dtype)
-        or isinstance(dtype, pd.CategoricalDtype)
-    )
 
 
 def _plain(value: float, integer: bool) -> int | float:

@@ -174,3 +174,23 @@ def select_features(df: pd.DataFrame, config: "ModelConfig") -> list[str]:
     if not features:
         raise DataError(config.data_glob, "no feature columns left after excluding timestamp, target and data.exclude")
     return features
+
+
+def is_categorical(series: pd.Series) -> bool:
+    """Whether a column holds labels rather than quantities (text, booleans, categoricals).
+
+    Training encodes these columns and the proposed suite lists their values, so both must
+    agree on which columns they are.
+    """
+    dtype = series.dtype
+    return (
+        pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def is_number(series: pd.Series) -> bool:
+    """Whether a column holds quantities: numeric, but not booleans, which pandas counts as numbers."""
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)

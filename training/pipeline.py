@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from training.data import select_features
+from training.data import is_categorical, is_number, select_features
 from training.types import Candidate, Split
 
 if TYPE_CHECKING:
@@ -79,9 +79,9 @@ def split_columns(config: "ModelConfig", X: pd.DataFrame) -> tuple[list[str], li
         listed = set(config.data.categorical)
         categorical = [c for c in X.columns if c in listed or pd.api.types.is_bool_dtype(X[c].dtype)]
     else:
-        categorical = [c for c in X.columns if _is_categorical_dtype(X[c])]
+        categorical = [c for c in X.columns if is_categorical(X[c])]
     numeric = [c for c in X.columns if c not in categorical]
-    unusable = [f"{c} ({X[c].dtype})" for c in numeric if not _is_number_dtype(X[c])]
+    unusable = [f"{c} ({X[c].dtype})" for c in numeric if not is_number(X[c])]
     if unusable:
         raise PipelineError(
             f"columns are neither numeric nor categorical: {', '.join(unusable)}; "
@@ -90,18 +90,6 @@ def split_columns(config: "ModelConfig", X: pd.DataFrame) -> tuple[list[str], li
     return numeric, categorical
 
 
-def _is_categorical_dtype(col: pd.Series) -> bool:
-    dtype = col.dtype
-    return (
-        pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_bool_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-        or isinstance(dtype, pd.CategoricalDtype)
-    )
-
-
-def _is_number_dtype(col: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
 
 
 def as_strings(X: pd.DataFrame) -> pd.DataFrame:

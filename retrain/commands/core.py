@@ -26,6 +26,21 @@ def load_or_exit(path: Path, as_json: bool):
         raise fail(str(err), Exit.USAGE, as_json, problems=err.problems) from None
 
 
+def load_with_batch(config: Path, batch: Path, as_json: bool):
+    """Load a config and check a batch file exists, then quiet the libraries about to load.
+
+    A wrong path is a usage error (exit 2) found before seconds go on importing GX or
+    Evidently, and their analytics and loggers are silenced before they first speak.
+    """
+    cfg = load_or_exit(config, as_json)
+    if not batch.is_file():
+        raise fail(f"{batch}: no such batch file", Exit.USAGE, as_json)
+    from retrain.runtime import quiet_libraries
+
+    quiet_libraries()
+    return cfg
+
+
 def resolve_tracking(home: str | None, tracking_uri: str | None, config: Path | None, as_json: bool) -> str:
     """Where the registry is: explicit URI, else the config's, else the home's SQLite."""
     from retrain.config import default_tracking_uri, resolve_home
@@ -57,12 +72,7 @@ def validate(
     as_json: bool = JSON,
 ) -> None:
     """Check one batch against the model's suite without training or moving anything."""
-    cfg = load_or_exit(config, as_json)
-    if not batch.is_file():
-        raise fail(f"{batch}: no such batch file", Exit.USAGE, as_json)
-    from retrain.runtime import quiet_libraries
-
-    quiet_libraries()
+    cfg = load_with_batch(config, batch, as_json)
     from monitoring.intake import check_batch
 
     report = check_batch(batch, cfg).report

@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from retrain.commands.core import HOME, JSON, TRACKING, load_or_exit
+from retrain.commands.core import HOME, JSON, TRACKING, load_or_exit, load_with_batch
 from retrain.exitcodes import Exit
 from retrain.output import console, emit, fail
 
@@ -28,12 +28,7 @@ def drift(
     as_json: bool = JSON,
 ) -> None:
     """Validate a batch and compare it with the champion's training data; exit 9 on drift or decay."""
-    cfg = load_or_exit(config, as_json)
-    if not batch.is_file():
-        raise fail(f"{batch}: no such batch file", Exit.USAGE, as_json)
-    from retrain.runtime import quiet_libraries
-
-    quiet_libraries()
+    cfg = load_with_batch(config, batch, as_json)
     from monitoring.check import NoChampion, run_drift_check
     from monitoring.drift_types import DriftInputError
     from registry.snapshots import SnapshotMissing

@@ -8,6 +8,8 @@ deliberately crippled one does not.
 from __future__ import annotations
 
 import os
+import socket
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +93,30 @@ def run_flow(config_path: Path, trigger: str = "manual") -> dict:
     from flows.retrain import retrain_flow
 
     return retrain_flow(config_path=str(config_path), trigger=trigger)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """True when ``url`` answers 200; a refused or timed-out request means not (yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def local_net():
+    """``free_port()`` and ``answers(url)`` for tests that start servers in subprocesses."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(free_port=free_port, answers=answers)
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -37,20 +35,6 @@ class SlowLogisticRegression(LogisticRegression):
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def stop_group(process: subprocess.Popen) -> None:
     """Stop a process started in its own session, and everything it spawned."""
     for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
@@ -71,12 +55,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
+def prefect_server(tmp_path_factory, local_net):
     """Overrides the parent's test harness: one real server for this module."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
+    port = local_net.free_port()
     url = f"http://127.0.0.1:{port}/api"
     log = (home / "server.log").open("wb")
     process = subprocess.Popen(
@@ -84,7 +68,7 @@ def prefect_server(tmp_path_factory):
         env=clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2"), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 180
-    while not healthy(f"{url}/health"):
+    while not local_net.answers(f"{url}/health"):
         if process.poll() is not None or time.monotonic() > deadline:
             stop_group(process)
             pytest.fail(f"prefect server did not start:\n{(home / 'server.log').read_text()[-3000:]}")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,22 +16,8 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path):
-    prefect_port, mlflow_port = free_port(), free_port()
+def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path, local_net):
+    prefect_port, mlflow_port = local_net.free_port(), local_net.free_port()
     health = [f"http://127.0.0.1:{prefect_port}/api/health", f"http://127.0.0.1:{mlflow_port}/health"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_"))}
     out = (tmp_path / "ui.out").open("w")
@@ -44,7 +28,7 @@ def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path):
     )
     try:
         deadline = time.monotonic() + 240
-        while not all(answers(url) for url in health):
+        while not all(local_net.answers(url) for url in health):
             assert process.poll() is None, (tmp_path / "ui.out").read_text()
             assert time.monotonic() < deadline, "servers did not come up"
             time.sleep(1)
@@ -57,7 +41,7 @@ def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path):
 
         os.kill(process.pid, signal.SIGINT)  # what Ctrl-C delivers to the foreground process
         assert process.wait(timeout=90) == 0
-        assert not any(answers(url) for url in health)
+        assert not any(local_net.answers(url) for url in health)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

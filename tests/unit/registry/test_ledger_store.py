@@ -6,62 +6,24 @@ instead of skipping them.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from registry.ledger import Ledger, LedgerBusy, LedgerEntry, champion_stack, forget_model, open_ledger
 
-REPO = Path(__file__).resolve().parents[3]
-PG_USERS = ("postgres", "root")
-
-
-def _pg_base_url() -> str:
-    """The first trust-auth user that connects to 127.0.0.1:5432/test, or a clear failure."""
-    errors = []
-    for user in PG_USERS:
-        url = f"postgresql+psycopg://{user}@127.0.0.1:5432/test"
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
-        try:
-            with engine.connect():
-                return url
-        except sa.exc.OperationalError as exc:
-            errors.append(f"{user}: {exc.orig}")
-        finally:
-            engine.dispose()
-    pytest.fail("PostgreSQL at 127.0.0.1:5432 (database 'test', trust auth) is required: " + "; ".join(errors))
-
 
 @pytest.fixture
-def pg_ledger_url():
-    """A ledger URL in a schema of its own, dropped afterwards."""
-    base = _pg_base_url()
-    schema = f"retrain_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    yield f"{base}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+def run_code(child_env):
+    """Run Python source in a fresh process that finds the ledger at ``url``."""
 
+    def run(code: str, url: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=child_env(LEDGER_URL=url), timeout=120)
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'home' / 'ledger.db'}"
-    return request.getfixturevalue("pg_ledger_url")
-
-
-def _run(code: str, url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LEDGER_URL": url}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    return run
 
 
 def test_tables_are_created_once_and_intents_are_durable(ledger_url):
@@ -147,15 +109,15 @@ for model in ("held", "free"):
 """
 
 
-def test_lock_is_per_model_and_across_processes(ledger_url):
+def test_lock_is_per_model_and_across_processes(ledger_url, run_code):
     ledger = Ledger(ledger_url, lock_timeout=5)
     ledger.create_tables()
     with ledger.lock("held"):
         ledger.write_intent("held", None, "1", "promote", None, None, None, None)  # commits under the lock
-        out = _run(HOLD_OR_FAIL, ledger_url)
+        out = run_code(HOLD_OR_FAIL, ledger_url)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["held busy", "free acquired"]
-    again = _run(HOLD_OR_FAIL, ledger_url)
+    again = run_code(HOLD_OR_FAIL, ledger_url)
     assert again.stdout.split("\n")[:2] == ["held acquired", "free acquired"]
     ledger.dispose()
 
@@ -169,9 +131,9 @@ with ledger.lock("m"):
 """
 
 
-def test_lock_dies_with_the_process_that_held_it(ledger_url):
+def test_lock_dies_with_the_process_that_held_it(ledger_url, run_code):
     Ledger(ledger_url).create_tables()
-    killed = _run(DIE_HOLDING, ledger_url)
+    killed = run_code(DIE_HOLDING, ledger_url)
     assert killed.returncode == -9, killed.stderr
     ledger = Ledger(ledger_url, lock_timeout=10)
     with ledger.lock("m"):
