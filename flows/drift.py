@@ -73,6 +73,7 @@ def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
     import mlflow
 
     from registry.store import connect, monitoring_experiment
+    from registry.versions import clean_key
 
     client = connect(config)
     figures = {k: float(v) for k, v in result.figures().items() if isinstance(v, (int, float))}
@@ -81,7 +82,7 @@ def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
             "retrain.signals": ",".join(result.signals) or "none", "retrain.flow_run_id": str(flow_run.get_id() or "")}
     with mlflow.start_run(experiment_id=monitoring_experiment(client, config), run_name=f"drift-{result.batch}") as run:
         mlflow.set_tags(tags)
-        mlflow.log_metrics({clean(k): v for k, v in figures.items()})
+        mlflow.log_metrics({clean_key(k): v for k, v in figures.items()})
         mlflow.log_text(json.dumps(result.to_dict(), indent=2, default=str), "drift_check.json")
         if result.drift is not None and result.drift.html:
             with tempfile.TemporaryDirectory() as tmp:
@@ -91,12 +92,6 @@ def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
     if result.champion_version:
         client.set_model_version_tag(config.name, result.champion_version, "retrain.last_drift_check", run.info.run_id)
     return run.info.run_id
-
-
-def clean(key: str) -> str:
-    from registry.versions import clean_key
-
-    return clean_key(key)
 
 
 def publish_check(result, mlflow_run_id: str | None) -> None:

@@ -6,6 +6,8 @@ Both go through the promotion ledger exactly like the CLI; the flow adds typed p
 
 from __future__ import annotations
 
+import os
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
@@ -17,7 +19,6 @@ def locate(model: str, config_path: str | None):
     """State from the model's config when given, else from RETRAIN_HOME / env URIs."""
     from registry.ledger import Stores
     from retrain.config import default_ledger_url, default_tracking_uri, load_config, resolve_home
-    import os
 
     if config_path:
         return load_config(config_path)

@@ -143,14 +143,18 @@ def judge_batch(config: "ModelConfig", intake: "Intake", champion: Champion) -> 
 
 
 def measure_drift(config: "ModelConfig", frame: "pd.DataFrame", champion: Champion) -> "DriftReport":
-    """Compare the batch with the snapshot on the champion's own features and outputs."""
+    """Compare the batch with the snapshot on the champion's own features and outputs.
+
+    The champion predicts only the sampled rows, not the whole batch.
+    """
     from monitoring.drift import detect_drift
     from training.metrics import predict_outputs
 
-    reference, features = champion.snapshot.frame, champion.snapshot.features
-    ref_out = predict_outputs(config.task, champion.model, reference[features]).values
-    cur_out = predict_outputs(config.task, champion.model, frame[features]).values
-    return detect_drift(reference, frame, config, ref_out, cur_out, features=features)
+    def predict(X: "pd.DataFrame") -> Any:
+        return predict_outputs(config.task, champion.model, X).values
+
+    snapshot = champion.snapshot
+    return detect_drift(snapshot.frame, frame, config, predict, predict, features=snapshot.features)
 
 
 def measure_decay(config: "ModelConfig", frame: "pd.DataFrame", champion: Champion) -> tuple["DecayReport | None", list[str]]:

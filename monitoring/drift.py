@@ -56,17 +56,10 @@ def sample_reference(reference: pd.DataFrame, config: ModelConfig) -> pd.DataFra
 
 
 def select_feature_columns(df: pd.DataFrame, config: ModelConfig) -> list[str]:
-    """The model's feature columns: the training package's rule when it is installed."""
-    try:
-        from training.data import select_features
-    except ImportError:
-        select_features = None
-    if select_features is not None:
-        return list(select_features(df, config))
-    if config.data.features is not None:
-        return list(config.data.features)
-    dropped = {*config.data.exclude, config.data.timestamp_column, config.data.target_column}
-    return [c for c in df.columns if c not in dropped]
+    """The model's feature columns, by the same rule training uses."""
+    from training.data import select_features
+
+    return list(select_features(df, config))
 
 
 def detect_drift(

@@ -96,8 +96,3 @@ def load_snapshot(client: "MlflowClient", name: str, version: str | int) -> Refe
     features = list(meta.pop("features", None) or [c for c in frame.columns if c != meta.get("target")])
     meta.pop("rows", None)
     return ReferenceSnapshot(frame, features, meta)
-
-
-def load_reference(client: "MlflowClient", name: str, version: str | int) -> "pd.DataFrame":
-    """Just the stored frame (features and target) of ``version``."""
-    return load_snapshot(client, name, version).frame

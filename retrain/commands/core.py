@@ -104,14 +104,12 @@ def suite_init(
     from retrain.runtime import quiet_libraries
 
     quiet_libraries()
-    import pandas as pd
-
     from monitoring.validation import propose_suite, write_suite
-    from training.data import DataError, find_batches, load_batch
+    from training.data import DataError, find_batches, load_frames
 
     try:
         paths = reference or find_batches(cfg.data_glob)
-        frame = pd.concat([load_batch(p, cfg.data.timestamp_column) for p in paths], ignore_index=True)
+        frame = load_frames(paths, cfg.data.timestamp_column)
     except DataError as err:
         raise fail(str(err), Exit.DATA_INVALID, as_json) from None
     suite = propose_suite(frame, cfg)

@@ -94,10 +94,9 @@ def arrival_plan(workspace: Any) -> list[list[Path]]:
 
 def arrive(files: list[Path], batches: Path) -> list[Path]:
     """Deliver landing files into the batch folder; returns where they now are."""
-    batches.mkdir(parents=True, exist_ok=True)
-    for path in files:
-        shutil.move(str(path), batches / path.name)
-    return [batches / path.name for path in files]
+    from retrain.demo.workspace import deliver_batch
+
+    return [deliver_batch(path, batches) for path in files]
 
 
 def label_of(files: list[Path]) -> str:

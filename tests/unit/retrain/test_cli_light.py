@@ -29,8 +29,12 @@ def test_every_documented_command_is_there():
     from retrain.cli import app
 
     result = CliRunner().invoke(app, ["--help"])
-    for command in ("demo", "run", "validate", "suite", "status"):
+    commands = ("demo", "run", "validate", "suite", "status", "rollback", "promote", "history",
+                "drift", "serve", "approve", "reject", "ui")
+    for command in commands:
         assert command in result.output
+        sub = ["suite", "init", "--help"] if command == "suite" else [command, "--help"]
+        assert CliRunner().invoke(app, sub).exit_code == 0, command
 
 
 def test_config_error_exits_2_and_names_the_field(tmp_path):
