@@ -6,7 +6,6 @@ Both go through the promotion ledger exactly like the CLI; the flow adds typed p
 
 from __future__ import annotations
 
-import os
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -18,15 +17,11 @@ from flows.common import artifact_key
 def locate(model: str, config_path: str | None):
     """State from the model's config when given, else from RETRAIN_HOME / env URIs."""
     from registry.ledger import Stores
-    from retrain.config import default_ledger_url, default_tracking_uri, load_config, resolve_home
+    from retrain.config import load_config, store_urls
 
     if config_path:
         return load_config(config_path)
-    home = resolve_home()
-    return Stores(
-        tracking_uri=os.environ.get("RETRAIN_TRACKING_URI") or default_tracking_uri(home),
-        ledger_url=os.environ.get("RETRAIN_LEDGER_URL") or default_ledger_url(home),
-    )
+    return Stores(*store_urls())
 
 
 def publish_move(result, title: str) -> None:

@@ -204,6 +204,20 @@ def default_ledger_url(home: Path) -> str:
     return f"sqlite:///{home / 'ledger.db'}"
 
 
+def store_urls(home: str | None = None, tracking_uri: str | None = None,
+               ledger_url: str | None = None) -> tuple[str, str]:
+    """Registry and ledger locations without a model config: explicit, then env, then home.
+
+    Commands that name a model (rollback, history, status) and the UI flows use this, so
+    all of them find the same stores as ``ModelConfig.tracking_uri`` / ``ledger_url``.
+    """
+    root = resolve_home(home)
+    return (
+        tracking_uri or os.environ.get("RETRAIN_TRACKING_URI") or default_tracking_uri(root),
+        ledger_url or os.environ.get("RETRAIN_LEDGER_URL") or default_ledger_url(root),
+    )
+
+
 def load_config(path: str | Path) -> ModelConfig:
     """Read and validate one model's YAML; every failure becomes a ConfigError."""
     path = Path(path)

@@ -43,13 +43,11 @@ def load_with_batch(config: Path, batch: Path, as_json: bool):
 
 def resolve_tracking(home: str | None, tracking_uri: str | None, config: Path | None, as_json: bool) -> str:
     """Where the registry is: explicit URI, else the config's, else the home's SQLite."""
-    from retrain.config import default_tracking_uri, resolve_home
+    from retrain.config import store_urls
 
-    if tracking_uri:
-        return tracking_uri
-    if config is not None:
+    if config is not None and not tracking_uri:
         return load_or_exit(config, as_json).tracking_uri
-    return default_tracking_uri(resolve_home(home))
+    return store_urls(home, tracking_uri)[0]
 
 
 def run(

@@ -31,15 +31,12 @@ def resolve_stores(home: str | None, tracking_uri: str | None, ledger_url: str |
                    config: Path | None, as_json: bool) -> "Stores":
     """Explicit URLs win, then the model config's state, then the home's defaults."""
     from registry.ledger import Stores
-    from retrain.config import default_ledger_url, default_tracking_uri, resolve_home
+    from retrain.config import store_urls
 
     if config is not None:
         cfg = load_or_exit(config, as_json)
-        base_tracking, base_ledger = cfg.tracking_uri, cfg.ledger_url
-    else:
-        root = resolve_home(home)
-        base_tracking, base_ledger = default_tracking_uri(root), default_ledger_url(root)
-    return Stores(tracking_uri or base_tracking, ledger_url or base_ledger)
+        return Stores(tracking_uri or cfg.tracking_uri, ledger_url or cfg.ledger_url)
+    return Stores(*store_urls(home, tracking_uri, ledger_url))
 
 
 def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:

@@ -70,3 +70,16 @@ def test_broken_yaml_and_missing_file(tmp_path):
         load_config(tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(write(tmp_path, "- a\n- b\n"))
+
+
+def test_store_urls_prefer_explicit_then_env_then_home(tmp_path, monkeypatch):
+    from retrain.config import store_urls
+
+    for var in ("RETRAIN_HOME", "RETRAIN_TRACKING_URI", "RETRAIN_LEDGER_URL"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "h"
+    assert store_urls(str(home)) == (f"sqlite:///{home / 'mlflow.db'}", f"sqlite:///{home / 'ledger.db'}")
+    monkeypatch.setenv("RETRAIN_TRACKING_URI", "sqlite:///env.db")
+    assert store_urls(str(home))[0] == "sqlite:///env.db"
+    assert store_urls(str(home), tracking_uri="sqlite:///x.db", ledger_url="sqlite:///y.db") == (
+        "sqlite:///x.db", "sqlite:///y.db")
