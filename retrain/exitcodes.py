@@ -15,3 +15,5 @@ class Exit(IntEnum):
     EXPECTATION_MISMATCH = 8  # --expect-current did not match
     DRIFT = 9  # drift or performance decay detected
     PENDING_APPROVAL = 10  # candidate passed the gate and waits for a person
+    BUSY = 11  # another retrain of the model holds its run lease
+    WITHHELD = 12  # a person's verdict (hold or blocked fingerprint) withheld the promotion
