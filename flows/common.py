@@ -60,3 +60,16 @@ def publish_invalid_batches(model: str, failed: list[Any], moved: list[str]) -> 
             lines.append(f"  - `{f.expectation}` on `{f.column}`: {f.details}")
         lines.append("")
     create_markdown_artifact(markdown="\n".join(lines), key=artifact_key(model, "validation"))
+
+
+def publish_approval_request(model: str, version: str, decision: Any, message: str) -> None:
+    """What waits, why the gate passed it, and the two ways to answer."""
+    d = decision.to_dict()
+    lines = [f"# {model} v{version} waits for approval", "", message, "",
+             f"- {d['metric']}: candidate {d.get('candidate_score')} vs champion "
+             f"v{d.get('champion_version') or '-'} {d.get('champion_score')}"]
+    lines += [f"- {r}" for r in d.get("reasons", [])]
+    lines += ["", f"Answer with the **approve/{model}** deployment (Run ▸ Custom run: version {version}, "
+              f"tick *approve* or leave it unticked to reject) or `retrain approve {model} {version}` / "
+              f"`retrain reject {model} {version}`."]
+    create_markdown_artifact(markdown="\n".join(lines), key=artifact_key(model, "approval"))

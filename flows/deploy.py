@@ -95,11 +95,16 @@ def drift_check_deployment(config: ModelConfig) -> "RunnerDeployment":
 
 
 def ops_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
-    """Rollback and promote with the model filled in: the UI asks only for what changes."""
+    """Approve, rollback and promote with the model filled in: the UI asks only for what changes."""
+    from flows.approval import approve_flow
     from flows.ops import promote_flow, rollback_flow
 
     defaults = {"model": config.name, "config_path": str(config.config_path)}
     return [
+        approve_flow.to_deployment(name=config.name, parameters=defaults, tags=model_tags(config),
+                                   description=f"Approve or reject the candidate of {config.name} that waits "
+                                               "for approval (approval: manual).",
+                                   entrypoint_type=ENTRYPOINT),
         rollback_flow.to_deployment(name=config.name, parameters=defaults, tags=model_tags(config),
                                     description=f"Put {config.name}'s previous champion back.",
                                     entrypoint_type=ENTRYPOINT),

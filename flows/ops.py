@@ -51,14 +51,20 @@ def rollback_flow(
     reason: str = "rolled back from the Prefect UI",
     to_version: int | None = None,
     expect_current: int | None = None,
+    hold: bool = False,
     config_path: str | None = None,
 ) -> dict:
-    """Put the previous champion back (or ``to_version``); refuse if ``expect_current`` is stale."""
+    """Put the previous champion back (or ``to_version``); refuse if ``expect_current`` is stale.
+
+    The version taken away is blocked for automatic promotions; ``hold`` freezes them all
+    until the model is released (``retrain release``).
+    """
     from registry.promotion import rollback
 
     result = rollback(
         locate(model, config_path), None, model, to=to_version, reason=reason, actor=actor_for_ui(),
         expect_current=None if expect_current is None else str(expect_current), run_id=str(flow_run.get_id() or ""),
+        hold=hold,
     )
     get_run_logger().info("champion of %s: v%s -> v%s", model, result.from_version, result.to_version)
     publish_move(result, "rollback")

@@ -14,7 +14,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.common import IO_RETRIES, publish_decision, publish_invalid_batches
+from flows.common import IO_RETRIES, publish_approval_request, publish_decision, publish_invalid_batches
+from registry.promotion import failpoint
 from retrain.config import ModelConfig, load_config
 from retrain.outcome import RunOutcome
 
@@ -59,16 +60,70 @@ def train(split, config: ModelConfig):
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def current_champion(config: ModelConfig, load: bool = False):
-    """The current champion (model or None, version), or (None, None) for a model's first run."""
+def settle_model(config: ModelConfig) -> list[str]:
+    """Time out expired approvals and abandon candidates a dead run left behind."""
+    from registry.approvals import settle
+    from registry.promotion import UnknownModel
     from registry.store import connect
-    from registry.versions import get_version, load_model
 
-    client = connect(config)
-    info = get_version(client, config.name, "champion")
-    if info is None:
-        return None, None
-    return (load_model(client, config.name, info.version) if load else None), info.version
+    try:
+        return settle(config, connect(config), config.name)
+    except UnknownModel:
+        return []
+
+
+@task(cache_policy=NO_CACHE)
+def fingerprint_run(split, config: ModelConfig) -> str:
+    """The fingerprint the candidate would have: training data hash, recipe, code version."""
+    from registry.fingerprint import compute_fingerprint, recipe_of
+    from registry.versions import code_version
+    from training.data import frame_hash
+
+    return compute_fingerprint(frame_hash(split.train), recipe_of(config, code_version()))
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def champion_fingerprint(config: ModelConfig) -> tuple[str | None, str | None]:
+    """(version, fingerprint) of the current champion, (None, None) before the first one."""
+    from registry.fingerprint import fingerprint_of
+    from registry.store import connect
+    from registry.versions import get_version
+
+    info = get_version(connect(config), config.name, "champion")
+    return (None, None) if info is None else (info.version, fingerprint_of(info.tags))
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def withheld_by_person(config: ModelConfig, fingerprint: str | None, holds: bool = True) -> str | None:
+    """Why a block (and, with ``holds``, a hold) stops an automatic promotion now.
+
+    Checked again atomically when the champion moves; checking early saves training a
+    model that cannot be promoted.
+    """
+    from registry.ledger import open_ledger
+    from registry.verdicts import block_reason, withheld_reason
+
+    ledger = open_ledger(config.ledger_url)
+    return withheld_reason(ledger, config.name, fingerprint) if holds else block_reason(ledger, config.name, fingerprint)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def current_champion(config: ModelConfig) -> str | None:
+    """The champion's version now, None before the first one."""
+    from registry.store import connect
+    from registry.versions import get_version
+
+    info = get_version(connect(config), config.name, "champion")
+    return None if info is None else info.version
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def load_version(config: ModelConfig, version: str | None):
+    """The model of ``version`` by number (not by alias, which may move meanwhile)."""
+    from registry.store import connect
+    from registry.versions import load_model
+
+    return None if version is None else load_model(connect(config), config.name, version)
 
 
 @task(cache_policy=NO_CACHE)
@@ -99,7 +154,8 @@ def register(candidate, split, decision, lineage: dict, config: ModelConfig):
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def promote(version: str, decision, config: ModelConfig, reason: str):
+def promote(version: str, decision, config: ModelConfig, reason: str, fingerprint: str, automatic: bool):
+    """Compare-and-swap: only if the champion is still the one the gate compared against."""
     from registry.promotion import move_champion
     from registry.store import connect
     from retrain.runtime import actor
@@ -107,7 +163,29 @@ def promote(version: str, decision, config: ModelConfig, reason: str):
     return move_champion(
         config, connect(config), config.name, version, action="promote", reason=reason,
         actor=actor(), run_id=str(flow_run.get_id() or ""), metrics=decision.candidate_metrics,
+        expect_current=decision.champion_version or "none", fingerprint=fingerprint, automatic=automatic,
     )
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def record_outcome(config: ModelConfig, version: str, outcome: str, note: str = "") -> None:
+    """The version's final state on its tags, so no candidate is left in limbo."""
+    from registry.approvals import set_outcome
+    from registry.store import connect
+
+    set_outcome(connect(config), config.name, version, outcome, **({"outcome_note": note} if note else {}))
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def ask_for_approval(config: ModelConfig, version: str) -> list[str]:
+    from datetime import timedelta
+
+    from registry.approvals import request_approval
+    from registry.ledger import utc_now
+    from registry.store import connect
+
+    deadline = utc_now() + timedelta(hours=config.approval_timeout_hours)
+    return request_approval(connect(config), config.name, version, deadline)
 
 
 def build_lineage(intakes: list, split, config: ModelConfig) -> dict:
@@ -124,47 +202,115 @@ def name_run() -> str:
 
 
 @flow(name="retrain", flow_run_name=name_run, log_prints=True)
-def retrain_flow(config_path: str, trigger: Trigger = "manual", reason: str = "") -> dict:
-    """Retrain one model from its config; promote the candidate only if it beats the champion."""
-    logger = get_run_logger()
+def retrain_flow(config_path: str, trigger: Trigger = "manual", reason: str = "",
+                 wait_seconds: float | None = None, override: str = "") -> dict:
+    """Retrain one model from its config; promote the candidate only if it beats the champion.
+
+    One retrain per model runs at a time (the run lease); a second one waits up to
+    ``wait_seconds`` (default: the config's ``runs.wait_seconds``) and otherwise ends ``busy``.
+    ``override`` (a reason, manual runs only) lets a person's run promote past a hold or block.
+    """
+    from registry.leases import RunBusy, acquire_run_lease
+    from registry.ledger import open_ledger
+    from retrain.runtime import actor
+
     config = load_config(config_path)
+    wait = config.runs.wait_seconds if wait_seconds is None else wait_seconds
+    try:
+        lease = acquire_run_lease(open_ledger(config.ledger_url), config.name, owner=actor(),
+                                  run_id=str(flow_run.get_id() or ""), ttl=config.runs.lease_ttl, wait=wait)
+    except RunBusy as err:
+        get_run_logger().warning(str(err))
+        return RunOutcome(model=config.name, status="busy", trigger=trigger, message=str(err)).to_dict()
+    try:
+        return retrain_with_lease(config, trigger, reason, override if trigger == "manual" else "").to_dict()
+    finally:
+        lease.release()
+
+
+def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override: str) -> RunOutcome:
+    """The retrain proper; the caller holds the model's run lease."""
+    logger = get_run_logger()
+    notes = settle_model(config)
     intakes = [intake_batch(path, config) for path in find_batches(config)]
     failed = [i for i in intakes if not i.accepted]
     if failed:
         moved = [quarantine(i, config) for i in failed]
-        _, champion_version = current_champion(config)
+        champion_version = current_champion(config)
         publish_invalid_batches(config.name, failed, moved)
         for i in failed:
             logger.error("batch %s failed validation: %s", i.path.name, i.report.summary())
         return RunOutcome(
             model=config.name, status="data_invalid", trigger=trigger, quarantined=moved,
-            champion_version=champion_version, previous_champion=champion_version,
+            champion_version=champion_version, previous_champion=champion_version, notes=notes,
             validation=[i.report.to_dict() for i in intakes],
             message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered",
-        ).to_dict()
+        )
 
     split = split_data([i.frame for i in intakes], config)
-    candidate = train(split, config)
-    champion, champion_version = current_champion(config, load=True)
-    decision = gate(candidate, champion, champion_version, split, config)
-    lineage = build_lineage(intakes, split, config)
-    version = register(candidate, split, decision, lineage, config)
-    publish_decision(config.name, version.version, decision, trigger)
-    outcome = RunOutcome(
-        model=config.name, status="rejected", version=version.version, champion_version=champion_version,
-        previous_champion=champion_version, trigger=trigger, decision=decision.to_dict(), lineage=lineage,
-        validation=[i.report.to_dict() for i in intakes],
-    )
-    if not decision.promote:
-        outcome.message = f"v{version.version} registered as challenger; gate rejected it"
-        logger.info(outcome.message)
-        return outcome.to_dict()
-    if config.approval == "manual":
-        from flows.approval import settle_by_approval
+    fingerprint = fingerprint_run(split, config)
+    champion_version, champion_fp = champion_fingerprint(config)
+    base = dict(model=config.name, trigger=trigger, champion_version=champion_version, notes=notes,
+                previous_champion=champion_version, fingerprint=fingerprint,
+                validation=[i.report.to_dict() for i in intakes])
+    if champion_fp == fingerprint:
+        return finish(config, RunOutcome(status="unchanged", **base, message=(
+            f"same data, recipe and code as champion v{champion_version} (fingerprint {fingerprint}); "
+            "nothing registered")))
+    blocked = None if override else withheld_by_person(config, fingerprint, holds=False)
+    if blocked:
+        return finish(config, RunOutcome(status="withheld", **base, message=f"nothing trained or registered: {blocked}"))
 
-        return settle_by_approval(config, version.version, decision, outcome)
-    promote(version.version, decision, config, reason or f"gate passed ({trigger})")
-    outcome.status, outcome.champion_version = "promoted", version.version
-    outcome.message = f"v{version.version} promoted to champion"
-    logger.info(outcome.message)
-    return outcome.to_dict()
+    champion = load_version(config, champion_version)  # the champion when this run began
+    candidate = train(split, config)
+    decision = gate(candidate, champion, champion_version, split, config)
+    lineage = {**build_lineage(intakes, split, config), "fingerprint": fingerprint}
+    version = register(candidate, split, decision, lineage, config).version
+    failpoint("after_register")
+    publish_decision(config.name, version, decision, trigger)
+    outcome = RunOutcome(status="rejected", version=version, decision=decision.to_dict(), lineage=lineage, **base)
+    return settle_candidate(config, outcome, decision, reason or f"gate passed ({trigger})", override)
+
+
+def settle_candidate(config: ModelConfig, outcome: RunOutcome, decision, reason: str, override: str) -> RunOutcome:
+    """Branch on the gate, a person's hold, approval mode and the compare-and-swap."""
+    from registry.promotion import ExpectationMismatch, PromotionWithheld
+
+    version = outcome.version
+    if not decision.promote:
+        outcome.message = f"v{version} registered as challenger; gate rejected it"
+        return finish(config, outcome, version)
+    held = None if override else withheld_by_person(config, outcome.fingerprint)
+    if held:
+        outcome.status, outcome.message = "withheld", f"v{version} passed the gate but is not promoted: {held}"
+        return finish(config, outcome, version)
+    if config.approval == "manual":
+        outcome.notes += ask_for_approval(config, version)
+        outcome.status = "pending_approval"
+        outcome.message = (f"v{version} passed the gate and waits for approval for {config.approval_timeout_hours:g} h: "
+                           f"`retrain approve {config.name} {version}` or the approve/{config.name} deployment")
+        publish_approval_request(config.name, version, decision, outcome.message)
+        return finish(config, outcome)
+    if override:
+        reason = f"{reason} (override: {override})"
+    try:
+        promote(version, decision, config, reason, outcome.fingerprint, automatic=not override)
+    except ExpectationMismatch as err:
+        outcome.status = "superseded"
+        outcome.message = (f"v{version} not promoted: it was gated against v{err.expected or '-'}, but the champion "
+                           f"is now {err.actual or 'none'} (moved by a person meanwhile)")
+        return finish(config, outcome, version)
+    except PromotionWithheld as err:
+        outcome.status, outcome.message = "withheld", str(err)
+        return finish(config, outcome, version)
+    outcome.status, outcome.champion_version = "promoted", version
+    outcome.message = f"v{version} promoted to champion"
+    return finish(config, outcome, version)
+
+
+def finish(config: ModelConfig, outcome: RunOutcome, version: str | None = None) -> RunOutcome:
+    """Log the outcome and, for a registered version, record it on the version's tags."""
+    if version is not None:
+        record_outcome(config, version, outcome.status, outcome.message)
+    get_run_logger().info(outcome.message)
+    return outcome

@@ -30,29 +30,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from registry.tables import metadata, promotions
+
 ACTIONS = ("promote", "manual_promote", "rollback")
 DEFAULT_LOCK_TIMEOUT = 60.0
 # two-int advisory lock key: our namespace, then the model within this schema's ledger
 _PG_LOCK_KEY = "hashtext('retrain_promotions'), hashtext(current_schema() || '/' || :m)"
 
-metadata = sa.MetaData()
-promotions = sa.Table(
-    "retrain_promotions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("model", sa.String(256), nullable=False, index=True),
-    sa.Column("from_version", sa.String(32)),
-    sa.Column("to_version", sa.String(32), nullable=False),
-    sa.Column("action", sa.String(32), nullable=False),
-    sa.Column("reason", sa.Text),
-    sa.Column("actor", sa.String(256)),
-    sa.Column("run_id", sa.String(64)),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("applied_at", sa.DateTime(timezone=True)),
-    sa.Column("note", sa.Text),
-    sa.Column("metrics", sa.Text),
-)
 
 
 class StoreLocation(Protocol):
@@ -103,7 +87,7 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes, PostgreSQL the session's zone; we store UTC."""
     if value is None or value.tzinfo is None:
         return value and value.replace(tzinfo=timezone.utc)
@@ -112,7 +96,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 def _row_to_entry(row: Any) -> LedgerEntry:
     values = dict(row._mapping)
-    values.update(created_at=_as_utc(values["created_at"]), applied_at=_as_utc(values["applied_at"]),
+    values.update(created_at=as_utc(values["created_at"]), applied_at=as_utc(values["applied_at"]),
                   metrics=json.loads(values["metrics"] or "{}"))
     return LedgerEntry(**values)
 

@@ -14,7 +14,10 @@ import signal
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from registry.fingerprint import fingerprint_of
 from registry.ledger import LedgerEntry, StoreLocation, champion_stack, open_ledger, utc_now
+from registry.verdicts import (active_blocks, active_hold, add_block, add_hold, lift_block, release_hold,
+                               withheld_reason)
 from retrain.exitcodes import Exit
 from retrain.runtime import actor as current_actor
 
@@ -48,6 +51,12 @@ class TargetUnavailable(PromotionError):
     """The target version is missing, not READY, or does not load."""
 
     exit_code = Exit.TARGET_UNAVAILABLE
+
+
+class PromotionWithheld(PromotionError):
+    """An automatic promotion that a hold or a blocked fingerprint stopped."""
+
+    exit_code = Exit.WITHHELD
 
 
 class ExpectationMismatch(PromotionError):
@@ -104,7 +113,7 @@ def make_client(config: StoreLocation) -> "MlflowClient":
     return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
 
 
-def _failpoint(point: str) -> None:
+def failpoint(point: str) -> None:
     """Die at a named step when ``RETRAIN_FAILPOINT`` names it: crash tests need no timing."""
     if os.environ.get(FAILPOINT_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -219,7 +228,7 @@ def _set_alias(ledger: "Ledger", client: "MlflowClient", entry: LedgerEntry) -> 
             return
         ledger.mark(entry.id, "failed", f"alias write failed: {exc}")
         raise PromotionError(entry.model, f"could not move champion of {entry.model!r}: {exc}") from exc
-    _failpoint("after_alias")
+    failpoint("after_alias")
     ledger.mark(entry.id, "applied")
 
 
@@ -230,8 +239,14 @@ def _is_current(expected: str, current: str | None) -> bool:
 
 def _move(config: StoreLocation, client: "MlflowClient | None", name: str, choose: Callable, action: str,
           reason: str | None, actor: str | None, run_id: str | None, metrics: dict | None,
-          expect_current: str | None) -> PromotionResult:
-    """The locked sequence; ``choose(current, applied_entries)`` names the target inside it."""
+          expect_current: str | None, guard: Callable | None = None, after: Callable | None = None
+          ) -> PromotionResult:
+    """The locked sequence; ``choose(current, applied_entries)`` names the target inside it.
+
+    ``guard(ledger)`` may refuse the move and ``after(ledger, client, entry)`` records what
+    goes with it (blocks, holds) while the lock is still held, so no other writer sees one
+    without the other; ``after`` returns warnings.
+    """
     ledger = open_ledger(config.ledger_url)
     client = client or make_client(config)
     actor = actor or current_actor()
@@ -245,12 +260,14 @@ def _move(config: StoreLocation, client: "MlflowClient | None", name: str, choos
                     actor=actor, run_id=run_id, reconciled=notes)
         if target == current:
             return PromotionResult(changed=False, entry_id=None, at=utc_now().isoformat(), **base)
+        if guard is not None:
+            guard(ledger)
         found = verify_target(config, client, name, target)
         known = metrics if metrics is not None else _known_metrics(ledger, client, name, found)
         entry = ledger.write_intent(name, current, target, action, reason, actor, run_id, known)
-        _failpoint("after_intent")
+        failpoint("after_intent")
         _set_alias(ledger, client, entry)
-        warnings = tuple(_write_tags(client, entry))
+        warnings = tuple(_write_tags(client, entry)) + tuple(after(ledger, client, entry) if after else ())
     return PromotionResult(changed=True, entry_id=entry.id, at=entry.created_at.isoformat(),
                            warnings=warnings, **base)
 
@@ -258,18 +275,40 @@ def _move(config: StoreLocation, client: "MlflowClient | None", name: str, choos
 def move_champion(
     config: StoreLocation, client: "MlflowClient | None", name: str, to_version: str | int, action: str,
     reason: str | None, actor: str | None = None, run_id: str | None = None, metrics: dict | None = None,
-    expect_current: str | None = None,
+    expect_current: str | None = None, fingerprint: str | None = None, automatic: bool = False,
 ) -> PromotionResult:
-    """Point ``champion`` at ``to_version`` through the ledger (the gate calls this)."""
+    """Point ``champion`` at ``to_version`` through the ledger (the gate calls this).
+
+    The gate passes ``expect_current`` (the champion it compared against: compare-and-swap)
+    and ``automatic=True`` with the candidate's fingerprint, so a hold or a block set by a
+    person refuses the move (``PromotionWithheld``) inside the same lock as the move.
+    """
+    def guard(ledger: "Ledger") -> None:
+        why = withheld_reason(ledger, name, fingerprint)
+        if why is not None:
+            raise PromotionWithheld(name, f"v{to_version} not promoted: {why}")
+
     return _move(config, client, name, lambda _cur, _applied: str(to_version), action, reason, actor,
-                 run_id, metrics, expect_current)
+                 run_id, metrics, expect_current, guard=guard if automatic else None)
 
 
 def promote(config: StoreLocation, client: "MlflowClient | None", name: str, version: str | int, reason: str,
             actor: str | None = None, expect_current: str | None = None, run_id: str | None = None) -> PromotionResult:
-    """A person's promotion of a chosen version, recorded as ``manual_promote``."""
-    return move_champion(config, client, name, version, "manual_promote", reason, actor, run_id,
-                         expect_current=expect_current)
+    """A person's promotion of a chosen version, recorded as ``manual_promote``.
+
+    A person may promote a blocked version (the block ends) or during a hold (it stays,
+    and the result says so): the ledger records who overrode what, and why.
+    """
+    def after(ledger: "Ledger", _client: "MlflowClient", entry: LedgerEntry) -> list[str]:
+        notes = []
+        if lift_block(ledger, name, entry.to_version, entry.actor):
+            notes.append(f"v{entry.to_version} was blocked; this promotion lifted the block")
+        if active_hold(ledger, name) is not None:
+            notes.append(f"{name!r} stays on hold for automatic promotions; `retrain release {name}` ends it")
+        return notes
+
+    return _move(config, client, name, lambda _cur, _applied: str(version), "manual_promote", reason, actor,
+                 run_id, None, expect_current, after=after)
 
 
 def previous_champion(name: str, current: str | None, applied: list[LedgerEntry]) -> str:
@@ -286,12 +325,35 @@ def previous_champion(name: str, current: str | None, applied: list[LedgerEntry]
 
 def rollback(config: StoreLocation, client: "MlflowClient | None", name: str, to: str | int | None = None,
              reason: str | None = None, actor: str | None = None, expect_current: str | None = None,
-             run_id: str | None = None) -> PromotionResult:
-    """Put back the version that held ``champion`` before the current one (or ``to``)."""
+             run_id: str | None = None, hold: bool = False) -> PromotionResult:
+    """Put back the version that held ``champion`` before the current one (or ``to``).
+
+    The version taken away is blocked by its fingerprint; ``hold`` also freezes automatic
+    promotions of the model until ``release``.
+    """
     def choose(current: str | None, applied: list[LedgerEntry]) -> str:
         return str(to) if to is not None else previous_champion(name, current, applied)
 
-    return _move(config, client, name, choose, "rollback", reason, actor, run_id, None, expect_current)
+    def after(ledger: "Ledger", client: "MlflowClient", entry: LedgerEntry) -> list[str]:
+        if entry.from_version:
+            tags = client.get_model_version(name, entry.from_version).tags or {}
+            add_block(ledger, name, entry.from_version, fingerprint_of(tags), entry.reason or "rolled back",
+                      entry.actor)
+        if hold:
+            add_hold(ledger, name, entry.reason or "held at rollback", entry.actor)
+        return []
+
+    return _move(config, client, name, choose, "rollback", reason, actor, run_id, None, expect_current,
+                 after=after)
+
+
+def release(config: StoreLocation, name: str, actor: str | None = None) -> dict[str, Any]:
+    """End the model's hold; automatic promotions resume with the next retrain."""
+    ledger = open_ledger(config.ledger_url)
+    with ledger.lock(name):
+        ended = release_hold(ledger, name, actor or current_actor())
+    return {"model": name, "released": ended is not None, "hold": ended.to_dict() if ended else None,
+            "blocks": [b.to_dict() for b in active_blocks(ledger, name)]}
 
 
 def history(config: StoreLocation, name: str) -> list[LedgerEntry]:

@@ -121,6 +121,18 @@ class DriftConfig(_Strict):
     triggers: list[Literal["drift", "performance"]] = Field(default_factory=lambda: ["drift", "performance"])
 
 
+class RunsConfig(_Strict):
+    """One retrain per model at a time: the run lease and how long a second retrain waits."""
+
+    lease_seconds: float = Field(default=120.0, ge=1, description="lease lapses this long after its holder dies")
+    wait_seconds: float = Field(default=0.0, ge=0, description="0 = a second retrain exits 11 at once")
+
+    @property
+    def lease_ttl(self) -> float:
+        """``RETRAIN_LEASE_SECONDS`` overrides the config (tests and operators shorten it)."""
+        return float(os.environ.get("RETRAIN_LEASE_SECONDS") or self.lease_seconds)
+
+
 class ScheduleConfig(_Strict):
     interval_hours: float = Field(default=72.0, gt=0)
     anchor: str = "2026-01-01T00:00:00+00:00"
@@ -141,6 +153,7 @@ class ModelConfig(_Strict):
     state: StateConfig = Field(default_factory=StateConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    runs: RunsConfig = Field(default_factory=RunsConfig)
     approval: Literal["auto", "manual"] = "auto"
     approval_timeout_hours: float = Field(default=24.0, gt=0)
 

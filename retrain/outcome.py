@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from retrain.exitcodes import Exit
 
-Status = Literal["promoted", "rejected", "data_invalid", "pending_approval", "approval_rejected"]
+Status = Literal["promoted", "rejected", "data_invalid", "pending_approval", "approval_rejected", "unchanged",
+                 "withheld", "superseded", "busy"]
 
 EXIT_BY_STATUS = {
     "promoted": Exit.OK,
@@ -19,6 +20,10 @@ EXIT_BY_STATUS = {
     "approval_rejected": Exit.REJECTED,
     "data_invalid": Exit.DATA_INVALID,
     "pending_approval": Exit.PENDING_APPROVAL,
+    "unchanged": Exit.OK,  # same data, recipe and code as the champion: nothing to do
+    "withheld": Exit.WITHHELD,  # a hold or a blocked fingerprint stopped the promotion
+    "superseded": Exit.REJECTED,  # a person moved the champion while this run trained
+    "busy": Exit.BUSY,  # another retrain of the model holds its run lease
 }
 
 
@@ -36,6 +41,8 @@ class RunOutcome:
     validation: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     lineage: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None
+    notes: list[str] = field(default_factory=list)
     message: str = ""
 
     @property

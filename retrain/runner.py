@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = "", as_json: bool = False,
-                quiet: bool = False) -> RunOutcome:
+                quiet: bool = False, wait_seconds: float | None = None, override: str = "") -> RunOutcome:
     """Run the flow once; data errors (too few rows, unreadable files) become ``data_invalid``."""
     from retrain.runtime import prepare_prefect, quiet_libraries
 
@@ -26,7 +26,8 @@ def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = ""
     from training.data import DataError
 
     try:
-        result = retrain_flow(config_path=str(config.config_path), trigger=trigger, reason=reason)
+        result = retrain_flow(config_path=str(config.config_path), trigger=trigger, reason=reason,
+                              wait_seconds=wait_seconds, override=override)
         outcome = RunOutcome.from_dict(result)
     except DataError as err:
         outcome = RunOutcome(model=config.name, status="data_invalid", trigger=trigger,
@@ -38,8 +39,11 @@ def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = ""
 
 def render_outcome(outcome: RunOutcome) -> None:
     out = console()
-    colour = {"promoted": "green", "rejected": "yellow"}.get(outcome.status, "red")
+    colour = {"promoted": "green", "unchanged": "green", "rejected": "yellow", "superseded": "yellow",
+              "withheld": "yellow", "pending_approval": "yellow"}.get(outcome.status, "red")
     out.print(f"[bold {colour}]{outcome.status.upper()}[/] {outcome.model}: {outcome.message}")
+    for note in outcome.notes:
+        out.print(f"  note: {note}")
     d = outcome.decision or {}
     for reason in d.get("reasons", []):
         out.print(f"  - {reason}")

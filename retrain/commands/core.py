@@ -54,13 +54,21 @@ def run(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
     trigger: str = typer.Option("manual", help="Why this run happens: manual, schedule, drift, performance."),
     reason: str = typer.Option("", help="Free text recorded with a promotion."),
+    wait: float = typer.Option(None, "--wait", min=0,
+                               help="Seconds to wait while another retrain of the model runs (default: runs.wait_seconds; "
+                                    "then exit 11)."),
+    override: str = typer.Option("", "--override",
+                                 help="Reason to promote past a hold or a blocked fingerprint (manual runs only)."),
     as_json: bool = JSON,
 ) -> None:
     """Validate new batches, retrain, gate against the champion, register, promote."""
     cfg = load_or_exit(config, as_json)
+    if override and trigger != "manual":
+        raise fail("--override is for a person's manual run, not --trigger " + trigger, Exit.USAGE, as_json)
     from retrain.runner import run_retrain
 
-    outcome = run_retrain(cfg, trigger=trigger, reason=reason, as_json=as_json)
+    outcome = run_retrain(cfg, trigger=trigger, reason=reason, as_json=as_json, wait_seconds=wait,
+                          override=override)
     raise typer.Exit(int(outcome.exit_code))
 
 
@@ -136,15 +144,36 @@ def status(
     client = client_for(uri)
     if not model_exists(client, model):
         raise fail(f"no registered model named {model!r} in {uri}", Exit.UNKNOWN_MODEL, as_json)
-    info = model_status(client, model).to_dict()
+    info = {**model_status(client, model).to_dict(), **model_guards(home, config, model, client, as_json)}
     emit(info, as_json, render_status)
+
+
+def model_guards(home: str | None, config: Path | None, model: str, client: Any, as_json: bool) -> dict:
+    """Settle stranded candidates, then holds, blocks, the running retrain and what waits for approval."""
+    from registry.approvals import settle, waiting_version
+    from registry.ledger import Stores, open_ledger
+    from registry.verdicts import describe_guards
+    from retrain.config import store_urls
+
+    stores = Stores(client.tracking_uri, load_or_exit(config, as_json).ledger_url if config else store_urls(home)[1])
+    notes = settle(stores, client, model)
+    return {**describe_guards(open_ledger(stores.ledger_url), model), "waiting_approval": waiting_version(client, model),
+            "notes": notes}
 
 
 def render_status(info: dict) -> None:
     from rich.table import Table
 
+    from retrain.commands.registry_ops import render_guards
+
     out = console()
     out.print(f"[bold]{info['name']}[/] — {info['versions']} version(s)")
+    for note in info.get("notes", []):
+        out.print(f"[yellow]settled:[/] {note}")
+    render_guards(info)
+    if info.get("waiting_approval"):
+        out.print(f"v{info['waiting_approval']} waits for approval: `retrain approve {info['name']} "
+                  f"{info['waiting_approval']}` or `retrain reject ...`")
     for role in ("champion", "challenger"):
         v = info.get(role)
         if not v:

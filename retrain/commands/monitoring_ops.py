@@ -1,4 +1,4 @@
-"""Monitoring and orchestration commands: ``drift``, ``serve``, ``approve``, ``reject``, ``ui``.
+"""Monitoring and orchestration commands: ``drift``, ``serve``, ``ui``.
 
 ``retrain drift`` is a CI gate: it runs the check without Prefect and exits 9 when a signal
 the model's policy cares about shows up. The others talk to a Prefect server: the one in
@@ -108,55 +108,6 @@ def render_deployments(data: dict) -> None:
     console().print(table)
 
 
-def _answer(run_id: str, approve: bool, comment: str, approver: str | None, api_url: str | None,
-            as_json: bool) -> None:
-    from uuid import UUID
-
-    from retrain.runtime import actor
-
-    try:
-        UUID(run_id)
-    except ValueError:
-        raise fail(f"{run_id!r} is not a flow run id", Exit.USAGE, as_json) from None
-    connect_api(api_url, None, as_json)
-    from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
-
-    from flows.approval import answer_approval
-
-    who = approver or actor()
-    try:
-        answer_approval(run_id, approve, comment, who)
-    except ObjectNotFound:
-        raise fail(f"no flow run {run_id}", Exit.USAGE, as_json) from None
-    except NotPausedError:
-        raise fail(f"flow run {run_id} is not waiting for approval", Exit.USAGE, as_json) from None
-    except FlowPauseTimeout:
-        raise fail(f"flow run {run_id} waited too long; its candidate was rejected", Exit.USAGE, as_json) from None
-    data = {"run_id": run_id, "decision": "approve" if approve else "reject", "approver": who, "comment": comment}
-    emit(data, as_json, lambda d: console().print(
-        f"{d['decision']}d run {d['run_id']} as {d['approver']}; the run records it within seconds"))
-
-
-def approve(
-    run_id: str = typer.Argument(..., help="Id of the paused retrain flow run."),
-    comment: str = typer.Option("", "--comment", help="Why, recorded in the promotion ledger."),
-    approver: str = typer.Option(None, "--as", help="Who approves (default: RETRAIN_ACTOR or user@host)."),
-    api_url: str = API, as_json: bool = JSON,
-) -> None:
-    """Approve the candidate a paused retrain run waits with: it becomes champion."""
-    _answer(run_id, True, comment, approver, api_url, as_json)
-
-
-def reject(
-    run_id: str = typer.Argument(..., help="Id of the paused retrain flow run."),
-    comment: str = typer.Option("", "--comment", help="Why, recorded on the version's tags."),
-    approver: str = typer.Option(None, "--as", help="Who rejects (default: RETRAIN_ACTOR or user@host)."),
-    api_url: str = API, as_json: bool = JSON,
-) -> None:
-    """Reject the candidate a paused retrain run waits with: it stays challenger."""
-    _answer(run_id, False, comment, approver, api_url, as_json)
-
-
 def ui(
     home: str = HOME,
     tracking_uri: str = TRACKING,
@@ -176,9 +127,7 @@ def ui(
 
 
 def register(app: typer.Typer) -> None:
-    """Attach ``drift``, ``serve``, ``approve``, ``reject`` and ``ui`` to the main app."""
+    """Attach ``drift``, ``serve`` and ``ui`` to the main app."""
     app.command()(drift)
     app.command()(serve)
-    app.command()(approve)
-    app.command()(reject)
     app.command()(ui)

@@ -40,12 +40,14 @@ def resolve_stores(home: str | None, tracking_uri: str | None, ledger_url: str |
 
 
 def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:
-    """Resolve what a crash left pending before anything else, and tell the user."""
+    """Resolve what a crash left pending or stranded before anything else, and tell the user."""
+    from registry.approvals import settle
     from registry.ledger import LedgerBusy
-    from registry.promotion import reconcile
+    from registry.promotion import make_client, reconcile
 
     try:
         notes = [n.to_dict() for n in reconcile(stores, None, model)]
+        notes += [{"message": text} for text in settle(stores, make_client(stores), model)]
     except LedgerBusy as err:
         raise fail(str(err), Exit.ERROR, as_json) from None
     if not as_json:
@@ -91,15 +93,76 @@ def rollback(
     to: str = typer.Option(None, "--to", help="Version to restore (default: the champion before the current one)."),
     reason: str = typer.Option("", "--reason", help="Why, recorded in the ledger."),
     expect_current: str = EXPECT,
+    hold: bool = typer.Option(False, "--hold", help="Also freeze automatic promotions until `retrain release`."),
     home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
-    """Put the previous champion back in one step; run again to step further back."""
+    """Put the previous champion back in one step; run again to step further back.
+
+    The version taken away is blocked: a retrain that would rebuild it (same data, recipe and
+    code) is never promoted automatically.
+    """
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
     from registry.promotion import rollback as roll_back
 
     _execute(stores, model, lambda: roll_back(stores, None, model, to=to, reason=reason or None,
-                                              expect_current=expect_current), as_json)
+                                              expect_current=expect_current, hold=hold), as_json)
+
+
+def release(
+    model: str = typer.Argument(..., help="Registered model name."),
+    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    as_json: bool = JSON,
+) -> None:
+    """End a hold set by `rollback --hold`: automatic promotions resume with the next retrain."""
+    stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    from registry.promotion import release as release_hold
+
+    data = release_hold(stores, model)
+    emit(data, as_json, lambda d: console().print(
+        f"{model}: hold released (set by {d['hold']['actor']})" if d["released"] else f"{model}: no hold to release"))
+
+
+def _answer(model: str, version: str | None, approve: bool, comment: str, approver: str | None,
+            stores: "Stores", as_json: bool) -> None:
+    from registry.approvals import answer_approval
+    from registry.promotion import PromotionError, make_client
+    from retrain.runtime import actor, quiet_libraries
+
+    quiet_libraries()
+    try:
+        answer = answer_approval(stores, make_client(stores), model, version, approve, approver or actor(), comment)
+    except PromotionError as err:
+        raise fail(str(err), err.exit_code, as_json, model=model) from None
+    emit(answer.to_dict(), as_json, lambda a: console().print(f"{a['verdict']}: {a['message']}"))
+    if answer.verdict == "superseded":
+        raise typer.Exit(int(Exit.EXPECTATION_MISMATCH))
+
+
+def approve(
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: str = typer.Argument(None, help="Waiting version (default: the one that waits)."),
+    comment: str = typer.Option("", "--comment", help="Why, recorded in the promotion ledger."),
+    approver: str = typer.Option(None, "--as", help="Who approves (default: RETRAIN_ACTOR or user@host)."),
+    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    as_json: bool = JSON,
+) -> None:
+    """Approve a candidate that waits for approval: it becomes champion if the champion did not move."""
+    stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    _answer(model, version, True, comment, approver, stores, as_json)
+
+
+def reject(
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: str = typer.Argument(None, help="Waiting version (default: the one that waits)."),
+    comment: str = typer.Option("", "--comment", help="Why, recorded on the version and its block."),
+    approver: str = typer.Option(None, "--as", help="Who rejects (default: RETRAIN_ACTOR or user@host)."),
+    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    as_json: bool = JSON,
+) -> None:
+    """Reject a candidate that waits for approval: it stays challenger and is blocked."""
+    stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    _answer(model, version, False, comment, approver, stores, as_json)
 
 
 def promote(
@@ -132,11 +195,15 @@ def history(
     from registry.ledger import champion_stack
     from registry.promotion import history as ledger_history
 
+    from registry.ledger import open_ledger
+    from registry.verdicts import describe_guards
+
     entries = ledger_history(stores, model)
     stack = champion_stack([e for e in entries if e.status == "applied"])
     data = {"model": model, "champion": _registry_champion(stores, model, bool(entries), as_json),
             "ledger_champion": stack[-1] if stack else None, "champions": stack,
-            "entries": [e.to_dict() for e in entries], "reconciled": notes}
+            "entries": [e.to_dict() for e in entries], "reconciled": notes,
+            **describe_guards(open_ledger(stores.ledger_url), model)}
     emit(data, as_json, render_history)
 
 
@@ -174,13 +241,32 @@ def render_history(data: dict) -> None:
     for e in data["entries"]:
         if e["note"]:
             out.print(f"  #{e['id']}: {e['note']}")
+    render_guards(data)
     if data["champion"] != data["ledger_champion"]:
         console(stderr=True).print(f"[yellow]warning:[/] MLflow's champion is {data['champion'] or 'none'} but the "
                                    f"ledger's last is {data['ledger_champion']}: the alias was moved outside Retrain")
 
 
+def render_guards(data: dict) -> None:
+    """Holds, blocks and a running retrain, shared by ``history`` and ``status``."""
+    out = console()
+    if data.get("hold"):
+        h = data["hold"]
+        out.print(f"[bold yellow]on hold[/] since {h['created_at'][:19]} by {h['actor']}: {h['reason'] or '-'} "
+                  f"(automatic promotions wait for `retrain release {data.get('model') or data.get('name')}`)")
+    for b in data.get("blocks") or []:
+        out.print(f"[yellow]blocked[/] v{b['version']} (fingerprint {b['fingerprint'] or '-'}) by {b['actor']}: "
+                  f"{b['reason'] or '-'}")
+    if data.get("running"):
+        r = data["running"]
+        out.print(f"retrain running: {r['owner']} pid {r['pid']} on {r['host']} since {r['acquired_at'][:19]}")
+
+
 def register(app: typer.Typer) -> None:
     """Attach ``rollback``, ``promote`` and ``history`` to the main app."""
     app.command()(rollback)
+    app.command()(release)
     app.command()(promote)
+    app.command()(approve)
+    app.command()(reject)
     app.command()(history)

@@ -1,9 +1,9 @@
-"""Manual approval end to end: the retrain flow pauses on a real Prefect server and is resumed
-from the terminal or with the UI's form input; the champion alias and the ledger tell the result."""
+"""Manual approval end to end: the retrain ends ``pending_approval`` and its version waits in
+the registry; a person answers from the terminal or with the ``approve`` flow the UI runs.
+The champion alias, the ledger and the version's tags tell the result."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -13,50 +13,9 @@ from typer.testing import CliRunner
 from retrain.config import load_config
 from retrain.exitcodes import Exit
 
+from .conftest import make_month, run_flow
+
 pytestmark = pytest.mark.integration
-
-
-def start_retrain(config_path) -> tuple[threading.Thread, dict]:
-    """Run the flow in a thread, as a served deployment would run it in its own process."""
-    from flows.retrain import retrain_flow
-
-    box: dict = {}
-
-    def target():
-        try:
-            box["outcome"] = retrain_flow(config_path=str(config_path), trigger="manual")
-        except BaseException as exc:  # surfaced by finish()
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, box
-
-
-def finish(thread: threading.Thread, box: dict) -> dict:
-    thread.join(timeout=240)
-    assert not thread.is_alive(), "the retrain run did not finish"
-    if "error" in box:
-        raise box["error"]
-    return box["outcome"]
-
-
-def paused_run(thread: threading.Thread, timeout: float = 240):
-    """The retrain run once it waits for approval."""
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    query = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and thread.is_alive():
-        with get_client(sync_client=True) as client:
-            runs = client.read_flow_runs(flow_run_filter=query, sort=FlowRunSort.START_TIME_DESC, limit=5)
-        if runs:
-            return runs[0]
-        time.sleep(0.5)
-    pytest.fail("the retrain run never paused for approval")
 
 
 def champion(config):
@@ -68,77 +27,94 @@ def version_tags(config, version: str) -> dict:
     return MlflowClient(tracking_uri=config.tracking_uri).get_model_version(config.name, version).tags
 
 
-@pytest.fixture
-def manual(workspace, synth, tmp_path, monkeypatch):
-    """The synthetic model with ``approval: manual``; the CLI finds the test server via the env."""
-    from prefect.settings import PREFECT_API_URL
-
-    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
-    return lambda hours=0.03: synth.write_config(tmp_path, approval="manual", approval_timeout_hours=hours)
-
-
-def test_approve_from_terminal_promotes_and_records_who(manual):
-    from registry.promotion import history
+def cli(*args: str):
     from retrain.cli import app
 
-    config_path = manual()
-    config = load_config(config_path)
-    thread, box = start_retrain(config_path)
-    run = paused_run(thread)
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def manual(workspace, synth, tmp_path):
+    """The synthetic model with ``approval: manual`` and a gate any sane candidate passes."""
+    return lambda hours=1.0, approval="manual": synth.write_config(
+        tmp_path, approval=approval, approval_timeout_hours=hours, gate={"max_regression": 1.0})
+
+
+def add_month(config, month: int) -> None:
+    make_month(month).to_csv(config.base_dir / "batches" / f"m{month:02d}.csv", index=False)
+
+
+def test_waiting_candidate_is_approved_from_the_terminal(manual):
+    from registry.promotion import history
+
+    config = load_config(manual())
+    outcome = run_flow(config.config_path)
+    assert outcome["status"] == "pending_approval", outcome
     assert champion(config) is None  # nothing moves while the candidate waits
+    assert version_tags(config, "1")["retrain.outcome"] == "pending_approval"
 
-    done = CliRunner().invoke(app, ["approve", str(run.id), "--comment", "holdout looks right", "--as", "alice",
-                                    "--json"])
+    done = cli("approve", config.name, "--comment", "holdout looks right", "--as", "alice", "--json",
+               "--config", str(config.config_path))
     assert done.exit_code == Exit.OK, done.stdout
-    outcome = finish(thread, box)
-
-    assert outcome["status"] == "promoted", outcome
     assert champion(config) == "1"
     entry = history(config, config.name)[-1]
     assert (entry.to_version, entry.actor, entry.status) == ("1", "alice", "applied")
     assert "holdout looks right" in entry.reason
     tags = version_tags(config, "1")
-    assert (tags["retrain.approval"], tags["retrain.approval_by"]) == ("approved", "alice")
+    assert (tags["retrain.approval"], tags["retrain.approval_by"], tags["retrain.outcome"]) == (
+        "approved", "alice", "promoted")
+
+    again = cli("approve", config.name, "1", "--json", "--config", str(config.config_path))
+    assert again.exit_code != Exit.OK and "promoted" in again.stdout  # says what became of it
 
 
-def test_reject_from_the_form_keeps_the_champion_and_tags_the_version(manual):
-    from prefect.flow_runs import resume_flow_run
+def test_reject_from_the_ui_flow_keeps_the_champion_and_blocks_the_candidate(manual):
+    from flows.approval import approve_flow
+    from registry.ledger import open_ledger
+    from registry.verdicts import active_blocks
 
-    from registry.promotion import history
-
-    config_path = manual()
-    config = load_config(config_path)
-    thread, box = start_retrain(config_path)
-    run = paused_run(thread)
-    # what the UI sends when the box stays unticked and no name is given
-    resume_flow_run(run.id, run_input={"approve": False, "comment": "wait for the new month", "approver": ""})
-    outcome = finish(thread, box)
-
-    assert outcome["status"] == "approval_rejected", outcome
+    config = load_config(manual())
+    assert run_flow(config.config_path)["status"] == "pending_approval"
+    # what the UI's form sends when the box stays unticked and no name is given
+    answer = approve_flow(model=config.name, version=1, approve=False, comment="wait for the new month",
+                          config_path=str(config.config_path))
+    assert answer["verdict"] == "approval_rejected"
     assert champion(config) is None
-    assert history(config, config.name) == []
     tags = version_tags(config, "1")
-    assert tags["retrain.approval"] == "rejected"
-    assert tags["retrain.approval_by"] == "prefect-ui"
-    assert tags["retrain.approval_comment"] == "wait for the new month"
+    assert tags["retrain.approval"] == "rejected" and tags["retrain.approval_comment"] == "wait for the new month"
+    assert tags["retrain.approval_by"].startswith("prefect-ui")
+    assert [b.version for b in active_blocks(open_ledger(config.ledger_url), config.name)] == ["1"]
+    # the same data again is the rejected model again: not even trained
+    again = run_flow(config.config_path)
+    assert again["status"] == "withheld" and "v1" in again["message"], again
 
 
-def test_timeout_rejects_and_closes_the_form(manual):
-    from prefect import get_client
-
-    from retrain.cli import app
-
-    config_path = manual(hours=0.0005)  # two seconds
-    config = load_config(config_path)
-    thread, box = start_retrain(config_path)
-    run = paused_run(thread)
-    outcome = finish(thread, box)
-
-    assert outcome["status"] == "approval_rejected", outcome
-    assert "timed out" in outcome["message"]
+def test_an_approval_after_the_deadline_is_refused_and_recorded_as_timed_out(manual):
+    config = load_config(manual(hours=0.0005))  # under two seconds
+    assert run_flow(config.config_path)["status"] == "pending_approval"
+    time.sleep(2.5)
+    late = cli("approve", config.name, "--json", "--config", str(config.config_path))
+    assert late.exit_code == Exit.USAGE, late.stdout
+    assert "timed_out" in late.stdout or "waits for approval" in late.stdout
     assert champion(config) is None
-    assert version_tags(config, "1")["retrain.approval"] == "timed_out"
-    with get_client(sync_client=True) as client:
-        assert client.read_flow_run(run.id).state.is_completed()
-    late = CliRunner().invoke(app, ["approve", str(run.id), "--json"])
-    assert late.exit_code == Exit.USAGE and "not waiting" in late.stdout
+    assert version_tags(config, "1")["retrain.outcome"] == "timed_out"
+
+
+def test_an_approval_after_the_champion_moved_is_superseded(manual):
+    from registry.promotion import rollback
+
+    config = load_config(manual(approval="auto"))
+    assert run_flow(config.config_path)["status"] == "promoted"
+    add_month(config, 4)
+    assert run_flow(config.config_path)["status"] == "promoted"
+    config = load_config(manual(approval="manual"))
+    add_month(config, 5)
+    waiting = run_flow(config.config_path)
+    assert waiting["status"] == "pending_approval" and waiting["champion_version"] == "2", waiting
+
+    rollback(config, None, config.name, reason="v2 misbehaves", actor="carol")  # champion 2 -> 1
+    done = cli("approve", config.name, "3", "--json", "--config", str(config.config_path))
+    assert done.exit_code == Exit.EXPECTATION_MISMATCH, done.stdout
+    assert "superseded" in done.stdout
+    assert champion(config) == "1"
+    assert version_tags(config, "3")["retrain.outcome"] == "superseded"

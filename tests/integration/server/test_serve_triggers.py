@@ -116,7 +116,8 @@ def test_register_only_creates_interval_schedule_triggers_and_limit(tmp_path, sy
         done = retrain_cli("serve", str(config), "--register-only", "--json", env=served_env())
         assert done.returncode == 0, done.stdout + done.stderr
     listed = {d["deployment"] for d in json.loads(done.stdout)["deployments"]}
-    assert listed == {"retrain/synth-m", "drift-check/synth-m", "rollback/synth-m", "promote/synth-m"}
+    assert listed == {"retrain/synth-m", "drift-check/synth-m", "approve/synth-m", "rollback/synth-m",
+                      "promote/synth-m"}
 
     retrain = deployment("retrain/synth-m")
     assert len(retrain.schedules) == 1
@@ -190,4 +191,4 @@ def test_policy_decides_which_events_start_a_retrain(tmp_path, synth, policy, ex
 
     assert sorted(e for t in retrain.triggers for e in t.expect) == expected
     assert retrain.schedules[0].schedule.anchor_date == datetime(2026, 3, 1, 6, tzinfo=timezone.utc)
-    assert drift_check.triggers == [] and [d.flow_name for d in ops] == ["rollback", "promote"]
+    assert drift_check.triggers == [] and [d.flow_name for d in ops] == ["approve", "rollback", "promote"]
