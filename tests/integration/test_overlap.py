@@ -51,11 +51,15 @@ class SlowLogisticRegression(LogisticRegression):
 
 
 @pytest.fixture
-def model(workspace, synth, tmp_path, monkeypatch):
-    """The synthetic workspace with the logging estimator and a gate any sane candidate passes."""
+def model(workspace, synth, tmp_path, monkeypatch, request):
+    """The synthetic workspace with the logging estimator and a gate any sane candidate passes.
+
+    Tests that ask for ``ledger_url`` run once with the ledger on SQLite, once on PostgreSQL.
+    """
     (tmp_path / "slow_estimator.py").write_text(LOGGED_ESTIMATOR)
     monkeypatch.syspath_prepend(str(tmp_path))
-    path = synth.write_config(tmp_path, gate={"max_regression": 1.0},
+    state = {"ledger_url": request.getfixturevalue("ledger_url")} if "ledger_url" in request.fixturenames else {}
+    path = synth.write_config(tmp_path, gate={"max_regression": 1.0}, state=state,
                               estimator={"class_path": "slow_estimator.SlowLogisticRegression", "params": {}})
     return load_config(path)
 
@@ -126,7 +130,7 @@ def wait_until_training(path: Path, timeout: float = 240) -> None:
         time.sleep(0.2)
 
 
-def test_three_concurrent_retrains_take_turns_and_register_one_model(model, start_run, tmp_path):
+def test_three_concurrent_retrains_take_turns_and_register_one_model(ledger_url, model, start_run, tmp_path):
     assert run_flow(model.config_path)["status"] == "promoted"  # v1
     add_month(model, 4)
     runs = [start_run("--wait", "600", slow=3) for _ in range(3)]
@@ -141,7 +145,7 @@ def test_three_concurrent_retrains_take_turns_and_register_one_model(model, star
     assert_every_promotion_was_gated_against_what_it_replaced(model)
 
 
-def test_a_second_retrain_without_wait_exits_busy_and_changes_nothing(model, start_run, tmp_path):
+def test_a_second_retrain_without_wait_exits_busy_and_changes_nothing(ledger_url, model, start_run, tmp_path):
     assert run_flow(model.config_path)["status"] == "promoted"
     add_month(model, 4)
     first = start_run(slow=8)

@@ -65,7 +65,10 @@ def prefect_server(tmp_path_factory, local_net):
     log = (home / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2"), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+                      # the shortest deployment concurrency lease Prefect allows, so tests outlast it
+                      PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION="30"),
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 180
     while not local_net.answers(f"{url}/health"):
