@@ -65,7 +65,10 @@ def prefect_server(tmp_path_factory, local_net):
     log = (home / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2"), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # the UI's API address defaults to port 4200, not --port: point it at this server
+        env=clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+                      PREFECT_UI_API_URL=url),
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 180
     while not local_net.answers(f"{url}/health"):
@@ -75,7 +78,7 @@ def prefect_server(tmp_path_factory, local_net):
         time.sleep(0.5)
     try:
         with temporary_settings({PREFECT_API_URL: url}):
-            yield SimpleNamespace(url=url, home=home)
+            yield SimpleNamespace(url=url, home=home, ui_url=f"http://127.0.0.1:{port}")
     finally:
         stop_group(process)
         log.close()
@@ -98,12 +101,12 @@ def build_model_workspace(root: Path, synth, name: str) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served_env(prefect_server):
     """Environment for CLI subprocesses talking to the test server."""
     return lambda **extra: clean_env(PREFECT_API_URL=prefect_server.url, **extra)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def helpers():
     return SimpleNamespace(build_model_workspace=build_model_workspace, stop_group=stop_group)
