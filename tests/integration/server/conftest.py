@@ -3,7 +3,8 @@
 The parent folder runs every test under ``prefect_test_harness``; serving deployments,
 schedules and event triggers need the server's background services and a separate runner
 process, so this folder overrides that fixture (same name) with a real server in a
-subprocess on a free port and a temporary PREFECT_HOME, started once per module.
+subprocess on a free port and a temporary PREFECT_HOME, started once per module. Its UI
+(``ui_url``) talks to that same server, so ``browser/`` drives it in headless Chromium.
 """
 
 from __future__ import annotations
