@@ -119,7 +119,7 @@ def local_net():
     return SimpleNamespace(free_port=free_port, answers=answers)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def synth():
     """The helpers above, for tests (conftest modules are not importable by name)."""
     from types import SimpleNamespace

@@ -3,7 +3,8 @@
 The parent folder runs every test under ``prefect_test_harness``; serving deployments,
 schedules and event triggers need the server's background services and a separate runner
 process, so this folder overrides that fixture (same name) with a real server in a
-subprocess on a free port and a temporary PREFECT_HOME, started once per module.
+subprocess on a free port and a temporary PREFECT_HOME, started once per module. Its UI
+(``ui_url``) talks to that same server, so ``browser/`` drives it in headless Chromium.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def prefect_server(tmp_path_factory, local_net):
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+                      # the UI's API address defaults to port 4200, not --port: point it at this server
+                      PREFECT_UI_API_URL=url,
                       # the shortest deployment concurrency lease Prefect allows, so tests outlast it
                       PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION="30"),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -78,7 +81,7 @@ def prefect_server(tmp_path_factory, local_net):
         time.sleep(0.5)
     try:
         with temporary_settings({PREFECT_API_URL: url}):
-            yield SimpleNamespace(url=url, home=home)
+            yield SimpleNamespace(url=url, home=home, ui_url=f"http://127.0.0.1:{port}")
     finally:
         stop_group(process)
         log.close()
@@ -101,12 +104,12 @@ def build_model_workspace(root: Path, synth, name: str) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served_env(prefect_server):
     """Environment for CLI subprocesses talking to the test server."""
     return lambda **extra: clean_env(PREFECT_API_URL=prefect_server.url, **extra)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def helpers():
     return SimpleNamespace(build_model_workspace=build_model_workspace, stop_group=stop_group)
