@@ -8,12 +8,10 @@ MLflow and the entries from the ledger, not only what the page shows.
 
 from __future__ import annotations
 
-import contextvars
 import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,17 +20,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[4]
-MODELS = ("ui-rollback", "ui-promote")
-FORM_PROBE = '''
-from prefect import flow
-
-
-@flow(name="approve-form-probe")
-def approve(model: str, version: int, approve: bool = False, comment: str = "", approver: str = "",
-            config_path: str | None = None) -> dict:
-    """The parameters of an approval flow: a switch, an integer, strings, an optional path."""
-    return {"approve": approve}
-'''
+MODELS = ("ui-rollback", "ui-promote", "ui-approve")
 
 
 def add_versions(config, count: int) -> None:
@@ -52,12 +40,18 @@ def add_versions(config, count: int) -> None:
         client.create_model_version(config.name, str(path))
 
 
-def without_event_loop(fn):
-    """Call ``fn`` in a thread of its own: Playwright's sync API keeps an event loop in this one,
-    and Prefect's dual sync/async methods would hand back coroutines here. The context (and with
-    it the test server's ``PREFECT_API_URL``) goes along."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(contextvars.copy_context().run, fn).result()
+def wait_for_approval(config, version: str, compared_with: str) -> None:
+    """Make ``version`` a candidate that passed the gate against ``compared_with`` and now waits."""
+    from datetime import timedelta
+
+    from registry.approvals import request_approval
+    from registry.ledger import utc_now
+    from registry.promotion import make_client
+
+    client = make_client(config)
+    client.set_model_version_tag(config.name, version, "gate.decision", "promote")
+    client.set_model_version_tag(config.name, version, "gate.champion_version", compared_with)
+    request_approval(client, config.name, version, utc_now() + timedelta(hours=1))
 
 
 def champion(config) -> str | None:
@@ -90,6 +84,7 @@ def served(tmp_path_factory, synth, migrated_mlflow_db, served_env, helpers):
         for version in (1, 2):
             promote(config, None, name, version, reason=f"set up: v{version} champion", actor="test setup")
         configs[name] = config
+    wait_for_approval(configs["ui-approve"], "3", compared_with="2")
     register_deployments(list(configs.values()))  # the UI lists them before the runner is up
 
     log_path = root / "serve.log"
@@ -160,25 +155,24 @@ def test_promote_from_the_prefect_ui_fills_int_and_text_fields(served, page, ui_
     assert f"prefect flow run {run_id}" in entries(config)[-1].actor
 
 
-def test_custom_run_form_sets_a_switch_an_integer_and_strings(tmp_path, page, ui_url, run_deployment_from_ui):
-    """The form of an approval flow (bool switch, int, str, optional str) arrives typed on the server."""
-    from prefect import flow, get_client
+def test_approval_answered_in_the_prefect_ui_form_makes_the_candidate_champion(served, page, ui_url,
+                                                                                run_deployment_from_ui):
+    """A candidate waits for approval; a person ticks *approve* in the approve deployment's form."""
+    from mlflow import MlflowClient
 
-    def deploy_probe():
-        probe = flow.from_source(source=str(tmp_path), entrypoint="probe.py:approve")
-        probe.to_deployment(name="ui-form", parameters={"model": "ui-form-model"}).apply()
+    config = served.configs["ui-approve"]
+    assert champion(config) == "2"
+    run_id = run_deployment_from_ui(page, ui_url, "approve/ui-approve",
+                                    {"version": 3, "approve": True, "comment": "holdout looks right",
+                                     "approver": "alice"})
 
-    (tmp_path / "probe.py").write_text(FORM_PROBE)
-    without_event_loop(deploy_probe)
-
-    params = {"version": 7, "approve": True, "comment": "numbers look right", "approver": "alice",
-              "config_path": "/srv/models/ui-form.yaml"}
-    run_id = run_deployment_from_ui(page, ui_url, "approve-form-probe/ui-form", params)
-    declined = run_deployment_from_ui(page, ui_url, "approve-form-probe/ui-form",
-                                      {"version": 8, "approve": False, "comment": ""})
-
-    with get_client(sync_client=True) as client:
-        run, other = client.read_flow_run(run_id), client.read_flow_run(declined)
-    assert run.parameters == {"model": "ui-form-model", **params}
-    assert other.parameters["approve"] is False and other.parameters["version"] == 8
-    assert other.parameters.get("config_path") is None
+    run = finished_run(run_id, served)
+    assert run.state.is_completed(), run.state.message
+    assert run.parameters["approve"] is True and run.parameters["version"] == 3
+    assert champion(config) == "3"
+    last = entries(config)[-1]
+    assert (last.action, last.from_version, last.to_version, last.actor) == ("promote", "2", "3", "alice")
+    assert "holdout looks right" in last.reason and last.run_id == run_id
+    tags = MlflowClient(tracking_uri=config.tracking_uri).get_model_version(config.name, "3").tags
+    assert (tags["retrain.outcome"], tags["retrain.approval"], tags["retrain.approval_by"]) == (
+        "promoted", "approved", "alice")
