@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from monitoring.suites import propose_suite, write_suite
+from retrain.errors import Kind, RetrainError
 from monitoring.types import ExpectationFailure, ValidationReport
 
 __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error", "validate_batch", "write_suite"]
@@ -40,13 +41,15 @@ _GX: dict[str, Any] = {}
 _DEFINITIONS: dict[str, Any] = {}  # suite file digest -> GX ValidationDefinition
 
 
-class SuiteError(Exception):
+class SuiteError(RetrainError):
     """A suite file that cannot be used; ``str()`` names the file and the problem."""
+
+    kind = Kind.CONFIG
 
     def __init__(self, path: str | Path, problem: str):
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{self.path}: {problem}", file=self.path, field="validation.suite")
 
 
 def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> ValidationReport:

@@ -30,6 +30,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from retrain.errors import Kind, RetrainError
+
 ACTIONS = ("promote", "manual_promote", "rollback")
 DEFAULT_LOCK_TIMEOUT = 60.0
 # two-int advisory lock key: our namespace, then the model within this schema's ledger
@@ -70,8 +72,10 @@ class Stores:
     ledger_url: str
 
 
-class LedgerBusy(RuntimeError):
+class LedgerBusy(RetrainError, RuntimeError):
     """Another writer of the model held its lock for longer than the lock timeout."""
+
+    kind = Kind.STORE_UNAVAILABLE
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Every move holds the model's ledger lock while it (1) reconciles entries a crash
 pending, (2) reads the champion, (3) checks the target exists and loads, (4) commits the
 intent as *pending*, (5) moves the alias, (6) marks the entry *applied*. A crash between any
 two steps leaves ``champion`` on a version that loaded and a row the next command resolves.
-Results are typed and errors carry exit codes, so the CLI and Prefect flows share this code.
+Results are typed and errors carry their kind, so the CLI and Prefect flows share this code.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from registry.ledger import LedgerEntry, StoreLocation, champion_stack, open_ledger, utc_now
-from retrain.exitcodes import Exit
+from retrain.errors import Kind, RetrainError
 from retrain.runtime import actor as current_actor
 
 if TYPE_CHECKING:
@@ -26,10 +26,10 @@ CHAMPION = "champion"
 FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: after_intent | after_alias -> SIGKILL self
 
 
-class PromotionError(Exception):
-    """A move of ``champion`` that was refused or failed; ``exit_code`` is for the CLI."""
+class PromotionError(RetrainError):
+    """A move of ``champion`` that was refused or failed; its ``kind`` tells the CLI which."""
 
-    exit_code = Exit.ERROR
+    kind = Kind.UNEXPECTED
 
     def __init__(self, model: str, message: str):
         self.model = model
@@ -37,23 +37,23 @@ class PromotionError(Exception):
 
 
 class UnknownModel(PromotionError):
-    exit_code = Exit.UNKNOWN_MODEL
+    kind = Kind.UNKNOWN_MODEL
 
 
 class NothingToRollBack(PromotionError):
-    exit_code = Exit.NOTHING_TO_ROLL_BACK
+    kind = Kind.NOTHING_TO_ROLL_BACK
 
 
 class TargetUnavailable(PromotionError):
     """The target version is missing, not READY, or does not load."""
 
-    exit_code = Exit.TARGET_UNAVAILABLE
+    kind = Kind.TARGET_UNAVAILABLE
 
 
 class ExpectationMismatch(PromotionError):
     """``expect_current`` no longer matches: someone moved the champion meanwhile."""
 
-    exit_code = Exit.EXPECTATION_MISMATCH
+    kind = Kind.EXPECTATION_MISMATCH
 
     def __init__(self, model: str, expected: str, actual: str | None):
         self.expected, self.actual = expected, actual

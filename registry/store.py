@@ -32,7 +32,7 @@ def experiment_name(model_name: str) -> str:
 
 def artifact_root(config: ModelConfig) -> Path:
     """Folder under the home where a model's run and model artifacts live."""
-    return config.home / "artifacts" / config.name
+    return config.artifact_dir
 
 
 def connect(config: ModelConfig) -> "MlflowClient":
