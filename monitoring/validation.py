@@ -55,7 +55,7 @@ class SuiteError(RetrainError):
 def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> ValidationReport:
     """Run the suite at ``suite_path`` on ``df``; failures name the expectation and column."""
     suite_path = Path(suite_path)
-    name, items, digest = _read_suite(suite_path)
+    name, items, digest = read_suite(suite_path)
     with _LOCK:
         definition = _definition_for(suite_path, items, digest)
         outcome = definition.run(batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT)
@@ -133,7 +133,7 @@ def _free_name(folder: Path, name: str, when: datetime) -> Path:
     return candidate
 
 
-def _read_suite(path: Path) -> tuple[str, list[dict[str, Any]], str]:
+def read_suite(path: Path) -> tuple[str, list[dict[str, Any]], str]:
     """Check the suite file's shape without GX, so errors name the file and the item."""
     try:
         raw_bytes = path.read_bytes()

@@ -291,7 +291,15 @@ def rollback(config: StoreLocation, client: "MlflowClient | None", name: str, to
     def choose(current: str | None, applied: list[LedgerEntry]) -> str:
         return str(to) if to is not None else previous_champion(name, current, applied)
 
-    return _move(config, client, name, choose, "rollback", reason, actor, run_id, None, expect_current)
+    try:
+        return _move(config, client, name, choose, "rollback", reason, actor, run_id, None, expect_current)
+    except TargetUnavailable as err:
+        if to is not None:
+            raise
+        from registry.audit import next_loadable_hint
+
+        raise TargetUnavailable(name, f"{err}; {next_loadable_hint(config, client or make_client(config), name)}") from err
+
 
 
 def history(config: StoreLocation, name: str) -> list[LedgerEntry]:

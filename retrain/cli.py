@@ -16,7 +16,6 @@ import os
 import sys
 import traceback
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -30,18 +29,18 @@ DEBUG_ENV = "RETRAIN_DEBUG"
 class RetrainGroup(TyperGroup):
     """The top-level group: runs a command and answers every failure the same way."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):  # help, usage errors, explicit exits
             raise
         except KeyboardInterrupt:
             err = RetrainError("interrupted; nothing more was started", kind=Kind.INTERRUPTED)
-            raise click.exceptions.Exit(report_error(err, "--json" in rest)) from None
+            raise typer.Exit(int(report_error(err, "--json" in rest))) from None
         except Exception as exc:  # noqa: BLE001 - the one place every failure is answered
             debug = bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
-            raise click.exceptions.Exit(answer(exc, "--json" in rest, debug)) from None
+            raise typer.Exit(answer(exc, "--json" in rest, debug)) from None
 
 
 def answer(exc: Exception, as_json: bool, debug: bool) -> int:

@@ -10,6 +10,7 @@ down to the config, may use it.
 from __future__ import annotations
 
 import errno
+import re
 from contextlib import contextmanager
 from enum import Enum
 from typing import Any, Iterator
@@ -103,15 +104,28 @@ def store_problem(exc: BaseException) -> str | None:
     return None
 
 
+def hide_password(location: str) -> str:
+    """``scheme://user:secret@host`` shown as ``scheme://user:***@host``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", location)
+
+
 @contextmanager
-def store_faults(store: str, location: str, check: str) -> Iterator[None]:
-    """Turn a store fault raised inside the block into :class:`StoreUnavailable`; re-raise the rest."""
+def store_faults(store: str, location: str, check: str,
+                 bad_url: type[BaseException] | tuple = ()) -> Iterator[None]:
+    """Turn a store fault raised inside the block into :class:`StoreUnavailable`; re-raise the rest.
+
+    ``bad_url``: exception types meaning the location itself does not parse (a config error).
+    """
+    shown = hide_password(location)
     try:
         yield
     except RetrainError:
         raise
+    except bad_url as exc:
+        raise RetrainError(f"{store} location {shown!r} does not parse: {exc}", kind=Kind.CONFIG,
+                           field=store) from None
     except Exception as exc:
         problem = store_problem(exc)
         if problem is None:
             raise
-        raise StoreUnavailable(store, location, problem, check) from exc
+        raise StoreUnavailable(store, shown, problem, f"{check}; nothing was changed") from exc
