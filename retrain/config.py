@@ -300,6 +300,9 @@ def load_config(path: str | Path) -> ModelConfig:
 def _describe(err: dict) -> tuple[str, str]:
     field = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"].removeprefix("Value error, ")
+    named = re.match(r"([a-z_]+(?:\.[a-z_]+)+) ", msg)  # a check across sections names its field first
+    if not err["loc"] and named:
+        field = named.group(1)
     if err["type"] == "extra_forbidden":
         msg = "unknown setting (check the spelling against examples/flights-late/flights-late.yaml)"
     elif err["type"] == "missing":

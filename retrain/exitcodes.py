@@ -31,7 +31,7 @@ class Exit(IntEnum):
 
 MEANING = {
     Exit.OK: "ok / promoted",
-    Exit.ERROR: "unexpected error (a bug: the message says where; `--debug` shows the traceback)",
+    Exit.ERROR: "unexpected error (a bug: its traceback is printed on stderr)",
     Exit.USAGE: "config or usage error (the message names the file, the field and what was expected)",
     Exit.DATA_INVALID: "data invalid: a batch failed validation (`run` quarantines it; nothing registered)",
     Exit.REJECTED: "candidate registered as `challenger`, rejected by the gate",
