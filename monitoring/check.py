@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from retrain.errors import Kind, RetrainError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -26,8 +28,10 @@ if TYPE_CHECKING:
 CheckStatus = Literal["ok", "signal", "data_invalid"]
 
 
-class NoChampion(LookupError):
+class NoChampion(RetrainError, LookupError):
     """The model has no champion yet, so there is nothing to measure drift against."""
+
+    kind = Kind.UNKNOWN_MODEL
 
 
 @dataclass(frozen=True, eq=False)

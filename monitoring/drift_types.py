@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from retrain.errors import Kind, RetrainError
+
 ColumnKind = Literal["feature", "prediction"]
 ColumnType = Literal["numerical", "categorical"]
 
 
-class DriftInputError(ValueError):
+class DriftInputError(RetrainError, ValueError):
     """The frames cannot be compared: the message names the side and the columns at fault."""
+
+    kind = Kind.DATA_INVALID
 
     def __init__(self, message: str, columns: list[str] | None = None):
         self.columns = list(columns or [])

@@ -41,7 +41,7 @@ def suite_fingerprint(suite_path: Path) -> str:
 
 
 def records_dir(config: "ModelConfig") -> Path:
-    return config.home / "validated" / config.name
+    return config.validated_dir
 
 
 def read_batch(path: Path, config: "ModelConfig") -> tuple["pd.DataFrame | None", "ValidationReport | None", str | None]:

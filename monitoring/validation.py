@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from monitoring.suites import propose_suite, write_suite
+from retrain.errors import Kind, RetrainError
 from monitoring.types import ExpectationFailure, ValidationReport
 
 __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error", "validate_batch", "write_suite"]
@@ -40,19 +41,21 @@ _GX: dict[str, Any] = {}
 _DEFINITIONS: dict[str, Any] = {}  # suite file digest -> GX ValidationDefinition
 
 
-class SuiteError(Exception):
+class SuiteError(RetrainError):
     """A suite file that cannot be used; ``str()`` names the file and the problem."""
+
+    kind = Kind.CONFIG
 
     def __init__(self, path: str | Path, problem: str):
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{self.path}: {problem}", file=self.path, field="validation.suite")
 
 
 def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> ValidationReport:
     """Run the suite at ``suite_path`` on ``df``; failures name the expectation and column."""
     suite_path = Path(suite_path)
-    name, items, digest = _read_suite(suite_path)
+    name, items, digest = read_suite(suite_path)
     with _LOCK:
         definition = _definition_for(suite_path, items, digest)
         outcome = definition.run(batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT)
@@ -130,7 +133,7 @@ def _free_name(folder: Path, name: str, when: datetime) -> Path:
     return candidate
 
 
-def _read_suite(path: Path) -> tuple[str, list[dict[str, Any]], str]:
+def read_suite(path: Path) -> tuple[str, list[dict[str, Any]], str]:
     """Check the suite file's shape without GX, so errors name the file and the item."""
     try:
         raw_bytes = path.read_bytes()

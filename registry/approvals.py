@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from registry.ledger import open_ledger, utc_now
 from registry.leases import current_holder
 from registry.promotion import PromotionError, move_champion, read_champion
-from retrain.exitcodes import Exit
+from retrain.errors import Kind
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -41,7 +41,7 @@ PENDING = "pending_approval"
 class ApprovalClosed(PromotionError):
     """The version does not wait for approval (any more); the message says what became of it."""
 
-    exit_code = Exit.USAGE
+    kind = Kind.USAGE
 
 
 @dataclass(frozen=True)

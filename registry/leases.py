@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from registry.ledger import as_utc, utc_now
 from registry.tables import run_leases
+from retrain.errors import Kind, RetrainError
 
 if TYPE_CHECKING:
     from registry.ledger import Ledger
@@ -55,8 +56,10 @@ class LeaseInfo:
                 "expires_at": self.expires_at.isoformat()}
 
 
-class RunBusy(RuntimeError):
+class RunBusy(RetrainError):
     """Another retrain of the model holds its run lease."""
+
+    kind = Kind.BUSY
 
     def __init__(self, model: str, holder: LeaseInfo, waited: float):
         self.model, self.holder = model, holder

@@ -31,9 +31,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from registry.tables import metadata, promotions
+from retrain.errors import Kind, RetrainError, store_faults
 
 ACTIONS = ("promote", "manual_promote", "rollback")
 DEFAULT_LOCK_TIMEOUT = 60.0
+LEDGER_CHECK = "check that the database answers and the URL names it, or that its folder takes writes"
 # two-int advisory lock key: our namespace, then the model within this schema's ledger
 _PG_LOCK_KEY = "hashtext('retrain_promotions'), hashtext(current_schema() || '/' || :m)"
 
@@ -54,8 +56,10 @@ class Stores:
     ledger_url: str
 
 
-class LedgerBusy(RuntimeError):
+class LedgerBusy(RetrainError, RuntimeError):
     """Another writer of the model held its lock for longer than the lock timeout."""
+
+    kind = Kind.STORE_UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -270,8 +274,9 @@ def open_ledger(url: str, lock_timeout: float | None = None) -> Ledger:
     timeout = lock_timeout if lock_timeout is not None else float(env_timeout or DEFAULT_LOCK_TIMEOUT)
     key = (url, timeout)
     if key not in _OPEN:
-        ledger = Ledger(url, timeout)
-        ledger.create_tables()
+        with store_faults("promotion ledger", url, LEDGER_CHECK, bad_url=sa.exc.ArgumentError):
+            ledger = Ledger(url, timeout)
+            ledger.create_tables()
         _OPEN[key] = ledger
     return _OPEN[key]
 

@@ -4,7 +4,7 @@ Every move holds the model's ledger lock while it (1) reconciles entries a crash
 pending, (2) reads the champion, (3) checks the target exists and loads, (4) commits the
 intent as *pending*, (5) moves the alias, (6) marks the entry *applied*. A crash between any
 two steps leaves ``champion`` on a version that loaded and a row the next command resolves.
-Results are typed and errors carry exit codes, so the CLI and Prefect flows share this code.
+Results are typed and errors carry their kind, so the CLI and Prefect flows share this code.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from registry.fingerprint import fingerprint_of
 from registry.ledger import LedgerEntry, StoreLocation, champion_stack, open_ledger, utc_now
 from registry.verdicts import (active_blocks, active_hold, add_block, add_hold, lift_block, release_hold,
                                withheld_reason)
-from retrain.exitcodes import Exit
+from retrain.errors import Kind, RetrainError
 from retrain.runtime import actor as current_actor
 
 if TYPE_CHECKING:
@@ -29,10 +29,10 @@ CHAMPION = "champion"
 FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: after_intent | after_alias -> SIGKILL self
 
 
-class PromotionError(Exception):
-    """A move of ``champion`` that was refused or failed; ``exit_code`` is for the CLI."""
+class PromotionError(RetrainError):
+    """A move of ``champion`` that was refused or failed; its ``kind`` tells the CLI which."""
 
-    exit_code = Exit.ERROR
+    kind = Kind.UNEXPECTED
 
     def __init__(self, model: str, message: str):
         self.model = model
@@ -40,29 +40,29 @@ class PromotionError(Exception):
 
 
 class UnknownModel(PromotionError):
-    exit_code = Exit.UNKNOWN_MODEL
+    kind = Kind.UNKNOWN_MODEL
 
 
 class NothingToRollBack(PromotionError):
-    exit_code = Exit.NOTHING_TO_ROLL_BACK
+    kind = Kind.NOTHING_TO_ROLL_BACK
 
 
 class TargetUnavailable(PromotionError):
     """The target version is missing, not READY, or does not load."""
 
-    exit_code = Exit.TARGET_UNAVAILABLE
+    kind = Kind.TARGET_UNAVAILABLE
 
 
 class PromotionWithheld(PromotionError):
     """An automatic promotion that a hold or a blocked fingerprint stopped."""
 
-    exit_code = Exit.WITHHELD
+    kind = Kind.WITHHELD
 
 
 class ExpectationMismatch(PromotionError):
     """``expect_current`` no longer matches: someone moved the champion meanwhile."""
 
-    exit_code = Exit.EXPECTATION_MISMATCH
+    kind = Kind.EXPECTATION_MISMATCH
 
     def __init__(self, model: str, expected: str, actual: str | None):
         self.expected, self.actual = expected, actual
@@ -343,8 +343,15 @@ def rollback(config: StoreLocation, client: "MlflowClient | None", name: str, to
             add_hold(ledger, name, entry.reason or "held at rollback", entry.actor)
         return []
 
-    return _move(config, client, name, choose, "rollback", reason, actor, run_id, None, expect_current,
-                 after=after)
+    try:
+        return _move(config, client, name, choose, "rollback", reason, actor, run_id, None, expect_current,
+                     after=after)
+    except TargetUnavailable as err:
+        if to is not None:
+            raise
+        from registry.audit import next_loadable_hint
+
+        raise TargetUnavailable(name, f"{err}; {next_loadable_hint(config, client or make_client(config), name)}") from err
 
 
 def release(config: StoreLocation, name: str, actor: str | None = None) -> dict[str, Any]:
@@ -354,6 +361,7 @@ def release(config: StoreLocation, name: str, actor: str | None = None) -> dict[
         ended = release_hold(ledger, name, actor or current_actor())
     return {"model": name, "released": ended is not None, "hold": ended.to_dict() if ended else None,
             "blocks": [b.to_dict() for b in active_blocks(ledger, name)]}
+
 
 
 def history(config: StoreLocation, name: str) -> list[LedgerEntry]:

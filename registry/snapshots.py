@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from retrain.errors import RetrainError
+
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
@@ -27,7 +29,7 @@ FRAME_FILE = "reference.parquet"
 META_FILE = "reference.json"
 
 
-class SnapshotMissing(LookupError):
+class SnapshotMissing(RetrainError, LookupError):
     """The version has no stored reference (registered before snapshots, or the run is gone)."""
 
     def __init__(self, name: str, version: str, detail: str = ""):

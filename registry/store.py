@@ -32,7 +32,7 @@ def experiment_name(model_name: str) -> str:
 
 def artifact_root(config: ModelConfig) -> Path:
     """Folder under the home where a model's run and model artifacts live."""
-    return config.home / "artifacts" / config.name
+    return config.artifact_dir
 
 
 def connect(config: ModelConfig) -> "MlflowClient":
@@ -44,11 +44,15 @@ def connect(config: ModelConfig) -> "MlflowClient":
     quiet_mlflow()
     from mlflow import MlflowClient
 
-    config.home.mkdir(parents=True, exist_ok=True)
+    from retrain.errors import store_faults
+
     uri = config.tracking_uri
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    use_client(client)
-    _ensure_experiment(client, experiment_name(config.name), _location(uri, artifact_root(config)))
+    with store_faults("MLflow registry", uri, "check the home folder's free space and permissions and that the "
+                      "tracking store answers"):
+        config.home.mkdir(parents=True, exist_ok=True)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        use_client(client)
+        _ensure_experiment(client, experiment_name(config.name), _location(uri, artifact_root(config)))
     return client
 
 

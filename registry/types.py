@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from retrain.errors import Kind, RetrainError
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 
-class VersionNotFound(LookupError):
+class VersionNotFound(RetrainError, LookupError):
     """A model, version or alias that the registry does not hold."""
+
+    kind = Kind.TARGET_UNAVAILABLE
 
     def __init__(self, name: str, ref: str | int):
         self.name = name

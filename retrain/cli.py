@@ -4,20 +4,70 @@
 Typer and our light modules; Prefect, MLflow, GX, Evidently and scikit-learn are imported
 by the command that needs them.
 
-Exit codes (see ``retrain.exitcodes.Exit``): 0 ok/promoted, 1 unexpected error, 2 config or
-usage error, 3 data invalid, 4 rejected by the gate, 5 unknown model, 6 nothing to roll back,
-7 target version missing or not loadable, 8 --expect-current mismatch, 9 drift detected,
-10 waiting for approval.
+Errors are caught once, in ``RetrainGroup.invoke``: a ``RetrainError`` is reported by its
+kind and exits with the code ``retrain.exitcodes`` assigns to that kind (the table of
+codes lives there and in the README, generated from it). Expected failures print one line,
+never a traceback; ``--debug`` or ``RETRAIN_DEBUG=1`` adds one.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import traceback
+
 import typer
+from typer.core import TyperGroup
 
 from retrain.commands import core, monitoring_ops, registry_ops
+from retrain.errors import Kind, RetrainError, StoreUnavailable, store_problem
+from retrain.output import report_error
+
+DEBUG_ENV = "RETRAIN_DEBUG"
+
+
+class RetrainGroup(TyperGroup):
+    """The top-level group: runs a command and answers every failure the same way."""
+
+    def invoke(self, ctx: typer.Context):
+        rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # help, usage errors, explicit exits
+            raise
+        except KeyboardInterrupt:
+            err = RetrainError("interrupted; nothing more was started", kind=Kind.INTERRUPTED)
+            raise typer.Exit(int(report_error(err, "--json" in rest))) from None
+        except Exception as exc:  # noqa: BLE001 - the one place every failure is answered
+            debug = bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+            raise typer.Exit(answer(exc, "--json" in rest, debug)) from None
+
+
+def answer(exc: Exception, as_json: bool, debug: bool) -> int:
+    """Report ``exc`` and return the exit code; only a bug (or ``debug``) shows a traceback."""
+    err = exc if isinstance(exc, RetrainError) else as_store_fault(exc)
+    if err is None:
+        err = RetrainError(f"unexpected {type(exc).__name__}: {exc} (a bug: please report it "
+                           "with the traceback printed on stderr)", kind=Kind.UNEXPECTED)
+        debug = True
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    return int(report_error(err, as_json))
+
+
+def as_store_fault(exc: Exception) -> StoreUnavailable | None:
+    """A store fault no boundary translated (a write deep inside a library) still gets exit 13."""
+    problem = store_problem(exc)
+    if problem is None:
+        return None
+    where = getattr(exc, "filename", None) or "the home folder or a database"
+    return StoreUnavailable("a store", str(where), problem,
+                            "check free space, permissions and that the database answers; nothing was changed")
+
 
 app = typer.Typer(
     name="retrain",
+    cls=RetrainGroup,
     help="Keep tabular models healthy: validate, retrain, gate, promote, roll back.",
     no_args_is_help=True,
     add_completion=False,
@@ -25,6 +75,16 @@ app = typer.Typer(
 )
 suite_app = typer.Typer(help="Great Expectations suites for a model's batches.", no_args_is_help=True)
 app.add_typer(suite_app, name="suite")
+
+
+@app.callback()
+def options(
+    debug: bool = typer.Option(False, "--debug", help=f"Show tracebacks of failures too (or {DEBUG_ENV}=1)."),
+) -> None:
+    """Keep tabular models healthy: validate, retrain, gate, promote, roll back.
+
+    Exit codes: see the README's table (generated from retrain/exitcodes.py).
+    """
 
 
 core.register(app, suite_app)

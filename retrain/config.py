@@ -10,11 +10,16 @@ profile can point the same config at other stores.
 from __future__ import annotations
 
 import os
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from retrain.errors import Kind, RetrainError
+from retrain.paths import NAME_PATTERN, NAME_RULE, home_path
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -27,14 +32,29 @@ METRIC_NAMES = {
 LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
 
 
-class ConfigError(Exception):
+class ConfigError(RetrainError):
     """A config that cannot be used; ``str()`` says file, field and what was expected."""
+
+    kind = Kind.CONFIG
 
     def __init__(self, path: str | Path, problems: list[tuple[str, str]]):
         self.path = str(path)
         self.problems = problems
         lines = [f"{self.path}: {field}: {msg}" for field, msg in problems]
-        super().__init__("invalid config\n" + "\n".join(lines))
+        super().__init__("invalid config\n" + "\n".join(lines), file=self.path,
+                         field=problems[0][0] if problems else None)
+
+    def extra(self) -> dict[str, Any]:
+        return {"problems": self.problems}
+
+
+def _ordered(bounds: tuple[float, float], rate: bool, label: str = "") -> None:
+    """Bounds are [low, high]; a rate also lies within [0, 1]."""
+    low, high = bounds
+    if low > high:
+        raise ValueError(f"{label}expected [low, high] with low <= high")
+    if rate and not (0.0 <= low and high <= 1.0):
+        raise ValueError(f"{label}expected rates within [0, 1]")
 
 
 class _Strict(BaseModel):
@@ -103,6 +123,20 @@ class ConstraintsConfig(_Strict):
     class_shares: dict[str, tuple[float, float]] | None = None
     prediction_range: tuple[float, float] | None = None
 
+    @field_validator("positive_rate", "prediction_range")
+    @classmethod
+    def _low_high(cls, v: tuple[float, float] | None, info: Any) -> tuple[float, float] | None:
+        if v is not None:
+            _ordered(v, rate=info.field_name == "positive_rate")
+        return v
+
+    @field_validator("class_shares")
+    @classmethod
+    def _shares(cls, v: dict[str, tuple[float, float]] | None) -> dict[str, tuple[float, float]] | None:
+        for label, share in (v or {}).items():
+            _ordered(share, rate=True, label=f"class {label!r}: ")
+        return v
+
 
 class StateConfig(_Strict):
     """Where state lives. Defaults: everything under one home folder."""
@@ -138,6 +172,15 @@ class ScheduleConfig(_Strict):
     anchor: str = "2026-01-01T00:00:00+00:00"
     drift_check_interval_hours: float = Field(default=24.0, gt=0)
 
+    @field_validator("anchor")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        try:
+            datetime.fromisoformat(v)
+        except (TypeError, ValueError):
+            raise ValueError("expected an ISO 8601 date and time such as 2026-01-01T00:00:00+00:00") from None
+        return v
+
 
 class ModelConfig(_Strict):
     """Everything one registered model needs; loaded once and passed down."""
@@ -159,6 +202,13 @@ class ModelConfig(_Strict):
 
     # resolved at load time, not read from YAML
     config_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not re.fullmatch(NAME_PATTERN, v):
+            raise ValueError(f"expected {NAME_RULE} (the name is a registry name and a folder name)")
+        return v
 
     @model_validator(mode="after")
     def _check_metric(self) -> "ModelConfig":
@@ -200,7 +250,15 @@ class ModelConfig(_Strict):
 
     @property
     def quarantine_dir(self) -> Path:
-        return self.home / "quarantine" / self.name
+        return home_path(self.home, "quarantine", self.name)
+
+    @property
+    def validated_dir(self) -> Path:
+        return home_path(self.home, "validated", self.name)
+
+    @property
+    def artifact_dir(self) -> Path:
+        return home_path(self.home, "artifacts", self.name)
 
 
 def resolve_home(explicit: str | None = None) -> Path:
@@ -254,7 +312,10 @@ def load_config(path: str | Path) -> ModelConfig:
 
 def _describe(err: dict) -> tuple[str, str]:
     field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
+    named = re.match(r"([a-z_]+(?:\.[a-z_]+)+) ", msg)  # a check across sections names its field first
+    if not err["loc"] and named:
+        field = named.group(1)
     if err["type"] == "extra_forbidden":
         msg = "unknown setting (check the spelling against examples/flights-late/flights-late.yaml)"
     elif err["type"] == "missing":

@@ -1,19 +1,89 @@
-"""Exit codes of the ``retrain`` CLI: CI scripts branch on these, so they never change meaning."""
+"""Exit codes of the ``retrain`` CLI: CI scripts branch on these, so they never change meaning.
+
+This is the one table: ``Exit`` names the codes, ``MEANING`` says what each means (the
+README's table is checked against it by ``tests/unit/retrain/test_exit_table.py``; print it
+with ``python -m retrain.exitcodes``), and ``EXIT_BY_KIND`` maps each kind of
+``retrain.errors.RetrainError`` to its code.
+"""
 
 from enum import IntEnum
 
+from retrain.errors import Kind
+
 
 class Exit(IntEnum):
-    OK = 0  # promoted, valid, done
-    ERROR = 1  # unexpected failure (a bug or an unreachable store)
-    USAGE = 2  # bad config, bad arguments
-    DATA_INVALID = 3  # a batch failed validation and was quarantined
-    REJECTED = 4  # candidate registered as challenger, gate said no
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    DATA_INVALID = 3
+    REJECTED = 4
     UNKNOWN_MODEL = 5
     NOTHING_TO_ROLL_BACK = 6
-    TARGET_UNAVAILABLE = 7  # target version missing or not loadable
-    EXPECTATION_MISMATCH = 8  # --expect-current did not match
-    DRIFT = 9  # drift or performance decay detected
-    PENDING_APPROVAL = 10  # candidate passed the gate and waits for a person
-    BUSY = 11  # another retrain of the model holds its run lease
-    WITHHELD = 12  # a person's verdict (hold or blocked fingerprint) withheld the promotion
+    TARGET_UNAVAILABLE = 7
+    EXPECTATION_MISMATCH = 8
+    DRIFT = 9
+    PENDING_APPROVAL = 10
+    BUSY = 11
+    WITHHELD = 12
+    STORE_UNAVAILABLE = 13
+    INTERRUPTED = 130
+
+
+MEANING = {
+    Exit.OK: "ok / promoted",
+    Exit.ERROR: "unexpected error (a bug: its traceback is printed on stderr)",
+    Exit.USAGE: "config or usage error (the message names the file, the field and what was expected)",
+    Exit.DATA_INVALID: "data invalid: a batch failed validation (`run` quarantines it; nothing registered)",
+    Exit.REJECTED: "candidate registered as `challenger`, rejected by the gate",
+    Exit.UNKNOWN_MODEL: "unknown model",
+    Exit.NOTHING_TO_ROLL_BACK: "nothing to roll back to",
+    Exit.TARGET_UNAVAILABLE: "target version missing or not loadable",
+    Exit.EXPECTATION_MISMATCH: "`--expect-current` did not match the champion",
+    Exit.DRIFT: "drift or performance decay detected",
+    Exit.PENDING_APPROVAL: "candidate waits for approval",
+    Exit.BUSY: "another retrain of the model holds its run lease",
+    Exit.WITHHELD: "a person's verdict (hold or blocked fingerprint) withheld the promotion",
+    Exit.STORE_UNAVAILABLE: "a store (registry, ledger, home folder) is unavailable or refused a write "
+                            "(disk full, read-only, database unreachable, lock timeout); nothing changed",
+    Exit.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
+}
+
+EXIT_BY_KIND = {
+    Kind.UNEXPECTED: Exit.ERROR,
+    Kind.CONFIG: Exit.USAGE,
+    Kind.USAGE: Exit.USAGE,
+    Kind.DATA_INVALID: Exit.DATA_INVALID,
+    Kind.UNKNOWN_MODEL: Exit.UNKNOWN_MODEL,
+    Kind.NOTHING_TO_ROLL_BACK: Exit.NOTHING_TO_ROLL_BACK,
+    Kind.TARGET_UNAVAILABLE: Exit.TARGET_UNAVAILABLE,
+    Kind.EXPECTATION_MISMATCH: Exit.EXPECTATION_MISMATCH,
+    Kind.BUSY: Exit.BUSY,
+    Kind.WITHHELD: Exit.WITHHELD,
+    Kind.STORE_UNAVAILABLE: Exit.STORE_UNAVAILABLE,
+    Kind.INTERRUPTED: Exit.INTERRUPTED,
+}
+
+# The reverse, for ``retrain.output.fail`` callers that name a code: a config error has its own
+# exception (``ConfigError``), so a bare code 2 is a usage error.
+KIND_BY_EXIT = {code: kind for kind, code in EXIT_BY_KIND.items() if kind is not Kind.CONFIG}
+
+
+def exit_for(kind: Kind) -> Exit:
+    """The exit code of an error kind."""
+    return EXIT_BY_KIND[kind]
+
+
+def kind_for(code: Exit) -> Kind:
+    """The kind an error reported by exit code alone shows in JSON."""
+    return KIND_BY_EXIT.get(Exit(code), Kind.UNEXPECTED)
+
+
+def markdown_table() -> str:
+    """The README's exit-code table, generated from ``MEANING``."""
+    rows = ["| code | meaning |", "| --- | --- |"]
+    rows += [f"| {int(code)} | {MEANING[code]} |" for code in Exit]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,4 +1,8 @@
-"""Human output with rich, or JSON for CI: every command goes through ``emit``."""
+"""Human output with rich, or JSON for CI: every command goes through ``emit``.
+
+Errors go through ``report_error``: one line on stderr for a person, or one JSON object on
+stdout (``{"error": {kind, message, file, field}, "exit_code": N, ...}``) for CI.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any, Callable
 
 import typer
 
-from retrain.exitcodes import Exit
+from retrain.errors import RetrainError
+from retrain.exitcodes import Exit, exit_for, kind_for
 
 
 def console(stderr: bool = False):
@@ -29,11 +34,20 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
         render(data)
 
 
-def fail(message: str, code: Exit, as_json: bool = False, **extra: Any) -> "typer.Exit":
-    """Report an error the same way everywhere and return the Exit to raise."""
+def report_error(err: RetrainError, as_json: bool, **extra: Any) -> Exit:
+    """Print one error the same way everywhere; returns its exit code."""
+    code = exit_for(err.kind)
     if as_json:
-        payload = {"error": message, "exit_code": int(code), **extra}
+        payload = {"error": err.to_dict(), "exit_code": int(code), **err.extra(), **extra}
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
     else:
-        console(stderr=True).print(f"[bold red]error:[/] {message}")
+        from rich.markup import escape
+
+        console(stderr=True).print(f"[bold red]error:[/] {escape(err.message)}", soft_wrap=True)
+    return code
+
+
+def fail(message: str, code: Exit, as_json: bool = False, **extra: Any) -> "typer.Exit":
+    """Report an error by its exit code and return the Exit to raise (same shape as any error)."""
+    report_error(RetrainError(message, kind=kind_for(code)), as_json, **extra)
     return typer.Exit(int(code))

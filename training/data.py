@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from retrain.errors import Kind, RetrainError
+
 if TYPE_CHECKING:
     from retrain.config import ModelConfig
 
@@ -26,13 +28,15 @@ SNIFF_BYTES = 8192
 TAIL_BYTES = 65536
 
 
-class DataError(Exception):
+class DataError(RetrainError):
     """A batch (or a frame built from batches) that cannot be used; says where and why."""
+
+    kind = Kind.DATA_INVALID
 
     def __init__(self, path: str | Path, reason: str):
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{self.path}: {reason}", file=self.path)
 
 
 def find_batches(glob: str) -> list[Path]:

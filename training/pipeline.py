@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from retrain.errors import Kind, RetrainError
 from training.data import is_categorical, is_number, select_features
 from training.types import Candidate, Split
 
@@ -31,8 +32,10 @@ ONEHOT_MIN_FREQUENCY = 20  # categories seen fewer times share one "infrequent" 
 ONEHOT_MAX_CATEGORIES = 40  # keeps dense one-hot output bounded for high-cardinality columns
 
 
-class PipelineError(ValueError):
+class PipelineError(RetrainError, ValueError):
     """The configured estimator or the feature columns cannot make a pipeline."""
+
+    kind = Kind.CONFIG
 
 
 def import_estimator(class_path: str) -> type:

@@ -8,12 +8,21 @@ from typing import Any
 import typer
 
 from retrain.exitcodes import Exit
-from retrain.output import console, emit, fail
+from retrain.output import console, emit, fail, report_error
+from retrain.paths import check_model_name
+
+
+def _model_argument(value: str) -> str:
+    """A bare MODEL argument must be a safe name too: it names folders and registry entries."""
+    return check_model_name(value) if value is not None else value
+
 
 JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
 HOME = typer.Option(None, "--home", envvar="RETRAIN_HOME", help="State folder (default ./.retrain).")
 TRACKING = typer.Option(None, "--tracking-uri", envvar="RETRAIN_TRACKING_URI", help="MLflow tracking URI.")
+LEDGER = typer.Option(None, "--ledger-url", envvar="RETRAIN_LEDGER_URL", help="Promotion ledger database URL.")
 CONFIG_OPT = typer.Option(None, "--config", help="Take the state location from this model config.")
+MODEL = typer.Argument(..., help="Registered model name.", callback=_model_argument)
 
 
 def load_or_exit(path: Path, as_json: bool):
@@ -23,31 +32,31 @@ def load_or_exit(path: Path, as_json: bool):
     try:
         return load_config(path)
     except ConfigError as err:
-        raise fail(str(err), Exit.USAGE, as_json, problems=err.problems) from None
+        raise typer.Exit(int(report_error(err, as_json))) from None
+
+
+def load_checked(path: Path, as_json: bool, for_run: bool = False):
+    """Load a config and check what it references (suite, estimator, stores) before any work."""
+    cfg = load_or_exit(path, as_json)
+    from retrain.references import check_references
+
+    check_references(cfg, for_run=for_run)
+    return cfg
 
 
 def load_with_batch(config: Path, batch: Path, as_json: bool):
-    """Load a config and check a batch file exists, then quiet the libraries about to load.
+    """Load and check a config and check a batch file exists, then quiet the libraries about to load.
 
     A wrong path is a usage error (exit 2) found before seconds go on importing GX or
     Evidently, and their analytics and loggers are silenced before they first speak.
     """
-    cfg = load_or_exit(config, as_json)
+    cfg = load_checked(config, as_json)
     if not batch.is_file():
         raise fail(f"{batch}: no such batch file", Exit.USAGE, as_json)
     from retrain.runtime import quiet_libraries
 
     quiet_libraries()
     return cfg
-
-
-def resolve_tracking(home: str | None, tracking_uri: str | None, config: Path | None, as_json: bool) -> str:
-    """Where the registry is: explicit URI, else the config's, else the home's SQLite."""
-    from retrain.config import store_urls
-
-    if config is not None and not tracking_uri:
-        return load_or_exit(config, as_json).tracking_uri
-    return store_urls(home, tracking_uri)[0]
 
 
 def run(
@@ -62,7 +71,7 @@ def run(
     as_json: bool = JSON,
 ) -> None:
     """Validate new batches, retrain, gate against the champion, register, promote."""
-    cfg = load_or_exit(config, as_json)
+    cfg = load_checked(config, as_json, for_run=True)
     if override and trigger != "manual":
         raise fail("--override is for a person's manual run, not --trigger " + trigger, Exit.USAGE, as_json)
     from retrain.runner import run_retrain
@@ -130,35 +139,52 @@ def suite_init(
 
 
 def status(
-    model: str = typer.Argument(..., help="Registered model name."),
+    model: str = MODEL,
     home: str = HOME,
     tracking_uri: str = TRACKING,
+    ledger_url: str = LEDGER,
     config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
-    """Champion and challenger versions, their metrics and lineage."""
-    uri = resolve_tracking(home, tracking_uri, config, as_json)
+    """Champion and challenger versions, their metrics and lineage; warns when the champion is off."""
+    stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    from registry.audit import champion_warnings
     from registry.store import client_for
     from registry.versions import model_exists, model_status
+    from retrain.errors import store_faults
 
-    client = client_for(uri)
-    if not model_exists(client, model):
-        raise fail(f"no registered model named {model!r} in {uri}", Exit.UNKNOWN_MODEL, as_json)
-    info = {**model_status(client, model).to_dict(), **model_guards(home, config, model, client, as_json)}
+    client = client_for(stores.tracking_uri)
+    with store_faults("MLflow registry", stores.tracking_uri, "check that the tracking store exists and answers"):
+        if not model_exists(client, model):
+            raise fail(f"no registered model named {model!r} in {stores.tracking_uri}", Exit.UNKNOWN_MODEL, as_json)
+        info = model_status(client, model).to_dict()
+    info.update(model_guards(stores, client, model))
+    champion = (info.get("champion") or {}).get("version")
+    info["warnings"] = champion_warnings(stores, client, model, None if champion is None else str(champion))
     emit(info, as_json, render_status)
 
 
-def model_guards(home: str | None, config: Path | None, model: str, client: Any, as_json: bool) -> dict:
+def model_guards(stores: Any, client: Any, model: str) -> dict:
     """Settle stranded candidates, then holds, blocks, the running retrain and what waits for approval."""
     from registry.approvals import settle, waiting_version
-    from registry.ledger import Stores, open_ledger
+    from registry.ledger import open_ledger
     from registry.verdicts import describe_guards
-    from retrain.config import store_urls
 
-    stores = Stores(client.tracking_uri, load_or_exit(config, as_json).ledger_url if config else store_urls(home)[1])
     notes = settle(stores, client, model)
     return {**describe_guards(open_ledger(stores.ledger_url), model), "waiting_approval": waiting_version(client, model),
             "notes": notes}
+
+
+def resolve_stores(home: str | None, tracking_uri: str | None, ledger_url: str | None,
+                   config: Path | None, as_json: bool):
+    """Explicit URLs win, then the model config's state, then the home's defaults."""
+    from registry.ledger import Stores
+    from retrain.config import store_urls
+
+    if config is not None:
+        cfg = load_or_exit(config, as_json)
+        return Stores(tracking_uri or cfg.tracking_uri, ledger_url or cfg.ledger_url)
+    return Stores(*store_urls(home, tracking_uri, ledger_url))
 
 
 def render_status(info: dict) -> None:
@@ -183,6 +209,10 @@ def render_status(info: dict) -> None:
         for key, value in sorted({**v.get("metrics", {}), **v.get("tags", {})}.items()):
             table.add_row(key, str(value)[:100])
         out.print(table)
+    for warning in info.get("warnings", []):
+        from rich.markup import escape
+
+        console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 def demo(

@@ -14,42 +14,24 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import typer
 
-from retrain.commands.core import CONFIG_OPT, HOME, JSON, TRACKING, load_or_exit
-from retrain.exitcodes import Exit
-from retrain.output import console, emit, fail
+from retrain.commands.core import CONFIG_OPT, HOME, JSON, LEDGER, MODEL, TRACKING, resolve_stores
+from retrain.output import console, emit, report_error
 
 if TYPE_CHECKING:
     from registry.ledger import Stores
 
-LEDGER = typer.Option(None, "--ledger-url", envvar="RETRAIN_LEDGER_URL", help="Promotion ledger database URL.")
 EXPECT = typer.Option(
     None, "--expect-current", help="Refuse (exit 8) unless the champion is still this version ('none' = no champion)."
 )
 
 
-def resolve_stores(home: str | None, tracking_uri: str | None, ledger_url: str | None,
-                   config: Path | None, as_json: bool) -> "Stores":
-    """Explicit URLs win, then the model config's state, then the home's defaults."""
-    from registry.ledger import Stores
-    from retrain.config import store_urls
-
-    if config is not None:
-        cfg = load_or_exit(config, as_json)
-        return Stores(tracking_uri or cfg.tracking_uri, ledger_url or cfg.ledger_url)
-    return Stores(*store_urls(home, tracking_uri, ledger_url))
-
-
 def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:
     """Resolve what a crash left pending or stranded before anything else, and tell the user."""
     from registry.approvals import settle
-    from registry.ledger import LedgerBusy
     from registry.promotion import make_client, reconcile
 
-    try:
-        notes = [n.to_dict() for n in reconcile(stores, None, model)]
-        notes += [{"message": text} for text in settle(stores, make_client(stores), model)]
-    except LedgerBusy as err:
-        raise fail(str(err), Exit.ERROR, as_json) from None
+    notes = [n.to_dict() for n in reconcile(stores, None, model)]
+    notes += [{"message": text} for text in settle(stores, make_client(stores), model)]
     if not as_json:
         for note in notes:
             console(stderr=True).print(f"[yellow]reconciled:[/] {note['message']}")
@@ -62,15 +44,12 @@ def _execute(stores: "Stores", model: str, act: Callable[[], Any], as_json: bool
 
     quiet_libraries()
     notes = _reconcile_first(stores, model, as_json)
-    from registry.ledger import LedgerBusy
-    from registry.promotion import PromotionError
+    from retrain.errors import RetrainError
 
     try:
         result = act()
-    except PromotionError as err:
-        raise fail(str(err), err.exit_code, as_json, model=model, reconciled=notes) from None
-    except LedgerBusy as err:
-        raise fail(str(err), Exit.ERROR, as_json, model=model) from None
+    except RetrainError as err:
+        raise typer.Exit(int(report_error(err, as_json, model=model, reconciled=notes))) from None
     data = result.to_dict()
     data["reconciled"] = notes + data["reconciled"]
     emit(data, as_json, render_result)
@@ -89,7 +68,7 @@ def render_result(data: dict) -> None:
 
 
 def rollback(
-    model: str = typer.Argument(..., help="Registered model name."),
+    model: str = MODEL,
     to: str = typer.Option(None, "--to", help="Version to restore (default: the champion before the current one)."),
     reason: str = typer.Option("", "--reason", help="Why, recorded in the ledger."),
     expect_current: str = EXPECT,
@@ -110,7 +89,7 @@ def rollback(
 
 
 def release(
-    model: str = typer.Argument(..., help="Registered model name."),
+    model: str = MODEL,
     home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
@@ -126,21 +105,23 @@ def release(
 def _answer(model: str, version: str | None, approve: bool, comment: str, approver: str | None,
             stores: "Stores", as_json: bool) -> None:
     from registry.approvals import answer_approval
-    from registry.promotion import PromotionError, make_client
+    from registry.promotion import make_client
+    from retrain.errors import RetrainError
+    from retrain.exitcodes import Exit
     from retrain.runtime import actor, quiet_libraries
 
     quiet_libraries()
     try:
         answer = answer_approval(stores, make_client(stores), model, version, approve, approver or actor(), comment)
-    except PromotionError as err:
-        raise fail(str(err), err.exit_code, as_json, model=model) from None
+    except RetrainError as err:
+        raise typer.Exit(int(report_error(err, as_json, model=model))) from None
     emit(answer.to_dict(), as_json, lambda a: console().print(f"{a['verdict']}: {a['message']}"))
     if answer.verdict == "superseded":
         raise typer.Exit(int(Exit.EXPECTATION_MISMATCH))
 
 
 def approve(
-    model: str = typer.Argument(..., help="Registered model name."),
+    model: str = MODEL,
     version: str = typer.Argument(None, help="Waiting version (default: the one that waits)."),
     comment: str = typer.Option("", "--comment", help="Why, recorded in the promotion ledger."),
     approver: str = typer.Option(None, "--as", help="Who approves (default: RETRAIN_ACTOR or user@host)."),
@@ -153,7 +134,7 @@ def approve(
 
 
 def reject(
-    model: str = typer.Argument(..., help="Registered model name."),
+    model: str = MODEL,
     version: str = typer.Argument(None, help="Waiting version (default: the one that waits)."),
     comment: str = typer.Option("", "--comment", help="Why, recorded on the version and its block."),
     approver: str = typer.Option(None, "--as", help="Who rejects (default: RETRAIN_ACTOR or user@host)."),
@@ -166,7 +147,7 @@ def reject(
 
 
 def promote(
-    model: str = typer.Argument(..., help="Registered model name."),
+    model: str = MODEL,
     version: str = typer.Argument(..., help="Version to make champion."),
     reason: str = typer.Option(..., "--reason", help="Why, recorded in the ledger (required)."),
     expect_current: str = EXPECT,
@@ -182,7 +163,7 @@ def promote(
 
 
 def history(
-    model: str = typer.Argument(..., help="Registered model name."),
+    model: str = MODEL,
     home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
@@ -215,7 +196,7 @@ def _registry_champion(stores: "Stores", model: str, has_history: bool, as_json:
         return read_champion(make_client(stores), model)
     except UnknownModel as err:
         if not has_history:
-            raise fail(str(err), err.exit_code, as_json, model=model) from None
+            raise typer.Exit(int(report_error(err, as_json, model=model))) from None
         return None
 
 

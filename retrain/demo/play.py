@@ -83,7 +83,7 @@ def forget_previous_run(config: Any) -> None:
     except Exception:  # noqa: BLE001 - not registered yet
         pass
     forget_model(config.ledger_url, config.name)
-    for folder in (config.quarantine_dir, config.home / "validated" / config.name):
+    for folder in (config.quarantine_dir, config.validated_dir):
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -121,7 +121,7 @@ def local_net():
 
 @pytest.fixture(scope="session")
 def synth():
-    """The helpers above, for tests (conftest modules are not importable by name)."""
+    """The helpers above, for tests and module fixtures (conftest modules are not importable by name)."""
     from types import SimpleNamespace
 
     return SimpleNamespace(make_month=make_month, write_config=write_config, run_flow=run_flow)

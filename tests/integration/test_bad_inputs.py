@@ -107,7 +107,8 @@ def test_glob_matching_nothing_is_a_clear_error_via_cli(tmp_path, synth, monkeyp
 
     (tmp_path / "batches").mkdir()
     config_path = synth.write_config(tmp_path, data={"path": "nowhere/*.csv"})
-    (tmp_path / "synth.suite.json").write_text('{"name": "synth", "expectations": []}')
+    (tmp_path / "synth.suite.json").write_text(
+        '{"name": "synth", "expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "ts"}}]}')
     result = CliRunner().invoke(app, ["run", str(config_path), "--json"])
 
     assert result.exit_code == Exit.DATA_INVALID, result.output

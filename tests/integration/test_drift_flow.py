@@ -162,4 +162,4 @@ def test_drift_cli_without_champion_names_the_problem(workspace, synth, tmp_path
     done = CliRunner().invoke(app, ["drift", str(workspace), str(batch), "--json"])
 
     assert done.exit_code == Exit.UNKNOWN_MODEL
-    assert "no champion" in json.loads(done.stdout)["error"]
+    assert "no champion" in json.loads(done.stdout)["error"]["message"]

@@ -25,7 +25,7 @@ from registry.promotion import (
     reconcile,
     rollback,
 )
-from retrain.exitcodes import Exit
+from retrain.errors import Kind
 
 X = np.zeros((3, 1))
 
@@ -97,7 +97,7 @@ def test_rollback_restores_previous_champion_and_walks_back(env):
     entries_before = len(history(stores, name))
     with pytest.raises(NothingToRollBack) as err:
         rollback(stores, client, name)
-    assert err.value.exit_code == Exit.NOTHING_TO_ROLL_BACK
+    assert err.value.kind == Kind.NOTHING_TO_ROLL_BACK
     assert read_champion(client, name) == "1" and len(history(stores, name)) == entries_before
 
 
@@ -127,7 +127,7 @@ def test_expect_current_mismatch_refuses_and_changes_nothing(env):
     tags_before = client.get_model_version(name, "1").tags
     with pytest.raises(ExpectationMismatch) as err:
         rollback(stores, client, name, expect_current="1")
-    assert err.value.exit_code == Exit.EXPECTATION_MISMATCH and "is 2, not 1" in str(err.value)
+    assert err.value.kind == Kind.EXPECTATION_MISMATCH and "is 2, not 1" in str(err.value)
     assert read_champion(client, name) == "2"
     assert [e.to_dict() for e in history(stores, name)] == before
     assert client.get_model_version(name, "1").tags == tags_before
@@ -138,11 +138,11 @@ def test_unknown_model_missing_and_unloadable_targets(env, registry):
     stores, client, name, _ = env
     with pytest.raises(UnknownModel) as unknown:
         rollback(stores, client, "no-such-model")
-    assert unknown.value.exit_code == Exit.UNKNOWN_MODEL
+    assert unknown.value.kind == Kind.UNKNOWN_MODEL
     _promote_all(stores, client, name, ["1", "2"])
     with pytest.raises(TargetUnavailable, match="does not exist") as missing:
         rollback(stores, client, name, to="99")
-    assert missing.value.exit_code == Exit.TARGET_UNAVAILABLE
+    assert missing.value.kind == Kind.TARGET_UNAVAILABLE
     shutil.rmtree(registry[0] / name / "v1")  # the previous champion's artifacts are gone
     with pytest.raises(TargetUnavailable, match="does not load"):
         rollback(stores, client, name)

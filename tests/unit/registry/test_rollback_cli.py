@@ -71,7 +71,7 @@ def test_errors_have_distinct_exit_codes(cli, model_store, args, code, words):
     args = [name if a == "NAME" else a for a in args]
     result, data = cli(*args, "--json")
     assert result.exit_code == code
-    assert data["exit_code"] == code and words in data["error"]
+    assert data["exit_code"] == code and words in data["error"]["message"]
     human, _ = cli(*args)
     assert human.exit_code == code and words in human.output
     assert model_store.client.get_registered_model(name).aliases["champion"] == 1

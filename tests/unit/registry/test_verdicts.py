@@ -8,7 +8,7 @@ import pytest
 from registry.ledger import Stores, open_ledger
 from registry.promotion import PromotionWithheld, move_champion, promote, read_champion, release, rollback
 from registry.verdicts import active_blocks, active_hold, describe_guards
-from retrain.exitcodes import Exit
+from retrain.exitcodes import EXIT_BY_KIND, Exit
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_rollback_blocks_the_version_it_took_away(model):
     with pytest.raises(PromotionWithheld) as refused:  # a retrain that rebuilt v3 exactly
         move_champion(stores, client, name, "4", "promote", "gate", expect_current="2", fingerprint="fp-three",
                       automatic=True)
-    assert refused.value.exit_code == Exit.WITHHELD and "v3" in str(refused.value)
+    assert EXIT_BY_KIND[refused.value.kind] == Exit.WITHHELD and "v3" in str(refused.value)
     assert read_champion(client, name) == "2"
     # a different candidate is not blocked
     move_champion(stores, client, name, "4", "promote", "gate", expect_current="2", fingerprint="fp-new",

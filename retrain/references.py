@@ -1,0 +1,124 @@
+"""Check everything a config points at before any work starts: suite, estimator, stores.
+
+``load_config`` checks the YAML itself; this checks what it references, so a missing suite
+or a class path that is not a classifier is a config error (exit 2, naming the file and the
+field) found in a second, not a traceback after Prefect started and the data was validated.
+For ``run`` it also makes sure the home takes a write and the ledger answers, so a store
+fault (exit 13) is found before anything is trained or registered.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retrain.config import ConfigError
+from retrain.errors import store_faults
+
+if TYPE_CHECKING:
+    from retrain.config import ModelConfig
+
+TRACKING_SCHEMES = {"", "file", "sqlite", "http", "https", "databricks", "postgresql", "mysql", "mssql"}
+LEDGER_CONNECT_TIMEOUT = 5
+HOME_CHECK = "check free space, permissions and that it is a folder"
+
+
+def check_references(config: "ModelConfig", for_run: bool = False) -> None:
+    """Raise ConfigError listing every broken reference; for a run, StoreUnavailable for a store fault."""
+    problems = [p for check in (_suite_problem, _estimator_problem, _tracking_problem, _ledger_problem)
+                if (p := check(config)) is not None]
+    if problems:
+        raise ConfigError(config.config_path or "(config)", problems)
+    if for_run:
+        check_writable(config.home, "home folder")
+        check_ledger_answers(config.ledger_url)
+
+
+def _suite_problem(config: "ModelConfig") -> tuple[str, str] | None:
+    """The suite file exists and has the shape validation needs (no GX import)."""
+    from monitoring.validation import SuiteError, read_suite
+
+    if not config.suite_path.is_file():
+        return "validation.suite", f"no suite file at {config.suite_path} (create one with `retrain suite init`)"
+    try:
+        read_suite(config.suite_path)
+    except SuiteError as err:
+        return "validation.suite", str(err)
+    return None
+
+
+def _estimator_problem(config: "ModelConfig") -> tuple[str, str] | None:
+    """The class imports, takes the params and is an estimator of the task's kind."""
+    from training.pipeline import PipelineError, make_estimator
+
+    try:
+        make_estimator(config)
+    except PipelineError as err:
+        field = "estimator.params" if "estimator.params" in str(err) else "estimator.class_path"
+        return field, str(err)
+    return None
+
+
+def _source(config: "ModelConfig", env: str, field: str) -> str:
+    """Which setting a store URL came from, so the message points at the right place."""
+    return env if os.environ.get(env) else f"state.{field}"
+
+
+def _tracking_problem(config: "ModelConfig") -> tuple[str, str] | None:
+    uri = config.tracking_uri
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if "://" in uri or uri.startswith("file:") else ""
+    if scheme in TRACKING_SCHEMES:
+        return None
+    return (_source(config, "RETRAIN_TRACKING_URI", "tracking_uri"),
+            f"{uri!r} is not an MLflow tracking URI; expected one of "
+            f"{', '.join(sorted(s + ':' for s in TRACKING_SCHEMES if s))} or a local path")
+
+
+def _ledger_problem(config: "ModelConfig") -> tuple[str, str] | None:
+    """The ledger URL parses and names a database SQLAlchemy has a driver for."""
+    import sqlalchemy as sa
+
+    field = _source(config, "RETRAIN_LEDGER_URL", "ledger_url")
+    try:
+        sa.make_url(config.ledger_url).get_dialect()
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        return field, (f"{config.ledger_url!r} is not a usable database URL ({exc}); expected e.g. "
+                       "sqlite:////abs/path/ledger.db or postgresql+psycopg://user@host:5432/db")
+    return None
+
+
+def check_writable(folder: Path, store: str) -> None:
+    """Create the folder and write a small file in it, so a full or read-only disk is found now."""
+    probe = folder / f".write-check-{uuid.uuid4().hex[:8]}"
+    with store_faults(store, str(folder), HOME_CHECK):
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(probe, "wb") as handle:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+                os.fsync(handle.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
+
+
+def check_ledger_answers(url: str) -> None:
+    """Connect to a server ledger with a short timeout; for SQLite, its folder takes a write."""
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        check_writable(Path(parsed.database or ".").expanduser().resolve().parent, "promotion ledger folder")
+        return
+    shown = parsed.render_as_string(hide_password=True)
+    args = {"connect_timeout": LEDGER_CONNECT_TIMEOUT} if parsed.get_backend_name() == "postgresql" else {}
+    engine = sa.create_engine(parsed, connect_args=args)
+    try:
+        with store_faults("promotion ledger", shown, "check that the database server runs, the URL names an "
+                          "existing database and the user may connect"):
+            with engine.connect():
+                pass
+    finally:
+        engine.dispose()
+
