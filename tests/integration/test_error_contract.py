@@ -248,7 +248,8 @@ def table_rows(config: Path, make_month) -> dict:
     h = ["--home", home]
     return {
         0: (["status", "synth", *h], None, "champion"),
-        1: (["approve", str(uuid.uuid4()), "--api-url", "http://127.0.0.1:1/api"], "unexpected", "no Prefect server"),
+        1: (["serve", config, "--register-only", "--api-url", "http://127.0.0.1:1/api"], "unexpected",
+            "no Prefect server"),
         2: (["status", "../../x", *h], "usage", "not allowed"),
         3: (["validate", config, incoming / "bad.csv"], None, "colour"),
         5: (["status", "no-such-model", *h], "unknown_model", "no registered model"),
