@@ -14,6 +14,7 @@ import signal
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from registry.artifacts import ArtifactProblem, check_digest, has_proof
 from registry.fingerprint import fingerprint_of
 from registry.ledger import LedgerEntry, StoreLocation, champion_stack, open_ledger, utc_now
 from registry.verdicts import (active_blocks, active_hold, add_block, add_hold, lift_block, release_hold,
@@ -131,7 +132,11 @@ def read_champion(client: "MlflowClient", name: str) -> str | None:
 
 
 def verify_target(config: StoreLocation, client: "MlflowClient", name: str, version: str) -> Any:
-    """Refuse a version that is missing or does not load; returns its ModelVersion."""
+    """Refuse a version that is missing or does not load; returns its ModelVersion.
+
+    A version proven loadable at registration is checked by its artifact digest (no model
+    import); an older one without that proof is loaded.
+    """
     try:
         found = client.get_model_version(name, version)
     except Exception as exc:
@@ -140,6 +145,18 @@ def verify_target(config: StoreLocation, client: "MlflowClient", name: str, vers
         raise
     if found.status != "READY":
         raise TargetUnavailable(name, f"version {version} of {name!r} is {found.status}, not READY")
+    if has_proof(found.tags):
+        try:
+            check_digest(client, config.tracking_uri, name, found)
+        except ArtifactProblem as exc:
+            raise TargetUnavailable(name, f"version {version} of {name!r} does not load: {exc}") from exc
+        return found
+    _load_fully(config, client, name, version)
+    return found
+
+
+def _load_fully(config: StoreLocation, client: "MlflowClient", name: str, version: str) -> None:
+    """The proof for versions registered without a digest: load the model (imports its libraries)."""
     import mlflow
 
     uri = client.get_model_version_download_uri(name, version)
@@ -149,7 +166,6 @@ def verify_target(config: StoreLocation, client: "MlflowClient", name: str, vers
         mlflow.pyfunc.load_model(uri)
     except Exception as exc:
         raise TargetUnavailable(name, f"version {version} of {name!r} does not load: {exc!r}") from exc
-    return found
 
 
 def _known_metrics(ledger: "Ledger", client: "MlflowClient", name: str, found: Any) -> dict:

@@ -20,6 +20,7 @@ from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry.artifacts import prove_loadable
 from registry.store import experiment_id, use_client
 from registry.types import CHALLENGER, CHAMPION, ModelStatus, VersionInfo, VersionNotFound
 from retrain.config import ModelConfig
@@ -50,6 +51,8 @@ def register_candidate(
 ) -> VersionInfo:
     """Log ``model`` in one run, register it as a new version and alias it ``challenger``.
 
+    The logged model is loaded once before it becomes a version, and the version is tagged
+    with that fact and its artifact digest, so promotion and ``status`` can check it cheaply.
     ``sample_input`` holds feature columns only; its first rows give the signature.
     A ``validation`` summary, if the caller has one, belongs in ``lineage``.
     """
@@ -71,6 +74,7 @@ def register_candidate(
             model, name=MODEL_ARTIFACT, signature=signature, **_serialization(model)
         )
         tags = _version_tags(lineage, metrics, params, decision)
+        tags.update(prove_loadable(client, info.model_id))
         _ensure_registered_model(client, config.name)
         created = client.create_model_version(
             config.name, info.model_uri, run_id=run.info.run_id, tags=tags, model_id=info.model_id
