@@ -3,12 +3,18 @@
 Every batch is validated before it is used. A batch whose exact content already passed
 the suite is not validated again (the record is keyed by content hash *and* suite hash),
 so a retrain over twelve monthly files re-checks only what is new or what changed.
+
+Hashing the content means reading the whole file (seconds for a million rows), so a pass
+also remembers the file's size and modification time: an unchanged file is recognised by
+those alone and its content is not hashed again. When either differs, the content hash
+decides, as before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,10 +35,11 @@ class Intake:
     report: "ValidationReport"
     data_hash: str | None
     cached: bool
+    recognised: bool = False  # known by size and modification time; content not hashed
 
     @property
     def accepted(self) -> bool:
-        return self.report.success and self.frame is not None
+        return self.report.success and (self.frame is not None or self.recognised)
 
 
 def suite_fingerprint(suite_path: Path) -> str:
@@ -44,7 +51,8 @@ def records_dir(config: "ModelConfig") -> Path:
     return config.validated_dir
 
 
-def read_batch(path: Path, config: "ModelConfig") -> tuple["pd.DataFrame | None", "ValidationReport | None", str | None]:
+def read_batch(path: Path, config: "ModelConfig", hashed: bool = True
+               ) -> tuple["pd.DataFrame | None", "ValidationReport | None", str | None]:
     """Load a batch; an unreadable file becomes a failed report instead of an exception."""
     from monitoring.validation import report_load_error
     from training.data import DataError, frame_hash, load_batch
@@ -53,23 +61,74 @@ def read_batch(path: Path, config: "ModelConfig") -> tuple["pd.DataFrame | None"
         frame = load_batch(path, config.data.timestamp_column)
     except DataError as err:
         return None, report_load_error(path, err), None
-    return frame, None, frame_hash(frame)
+    return frame, None, frame_hash(frame) if hashed else None
 
 
-def check_batch(path: Path, config: "ModelConfig") -> Intake:
-    """Read and validate one batch, reusing an earlier pass of identical content."""
+def check_batch(path: Path, config: "ModelConfig", with_frame: bool = True) -> Intake:
+    """Read and validate one batch, reusing an earlier pass of identical content.
+
+    ``with_frame=False`` (a check that needs only the verdict) does not even read a file
+    recognised by its size and modification time.
+    """
+    suite = suite_fingerprint(config.suite_path)
+    known = recognised_pass(path, config, suite)
+    if known is not None:
+        frame = read_batch(path, config, hashed=False)[0] if with_frame else None
+        if frame is not None or not with_frame:
+            return Intake(path, frame, known[1], known[0], cached=True, recognised=True)
+    return check_content(path, config, suite)
+
+
+def check_content(path: Path, config: "ModelConfig", suite: str) -> Intake:
+    """The content hash decides: a record of the same content and suite, else a validation."""
     from monitoring.types import ValidationReport
     from monitoring.validation import validate_batch
 
+    stamp = file_stamp(path)  # taken before reading, so a write during the read is noticed next time
     frame, failure, data_hash = read_batch(path, config)
     if failure is not None:
         return Intake(path, None, failure, None, cached=False)
-    record = records_dir(config) / f"{data_hash}-{suite_fingerprint(config.suite_path)}.json"
+    record = records_dir(config) / f"{data_hash}-{suite}.json"
     if record.is_file():
         report = ValidationReport.from_dict(json.loads(record.read_text()))
+        remember_stamp(path, config, suite, stamp, data_hash)
         return Intake(path, frame, report, data_hash, cached=True)
     report = validate_batch(frame, config.suite_path, path.name)
     if report.success:
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps(report.to_dict(), indent=2, default=str))
+        remember_stamp(path, config, suite, stamp, data_hash)
     return Intake(path, frame, report, data_hash, cached=False)
+
+
+def file_stamp(path: Path) -> dict:
+    """Size and modification time (ns) of the file: what says "unchanged" without reading it."""
+    info = os.stat(path)
+    return {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
+def stamp_path(path: Path, config: "ModelConfig", suite: str) -> Path:
+    key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    return records_dir(config) / "stamps" / f"{key}-{suite}.json"
+
+
+def remember_stamp(path: Path, config: "ModelConfig", suite: str, stamp: dict, data_hash: str) -> None:
+    """Record that the file, as stamped, has content ``data_hash`` which passed ``suite``."""
+    target = stamp_path(path, config, suite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"path": str(Path(path).resolve()), **stamp, "data_hash": data_hash}))
+
+
+def recognised_pass(path: Path, config: "ModelConfig", suite: str) -> "tuple[str, ValidationReport] | None":
+    """(content hash, report) of an earlier pass when the file's stamp is unchanged, else None."""
+    from monitoring.types import ValidationReport
+
+    try:
+        remembered = json.loads(stamp_path(path, config, suite).read_text())
+        stamp = file_stamp(path)
+        if {key: remembered.get(key) for key in stamp} != stamp:
+            return None
+        record = records_dir(config) / f"{remembered['data_hash']}-{suite}.json"
+        return remembered["data_hash"], ValidationReport.from_dict(json.loads(record.read_text()))
+    except (OSError, ValueError, KeyError):  # no stamp, no record, or an unreadable one: hash the content
+        return None

@@ -90,7 +90,7 @@ def validate(
     cfg = load_with_batch(config, batch, as_json)
     from monitoring.intake import check_batch
 
-    report = check_batch(batch, cfg).report
+    report = check_batch(batch, cfg, with_frame=False).report
     emit(report.to_dict(), as_json, lambda _: render_report(report))
     raise typer.Exit(int(Exit.OK if report.success else Exit.DATA_INVALID))
 
