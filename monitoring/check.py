@@ -135,10 +135,12 @@ def load_champion(config: "ModelConfig") -> Champion:
 def judge_batch(config: "ModelConfig", intake: "Intake", champion: Champion) -> DriftCheckResult:
     """Drift of features and outputs, decay on labelled rows, then the policy's signals."""
     from monitoring.decay import decide_signals
+    from training.compute import limited_threads
 
     frame = intake.frame
-    drift = measure_drift(config, frame, champion)
-    decay, notes = measure_decay(config, frame, champion)
+    with limited_threads(config):  # the champion predicts in both
+        drift = measure_drift(config, frame, champion)
+        decay, notes = measure_decay(config, frame, champion)
     signals = tuple(decide_signals(drift, decay, list(config.drift.triggers)))
     return DriftCheckResult(
         config.name, intake.path.name, "signal" if signals else "ok", intake.report, champion.version,

@@ -167,6 +167,12 @@ class RunsConfig(_Strict):
         return float(os.environ.get("RETRAIN_LEASE_SECONDS") or self.lease_seconds)
 
 
+class ComputeConfig(_Strict):
+    """Threads training and scoring may use; 1 keeps a shared machine responsive."""
+
+    threads: int = Field(default=1, ge=1, description="OpenMP/BLAS threads for fit and predict")
+
+
 class ScheduleConfig(_Strict):
     interval_hours: float = Field(default=72.0, gt=0)
     anchor: str = "2026-01-01T00:00:00+00:00"
@@ -197,6 +203,7 @@ class ModelConfig(_Strict):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     runs: RunsConfig = Field(default_factory=RunsConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
     approval: Literal["auto", "manual"] = "auto"
     approval_timeout_hours: float = Field(default=24.0, gt=0)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from training.compute import limited_threads
 from training.data import DataError
 from training.metrics import encode, higher_is_better, metric_names, predict_outputs, weighted_metric
 from training.types import BootstrapResult, Decision, OutputCheck, Outputs
@@ -118,7 +119,18 @@ def decide_promotion(
     task: str, config: "ModelConfig", candidate_model: Any, champion_model: Any | None,
     holdout: pd.DataFrame, features: list[str], champion_version: str | None,
 ) -> Decision:
-    """Score candidate (and champion) on the holdout and apply the gate rules in order."""
+    """Score candidate (and champion) on the holdout and apply the gate rules in order.
+
+    Scoring runs within the config's thread cap (``compute.threads``).
+    """
+    with limited_threads(config):
+        return _decide(task, config, candidate_model, champion_model, holdout, features, champion_version)
+
+
+def _decide(
+    task: str, config: "ModelConfig", candidate_model: Any, champion_model: Any | None,
+    holdout: pd.DataFrame, features: list[str], champion_version: str | None,
+) -> Decision:
     metric = config.primary_metric
     target = config.data.target_column
     rows = holdout[holdout[target].notna()]

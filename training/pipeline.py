@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from retrain.errors import Kind, RetrainError
+from training.compute import limited_threads
 from training.data import is_categorical, is_number, select_features
 from training.types import Candidate, Split
 
@@ -170,7 +171,8 @@ def train_candidate(split: Split, config: "ModelConfig") -> Candidate:
     if config.task != "regression" and y.nunique() < 2:
         raise PipelineError(f"training data has a single class in {target!r}: {y.unique().tolist()}")
     model = build_pipeline(config, X)
-    model.fit(X, y)
+    with limited_threads(config):
+        model.fit(X, y)
     params = describe_params(model.named_steps["model"])
     return Candidate(model=model, features=features, params=params, train_rows=len(X),
                      estimator=config.estimator.class_path)
