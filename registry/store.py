@@ -57,11 +57,15 @@ def connect(config: ModelConfig) -> "MlflowClient":
 
 
 def client_for(tracking_uri: str) -> "MlflowClient":
-    """A client for read-only commands (``retrain status``): no experiment, no global URIs."""
-    quiet_mlflow()
-    from mlflow import MlflowClient
+    """A client for commands that mostly read (``retrain status``): no experiment, no global URIs.
 
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    On the embedded SQLite store its reads skip importing MLflow (``registry.sqlite_view``);
+    writes and other stores go through a real ``MlflowClient``.
+    """
+    from registry.sqlite_view import registry_reader
+
+    quiet_mlflow()
+    return registry_reader(tracking_uri)
 
 
 def use_client(client: "MlflowClient") -> None:

@@ -89,24 +89,20 @@ def get_version(client: "MlflowClient", name: str, ref: str | int) -> VersionInf
     Aliases are read from the registered model rather than ``get_model_version_by_alias``,
     which reports a missing alias as an invalid parameter, not as a missing resource.
     """
-    from mlflow.exceptions import MlflowException
-
     try:
         number = str(ref) if _is_number(ref) else client.get_registered_model(name).aliases.get(str(ref))
         return _to_info(client.get_model_version(name, number)) if number is not None else None
-    except MlflowException as exc:
-        if exc.error_code in _MISSING_CODES:
+    except Exception as exc:  # MlflowException, or the SQLite view's MissingResource: both carry the code
+        if getattr(exc, "error_code", None) in _MISSING_CODES:
             return None
         raise
 
 
 def model_exists(client: "MlflowClient", name: str) -> bool:
-    from mlflow.exceptions import MlflowException
-
     try:
         client.get_registered_model(name)
-    except MlflowException as exc:
-        if exc.error_code in _MISSING_CODES:
+    except Exception as exc:  # see get_version
+        if getattr(exc, "error_code", None) in _MISSING_CODES:
             return False
         raise
     return True

@@ -28,10 +28,11 @@ EXPECT = typer.Option(
 def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:
     """Resolve what a crash left pending or stranded before anything else, and tell the user."""
     from registry.approvals import settle
-    from registry.promotion import make_client, reconcile
+    from registry.promotion import reconcile
+    from registry.store import client_for
 
     notes = [n.to_dict() for n in reconcile(stores, None, model)]
-    notes += [{"message": text} for text in settle(stores, make_client(stores), model)]
+    notes += [{"message": text} for text in settle(stores, client_for(stores.tracking_uri), model)]
     if not as_json:
         for note in notes:
             console(stderr=True).print(f"[yellow]reconciled:[/] {note['message']}")
@@ -190,10 +191,11 @@ def history(
 
 def _registry_champion(stores: "Stores", model: str, has_history: bool, as_json: bool) -> str | None:
     """MLflow's champion, to show beside the ledger's; unknown model is an error without history."""
-    from registry.promotion import UnknownModel, make_client, read_champion
+    from registry.promotion import UnknownModel, read_champion
+    from registry.store import client_for
 
     try:
-        return read_champion(make_client(stores), model)
+        return read_champion(client_for(stores.tracking_uri), model)
     except UnknownModel as err:
         if not has_history:
             raise typer.Exit(int(report_error(err, as_json, model=model))) from None
