@@ -26,7 +26,8 @@ from typer.testing import CliRunner
 from retrain.cli import app
 result = CliRunner().invoke(app, sys.argv[1:])
 heavy = [m for m in {heavy!r} if m in sys.modules]
-print(json.dumps({{"exit": result.exit_code, "heavy": heavy, "output": result.output}}))
+print(json.dumps({{"exit": result.exit_code, "heavy": heavy, "mlflow": "mlflow" in sys.modules,
+                  "output": result.output}}))
 """
 
 
@@ -119,6 +120,7 @@ def test_status_and_rollback_import_no_heavy_library(champions, child_env):
     assert rolled["exit"] == 0, rolled["output"]
     assert json.loads(rolled["output"])["to_version"] == "1"
     assert status["heavy"] == [] and rolled["heavy"] == []
+    assert not status["mlflow"]  # the embedded store's reads need no MLflow import at all
 
 
 def test_status_warns_about_a_tampered_champion_without_loading_it(champions, mlflow_client, child_env):
