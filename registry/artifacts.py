@@ -55,7 +55,7 @@ def local_path(uri: str) -> Path | None:
     parsed = urlparse(uri)
     if parsed.scheme == "file":
         return Path(unquote(parsed.path))
-    if parsed.scheme == "" or (len(parsed.scheme) == 1 and uri[1:3] == ":\\"):  # drive letter
+    if parsed.scheme == "":
         return Path(uri)
     return None
 
@@ -101,7 +101,7 @@ def check_digest(client: "MlflowClient", tracking_uri: str, name: str, version: 
         actual = digest_of_uri(uri, tracking_uri)
     except ArtifactProblem:
         raise
-    except Exception as exc:  # a download that fails: missing or unreadable artifacts
+    except Exception as exc:  # unreadable files or a failed download: not provably the same artifacts
         raise ArtifactProblem(f"artifacts at {uri} cannot be read: {exc!r}") from exc
     expected = version.tags[DIGEST_TAG]
     if actual != expected:
