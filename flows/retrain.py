@@ -17,6 +17,7 @@ from prefect.runtime import flow_run
 from flows.common import IO_RETRIES, publish_approval_request, publish_decision, publish_invalid_batches
 from registry.promotion import failpoint
 from retrain.config import ModelConfig, load_config
+from retrain.references import check_references
 from retrain.outcome import RunOutcome
 
 Trigger = Literal["manual", "schedule", "drift", "performance", "demo"]
@@ -215,6 +216,7 @@ def retrain_flow(config_path: str, trigger: Trigger = "manual", reason: str = ""
     from retrain.runtime import actor
 
     config = load_config(config_path)
+    check_references(config)  # deployment runs get the same early, clear errors as the CLI
     wait = config.runs.wait_seconds if wait_seconds is None else wait_seconds
     try:
         lease = acquire_run_lease(open_ledger(config.ledger_url), config.name, owner=actor(),
