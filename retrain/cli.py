@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from retrain.commands import core, monitoring_ops, registry_ops
+from retrain.commands import core, monitoring_ops, registry_ops, server_ops
 
 app = typer.Typer(
     name="retrain",
@@ -30,10 +30,14 @@ app.add_typer(suite_app, name="suite")
 core.register(app, suite_app)
 registry_ops.register(app)
 monitoring_ops.register(app)
+server_ops.register(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; SIGTERM and Ctrl-C stop any command cleanly (exit 143/130)."""
+    from retrain.stopping import install_stop_handlers
+
+    install_stop_handlers()
     app()
 
 
