@@ -1,10 +1,11 @@
 """Find, tag and end the server processes a Retrain home owns, with the standard library only.
 
-A Prefect server started for a home must never become a stray: either the home owns it
-(its pid is recorded under the home, ``retrain server stop`` ends it) or a live Retrain
-process owns it. The second kind carries ``RETRAIN_PARENT=<pid>:<start time>`` in its
-environment; once that parent is gone (even after ``kill -9``) the next command that
-looks after the home finds the orphan through ``/proc`` and ends it.
+A server started for a home must never become a stray: either the home owns it (its pid
+is recorded under the home, ``retrain server stop`` ends it) or a live Retrain process
+owns it. The second kind carries ``RETRAIN_PARENT=<pid>:<start time>`` and
+``RETRAIN_OWNER_HOME=<home>`` in its environment; once that parent is gone (even after
+``kill -9``) the next command that looks after the home finds the orphan through
+``/proc`` and ends it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 PARENT_TAG = "RETRAIN_PARENT"
+HOME_TAG = "RETRAIN_OWNER_HOME"
 SERVER_MARKERS = ("uvicorn", " server ")
 
 
@@ -31,6 +33,11 @@ def parent_tag(pid: int | None = None) -> str:
     """``pid:start time`` of this process (or ``pid``), so a reused pid is not mistaken for it."""
     pid = os.getpid() if pid is None else pid
     return f"{pid}:{start_time(pid) or '?'}"
+
+
+def owner_tags(home: Path) -> dict[str, str]:
+    """Environment entries that tie a child server to this process and this home."""
+    return {PARENT_TAG: parent_tag(), HOME_TAG: str(Path(home).resolve())}
 
 
 def tag_alive(tag: str) -> bool:
@@ -91,14 +98,16 @@ def list_pids() -> list[int]:
         return []
 
 
-def find_orphans(prefect_home: Path) -> list[int]:
-    """Server processes of this home whose tagged Retrain parent has exited."""
+def find_orphans(home: Path) -> list[int]:
+    """Processes tagged with this home whose tagged Retrain parent has exited."""
+    home_text = str(Path(home).resolve())
     found = []
     for pid in list_pids():
-        if pid == os.getpid() or not serves_home(pid, prefect_home):
+        if pid == os.getpid():
             continue
-        tag = environ_of(pid).get(PARENT_TAG)
-        if tag and not tag_alive(tag):
+        env = environ_of(pid)
+        tag = env.get(PARENT_TAG)
+        if env.get(HOME_TAG) == home_text and tag and not tag_alive(tag):
             found.append(pid)
     return found
 
@@ -128,9 +137,9 @@ def _reap(pid: int) -> None:
         pass
 
 
-def end_orphans(prefect_home: Path) -> list[int]:
+def end_orphans(home: Path) -> list[int]:
     """End every orphaned server of this home; returns the pids that were ended."""
-    return [pid for pid in find_orphans(prefect_home) if end_process(pid, group=leads_group(pid))]
+    return [pid for pid in find_orphans(home) if end_process(pid, group=leads_group(pid))]
 
 
 def leads_group(pid: int) -> bool:

@@ -25,7 +25,7 @@ def prepare_prefect(home: Path, quiet: bool = False, say: Callable[[str], None] 
     tagged with this process, so the next command ends it if this one is killed.
     Raises ``retrain.server.ServerError`` when the home's server cannot be started.
     """
-    from retrain.processes import PARENT_TAG, end_orphans, parent_tag
+    from retrain.processes import end_orphans, owner_tags
     from retrain.server import ensure_server, prefect_home, startup_timeout
 
     home.mkdir(parents=True, exist_ok=True)
@@ -36,8 +36,8 @@ def prepare_prefect(home: Path, quiet: bool = False, say: Callable[[str], None] 
     os.environ.setdefault("PREFECT_HOME", str(prefect_home(home)))
     if os.environ.get(SERVER_MODE_VARIABLE, "home").strip().lower() == "ephemeral":
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(round(startup_timeout())))
-        os.environ[PARENT_TAG] = parent_tag()
-        end_orphans(prefect_home(home))
+        os.environ.update(owner_tags(home))
+        end_orphans(home)
         return None
     record = ensure_server(home, say=say)
     os.environ["PREFECT_API_URL"] = record.url

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from retrain.processes import PARENT_TAG, end_orphans, end_process, is_alive, serves_home
+from retrain.processes import HOME_TAG, PARENT_TAG, end_orphans, end_process, is_alive, serves_home
 
 HOST = "127.0.0.1"
 RECORD_NAME = "retrain-server.json"
@@ -68,7 +68,7 @@ def startup_timeout() -> float:
 
 
 def prefect_home(home: Path) -> Path:
-    return Path(home) / "prefect"
+    return Path(home).resolve() / "prefect"
 
 
 def record_path(home: Path) -> Path:
@@ -159,7 +159,7 @@ def ensure_server(home: Path, say: Callable[[str], None] | None = None) -> Serve
     timeout = startup_timeout()
     home = Path(home)
     with home_lock(home, timeout + 30):
-        end_orphans(prefect_home(home))
+        end_orphans(home)
         record = healthy_record(home, timeout)
         if record is not None:
             return record
@@ -185,7 +185,7 @@ def free_port() -> int:
 
 def server_env(home: Path, url: str) -> dict[str, str]:
     """Our environment minus Prefect client settings and parent tags, plus the home's state."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != PARENT_TAG}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k not in (PARENT_TAG, HOME_TAG)}
     env.update(PREFECT_HOME=str(prefect_home(home)), PREFECT_API_URL=url, DO_NOT_TRACK="1",
                PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_SERVER_LOGGING_LEVEL="WARNING")
     for key in ("PREFECT_API_DATABASE_CONNECTION_URL",):
@@ -220,7 +220,7 @@ def stop_server(home: Path) -> ServerRecord | None:
     """Stop the home's server (and any orphans); returns the record of what was stopped."""
     home = Path(home)
     with home_lock(home, startup_timeout() + 30):
-        end_orphans(prefect_home(home))
+        end_orphans(home)
         record = read_record(home)
         if record is None:
             return None

@@ -33,6 +33,17 @@ def install_stop_handlers() -> None:
         signal.signal(signum, handle_stop)
 
 
+def leave_to_command() -> None:
+    """Give SIGINT/SIGTERM back to a long-running command that stops its own children.
+
+    ``retrain ui`` and ``retrain serve`` supervise servers and flow-run processes; they
+    need longer than the grace to stop them, so they handle the signals themselves.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def stop_grace() -> float:
     try:
         return max(0.0, float(os.environ.get(GRACE_VARIABLE, DEFAULT_GRACE)))

@@ -48,7 +48,7 @@ def status(home: str = HOME, as_json: bool = JSON) -> None:
     """Whether the home's Prefect server runs, where, and which process it is."""
     from retrain.config import resolve_home
     from retrain.processes import find_orphans
-    from retrain.server import answers, is_ours, prefect_home, read_record
+    from retrain.server import answers, is_ours, read_record
 
     root = resolve_home(home)
     record = read_record(root)
@@ -59,7 +59,7 @@ def status(home: str = HOME, as_json: bool = JSON) -> None:
     else:
         state = "running" if answers(record.health) else "not answering"
     data = describe(root, record, state)
-    data["orphans"] = find_orphans(prefect_home(root))
+    data["orphans"] = find_orphans(root)
     emit(data, as_json, say_state)
 
 
