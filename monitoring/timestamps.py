@@ -83,8 +83,9 @@ def describe_problem(stamps: pd.Series | None, column: str, now: pd.Timestamp) -
         return missing, f"{missing} of {len(stamps)} timestamps are missing or unparseable"
     future = stamps > now + FUTURE_SLACK
     if future.any():
-        return int(future.sum()), (f"{int(future.sum())} of {len(stamps)} timestamps are in the future "
-                                   f"(latest {stamps.max().isoformat()}, now {now.isoformat()})")
+        ahead = stamps[future]
+        return len(ahead), (f"{len(ahead)} of {len(stamps)} timestamps are in the future: {ahead.min().isoformat()}"
+                            f" to {ahead.max().isoformat()} (now {now.isoformat()})")
     return None
 
 
