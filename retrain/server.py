@@ -210,9 +210,9 @@ def start_server(home: Path, timeout: float, say: Callable[[str], None] | None =
         say(f"starting the Prefect server of {home} on {url} (log: {log}) ...")
     if wait_healthy(record, home, timeout):
         return record
+    problem = "exited" if process.poll() is not None else f"did not answer within {timeout:.0f} s"
     end_process(process.pid, group=True)
     forget_record(home, process.pid)
-    problem = "exited" if process.poll() is not None else f"did not answer within {timeout:.0f} s"
     raise ServerError(f"the Prefect server {problem}; see {log} (raise {TIMEOUT_VARIABLE} on a busy machine)")
 
 
