@@ -18,6 +18,7 @@ from pathlib import Path
 PARENT_TAG = "RETRAIN_PARENT"
 HOME_TAG = "RETRAIN_OWNER_HOME"
 SERVER_MARKERS = ("uvicorn", " server ")
+KEEPER_MODULE = "retrain.server_keeper"
 
 
 def start_time(pid: int) -> str | None:
@@ -84,9 +85,10 @@ def cmdline_of(pid: int) -> str:
 
 
 def serves_home(pid: int, prefect_home: Path) -> bool:
-    """Whether ``pid`` is a Prefect server process whose state lives in ``prefect_home``."""
+    """Whether ``pid`` is a Prefect server (or its keeper) whose state lives in ``prefect_home``."""
     command = cmdline_of(pid)
-    if "prefect" not in command or not any(marker in command for marker in SERVER_MARKERS):
+    is_server = "prefect" in command and any(marker in command for marker in SERVER_MARKERS)
+    if not is_server and KEEPER_MODULE not in command:
         return False
     return environ_of(pid).get("PREFECT_HOME") == str(prefect_home)
 

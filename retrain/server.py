@@ -6,8 +6,9 @@ machine. Instead the first command that needs Prefect starts ``prefect server st
 free port of 127.0.0.1, with its SQLite under ``<home>/prefect``, and records its address
 and pid in ``<home>/prefect/retrain-server.json``; later commands find it there and reuse
 it, and their runs show in its UI. The home owns that server, not the command: it keeps
-running until ``retrain server stop``. A record whose process is gone, or is no longer a
-Prefect server of this home, is stale and replaced. Only the standard library is imported.
+running until ``retrain server stop`` or until nobody used it for a while
+(``retrain.server_keeper``). A record whose process is gone, or is no longer a Prefect
+server of this home, is stale and replaced. Only the standard library is imported.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ HOST = "127.0.0.1"
 RECORD_NAME = "retrain-server.json"
 TIMEOUT_VARIABLE = "RETRAIN_SERVER_STARTUP_TIMEOUT"
 DEFAULT_STARTUP_TIMEOUT = 120.0
+IDLE_VARIABLE = "RETRAIN_SERVER_IDLE_MINUTES"
+DEFAULT_IDLE_MINUTES = 10.0
+_IN_USE: list = []  # this process's shared lock on the usage file, held until it exits
 
 
 class ServerError(Exception):
@@ -65,6 +69,42 @@ def startup_timeout() -> float:
     if value <= 0:
         raise ServerError(f"{TIMEOUT_VARIABLE}={raw!r}: expected a positive number of seconds")
     return value
+
+
+def idle_seconds() -> float:
+    """Unused this long, the server stops (``RETRAIN_SERVER_IDLE_MINUTES``, 10; 0 = never)."""
+    raw = os.environ.get(IDLE_VARIABLE, "").strip()
+    try:
+        minutes = float(raw) if raw else DEFAULT_IDLE_MINUTES
+    except ValueError:
+        raise ServerError(f"{IDLE_VARIABLE}={raw!r}: expected a number of minutes") from None
+    return max(0.0, minutes * 60)
+
+
+def mark_in_use(home: Path, timeout: float) -> None:
+    """Hold a shared lock on the usage file for this process's life and touch the file.
+
+    The keeper stops an unused server only when it can take that lock exclusively, so a
+    running command keeps its server; the kernel drops the lock however the process ends.
+    """
+    if _IN_USE:
+        return
+    from retrain.server_keeper import usage_path
+
+    path = usage_path(home)
+    handle = path.open("a")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:  # the keeper is stopping an unused server: wait, then start anew
+            if time.monotonic() > deadline:
+                handle.close()
+                raise ServerError(f"{path} stayed locked for {timeout:.0f} s") from None
+            time.sleep(0.2)
+    os.utime(path)
+    _IN_USE.append(handle)
 
 
 def prefect_home(home: Path) -> Path:
@@ -159,6 +199,7 @@ def ensure_server(home: Path, say: Callable[[str], None] | None = None) -> Serve
     timeout = startup_timeout()
     home = Path(home)
     with home_lock(home, timeout + 30):
+        mark_in_use(home, timeout)
         end_orphans(home)
         record = healthy_record(home, timeout)
         if record is not None:
@@ -200,7 +241,8 @@ def start_server(home: Path, timeout: float, say: Callable[[str], None] | None =
     url = f"http://{HOST}:{port}/api"
     log = Path(home) / "logs" / "prefect-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port", str(port)]
+    command = [sys.executable, "-m", "retrain.server_keeper", "--home", str(Path(home).resolve()),
+               "--port", str(port), "--idle-seconds", str(idle_seconds())]
     with log.open("ab") as out:
         process = subprocess.Popen(command, env=server_env(home, url), stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)

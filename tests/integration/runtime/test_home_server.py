@@ -95,3 +95,20 @@ def test_a_stale_record_is_replaced(tmp_path, synth, cli):
         assert read_record(home).pid != os.getpid()  # replaced, and this process was not touched
     finally:
         cli.run(["server", "stop", "--home", str(home)], cli.env(tmp_path))
+
+
+def test_an_unused_server_stops_on_its_own_but_not_while_a_command_uses_it(tmp_path, cli):
+    import fcntl
+
+    from retrain.server_keeper import usage_path
+
+    home = tmp_path / "home"
+    env = cli.env(tmp_path, RETRAIN_SERVER_IDLE_MINUTES="0.1")  # 6 s
+    started = cli.run(["server", "start", "--home", str(home), "--json"], env)
+    assert started.returncode == 0, started.stderr[-3000:]
+    with usage_path(home).open("a") as handle:  # what every command holds while it runs
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        time.sleep(20)
+        assert read_record(home) is not None and cli.home_processes(home)
+    cli.wait_for(lambda: read_record(home) is None and not cli.home_processes(home), 120,
+                 "the unused server to stop")
