@@ -9,7 +9,8 @@ folder, then runs ``retrain run`` as a fresh process, interleaved:
 
 For each run it records wall time, the CPU time of the CLI process and its children (which
 includes a temporary server) and, for ``shared``, the CPU the server process spent during
-the run (read from ``/proc``), so the comparison charges each mode for all of its work.
+the run (its whole process group, read from ``/proc``), so each mode is charged for all of
+its work.
 A new batch is not added between runs: every run validates (cached), trains, gates and
 registers the same three months.
 
@@ -54,10 +55,16 @@ def build_workspace(root: Path) -> Path:
     return path
 
 
-def server_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and its reaped children, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
+def server_cpu(group: int) -> float:
+    """User + system CPU seconds of every process in the server's group (keeper and Prefect)."""
+    ticks = 0
+    for name in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if name.isdigit() and int(fields[2]) == group:
+            ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

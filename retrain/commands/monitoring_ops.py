@@ -76,13 +76,23 @@ def connect_api(api_url: str | None, home: Path | None, as_json: bool) -> str:
 
 
 def home_server_url(home: Path | None) -> str | None:
-    """The URL of the home's shared server (``retrain server``) when one is recorded and ours."""
+    """The URL of the home's shared server (``retrain server``) when one is recorded and ours.
+
+    Using it marks it in use for this process's life, so it does not stop for being idle
+    while ``serve`` runs deployments on it.
+    """
     from retrain.config import resolve_home
-    from retrain.server import is_ours, read_record
+    from retrain.server import ServerError, is_ours, mark_in_use, read_record, startup_timeout
 
     root = home if home is not None else resolve_home()
     record = read_record(root)
-    return record.url if record is not None and is_ours(record, root) else None
+    if record is None or not is_ours(record, root):
+        return None
+    try:
+        mark_in_use(root, startup_timeout())
+    except ServerError:
+        return None
+    return record.url if read_record(root) == record else None  # not stopped for idleness meanwhile
 
 
 def serve(
