@@ -139,9 +139,11 @@ def run_ui(home: Path, tracking_uri: str, prefect_port: int = DEFAULT_PREFECT_PO
            startup_timeout: float = 180.0) -> int:
     """Start both (or reuse the home's Prefect server), print the addresses, block until
     Ctrl-C/SIGTERM or a child dies, stop what was started here."""
-    from retrain.server import healthy_record
+    from retrain.server import healthy_record, mark_in_use
 
     shared = healthy_record(home, 5.0)
+    if shared:
+        mark_in_use(home, startup_timeout)  # it must not stop for idleness while the UI is open
     wanted = (mlflow_port,) if shared else (prefect_port, mlflow_port)
     busy = [str(p) for p in wanted if not port_free(p)]
     if busy:
