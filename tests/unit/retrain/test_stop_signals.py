@@ -13,8 +13,8 @@ BUSY = '''
 import sys, time
 from retrain.stopping import install_stop_handlers
 install_stop_handlers()
-print("ready", flush=True)
 try:
+    print("ready", flush=True)
     time.sleep(60)
 finally:
     print("unwound", flush=True)
