@@ -7,8 +7,8 @@ keeps a port or the SQLite files busy. Both carry this process's tag (``retrain.
 so if it is killed outright the next command of the home ends them. When the home's shared
 Prefect server (``retrain.server``) already runs, it is reused instead of starting a second
 server on the same database; otherwise the one started here is recorded as the home's
-server while it lives, so ``retrain run`` in another terminal uses it and shows in this UI. Only the standard library is imported here; the
-servers import their own frameworks in their processes.
+server while it lives, so ``retrain run`` in another terminal uses it and shows in this UI.
+Only the standard library is imported here; the servers import their own frameworks.
 """
 
 from __future__ import annotations
