@@ -37,6 +37,17 @@ def intake_batch(path: Path, config: ModelConfig):
     return check_batch(path, config)
 
 
+@task(cache_policy=NO_CACHE)
+def screen_timestamps(intakes: list, config: ModelConfig) -> list:
+    """Fail accepted batches whose timestamps would break the time split (future, far off)."""
+    from dataclasses import replace
+
+    from monitoring.timestamps import find_implausible
+
+    flagged = find_implausible([i for i in intakes if i.accepted], config)
+    return [replace(i, report=flagged[str(i.path)]) if str(i.path) in flagged else i for i in intakes]
+
+
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
 def quarantine(intake, config: ModelConfig) -> str:
     from monitoring.validation import quarantine_batch
@@ -235,6 +246,7 @@ def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override:
     logger = get_run_logger()
     notes = settle_model(config)
     intakes = [intake_batch(path, config) for path in find_batches(config)]
+    intakes = screen_timestamps(intakes, config)
     failed = [i for i in intakes if not i.accepted]
     if failed:
         moved = [quarantine(i, config) for i in failed]
