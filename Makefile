@@ -29,6 +29,7 @@ bench: install
 	$(VENV)/bin/python bench/run_bench.py
 	$(VENV)/bin/python bench/light_bench.py
 	$(VENV)/bin/python bench/drift_bench.py
+	$(VENV)/bin/python bench/server_bench.py
 
 ui: install
 	$(VENV)/bin/retrain ui
