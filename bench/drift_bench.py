@@ -108,7 +108,7 @@ def check_with_evidently_defaults(reference, current) -> dict:
 
 def check_with_detect_drift(reference, current) -> dict:
     from monitoring.drift import detect_drift
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
     config = ModelConfig.model_validate(
         {

@@ -25,8 +25,9 @@ from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Interval
 from prefect.types.entrypoint import EntrypointType
 
-from flows.drift import EVENTS, model_resource_id
-from retrain.config import ModelConfig
+from base.vocabulary import EVENTS
+from flows.drift import model_resource_id
+from base.settings import ModelConfig
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment

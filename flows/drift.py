@@ -19,10 +19,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from base.vocabulary import EVENTS
 from flows.common import IO_RETRIES, artifact_key
-from retrain.config import ModelConfig, load_config
+from base.settings import ModelConfig, load_config
 
-EVENTS = {"drift": "retrain.drift.detected", "performance": "retrain.performance.degraded"}
 
 
 def model_resource_id(model: str) -> str:
@@ -57,14 +57,6 @@ def judge(config: ModelConfig, intake, champion):
     from monitoring.check import judge_batch
 
     return judge_batch(config, intake, champion)
-
-
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def store_reference(client, version, train, features: list[str], config: ModelConfig) -> str:
-    """Keep the training sample with the new version: later drift checks compare against it."""
-    from registry.snapshots import build_snapshot, save_reference
-
-    return save_reference(client, version.run_id, build_snapshot(train, features, config))
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -111,11 +103,9 @@ def emit_findings(result, mlflow_run_id: str | None) -> list[str]:
     """One event per finding, with the model as resource; triggers decide what starts a retrain."""
     from prefect.events import emit_event
 
-    found = []
-    if result.drift is not None and result.drift.drifted:
-        found.append("drift")
-    if result.decay is not None and result.decay.degraded:
-        found.append("performance")
+    from monitoring.decay import find_signals
+
+    found = find_signals(result.drift, result.decay)
     for signal in found:
         emit_event(
             event=EVENTS[signal],

@@ -8,7 +8,6 @@ decision, and publishes that decision as an artifact a person can read in the UI
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -16,11 +15,11 @@ from prefect.runtime import flow_run
 
 from flows.common import IO_RETRIES, publish_approval_request, publish_decision, publish_invalid_batches
 from registry.promotion import failpoint
-from retrain.config import ModelConfig, load_config
-from retrain.references import check_references
-from retrain.outcome import RunOutcome
+from base.settings import ModelConfig, load_config
+from monitoring.preflight import check_references
+from base.outcome import RunOutcome
+from base.vocabulary import RunStatus, Trigger
 
-Trigger = Literal["manual", "schedule", "drift", "performance", "demo"]
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -149,20 +148,16 @@ def gate(candidate, champion, champion_version, split, config: ModelConfig):
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
 def register(candidate, split, decision, lineage: dict, config: ModelConfig):
-    from flows.drift import store_reference
+    """Model, lineage and drift reference in one registration; a retry finds the version it made."""
+    from monitoring.reference import build_snapshot
     from registry.store import connect
     from registry.versions import register_candidate
 
-    client = connect(config)
-    sample = split.holdout[candidate.features].head(20)
-    version = register_candidate(
-        client, config, candidate.model, sample, lineage, decision.candidate_metrics,
-        params=candidate.params, decision=decision.to_dict(),
+    return register_candidate(
+        connect(config), config, candidate.model, split.holdout[candidate.features].head(20), lineage,
+        decision.candidate_metrics, params=candidate.params, decision=decision.to_dict(),
+        reference=build_snapshot(split.train, candidate.features, config),
     )
-    stored = store_reference(client, version, split.train, candidate.features, config, return_state=True)
-    if not stored.is_completed():  # a retry here would register the version twice
-        get_run_logger().error("v%s has no reference snapshot; drift checks of it will fail", version.version)
-    return version
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -170,7 +165,7 @@ def promote(version: str, decision, config: ModelConfig, reason: str, fingerprin
     """Compare-and-swap: only if the champion is still the one the gate compared against."""
     from registry.promotion import move_champion
     from registry.store import connect
-    from retrain.runtime import actor
+    from base.environment import actor
 
     return move_champion(
         config, connect(config), config.name, version, action="promote", reason=reason,
@@ -214,8 +209,8 @@ def name_run() -> str:
 
 
 @flow(name="retrain", flow_run_name=name_run, log_prints=True)
-def retrain_flow(config_path: str, trigger: Trigger = "manual", reason: str = "",
-                 wait_seconds: float | None = None, override: str = "") -> dict:
+def retrain_flow(config_path: str, trigger: Trigger = Trigger.MANUAL, reason: str = "",
+                 wait_seconds: float | None = None, override: str = "") -> RunOutcome:
     """Retrain one model from its config; promote the candidate only if it beats the champion.
 
     One retrain per model runs at a time (the run lease); a second one waits up to
@@ -224,7 +219,7 @@ def retrain_flow(config_path: str, trigger: Trigger = "manual", reason: str = ""
     """
     from registry.leases import RunBusy, acquire_run_lease
     from registry.ledger import open_ledger
-    from retrain.runtime import actor
+    from base.environment import actor
 
     config = load_config(config_path)
     check_references(config)  # deployment runs get the same early, clear errors as the CLI
@@ -234,14 +229,14 @@ def retrain_flow(config_path: str, trigger: Trigger = "manual", reason: str = ""
                                   run_id=str(flow_run.get_id() or ""), ttl=config.runs.lease_ttl, wait=wait)
     except RunBusy as err:
         get_run_logger().warning(str(err))
-        return RunOutcome(model=config.name, status="busy", trigger=trigger, message=str(err)).to_dict()
+        return RunOutcome(model=config.name, status=RunStatus.BUSY, trigger=trigger, message=str(err))
     try:
-        return retrain_with_lease(config, trigger, reason, override if trigger == "manual" else "").to_dict()
+        return retrain_with_lease(config, Trigger(trigger), reason, override if trigger == Trigger.MANUAL else "")
     finally:
         lease.release()
 
 
-def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override: str) -> RunOutcome:
+def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, override: str) -> RunOutcome:
     """The retrain proper; the caller holds the model's run lease."""
     logger = get_run_logger()
     notes = settle_model(config)
@@ -255,7 +250,7 @@ def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override:
         for i in failed:
             logger.error("batch %s failed validation: %s", i.path.name, i.report.summary())
         return RunOutcome(
-            model=config.name, status="data_invalid", trigger=trigger, quarantined=moved,
+            model=config.name, status=RunStatus.DATA_INVALID, trigger=trigger, quarantined=moved,
             champion_version=champion_version, previous_champion=champion_version, notes=notes,
             validation=[i.report.to_dict() for i in intakes],
             message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered",
@@ -268,12 +263,12 @@ def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override:
                 previous_champion=champion_version, fingerprint=fingerprint,
                 validation=[i.report.to_dict() for i in intakes])
     if champion_fp == fingerprint:
-        return finish(config, RunOutcome(status="unchanged", **base, message=(
+        return finish(config, RunOutcome(status=RunStatus.UNCHANGED, **base, message=(
             f"same data, recipe and code as champion v{champion_version} (fingerprint {fingerprint}); "
             "nothing registered")))
     blocked = None if override else withheld_by_person(config, fingerprint, holds=False)
     if blocked:
-        return finish(config, RunOutcome(status="withheld", **base, message=f"nothing trained or registered: {blocked}"))
+        return finish(config, RunOutcome(status=RunStatus.WITHHELD, **base, message=f"nothing trained or registered: {blocked}"))
 
     champion = load_version(config, champion_version)  # the champion when this run began
     candidate = train(split, config)
@@ -282,7 +277,7 @@ def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override:
     version = register(candidate, split, decision, lineage, config).version
     failpoint("after_register")
     publish_decision(config.name, version, decision, trigger)
-    outcome = RunOutcome(status="rejected", version=version, decision=decision.to_dict(), lineage=lineage, **base)
+    outcome = RunOutcome(status=RunStatus.REJECTED, version=version, decision=decision.to_dict(), lineage=lineage, **base)
     return settle_candidate(config, outcome, decision, reason or f"gate passed ({trigger})", override)
 
 
@@ -296,11 +291,11 @@ def settle_candidate(config: ModelConfig, outcome: RunOutcome, decision, reason:
         return finish(config, outcome, version)
     held = None if override else withheld_by_person(config, outcome.fingerprint)
     if held:
-        outcome.status, outcome.message = "withheld", f"v{version} passed the gate but is not promoted: {held}"
+        outcome.status, outcome.message = RunStatus.WITHHELD, f"v{version} passed the gate but is not promoted: {held}"
         return finish(config, outcome, version)
     if config.approval == "manual":
         outcome.notes += ask_for_approval(config, version)
-        outcome.status = "pending_approval"
+        outcome.status = RunStatus.PENDING_APPROVAL
         outcome.message = (f"v{version} passed the gate and waits for approval for {config.approval_timeout_hours:g} h: "
                            f"`retrain approve {config.name} {version}` or the approve/{config.name} deployment")
         publish_approval_request(config.name, version, decision, outcome.message)
@@ -310,14 +305,14 @@ def settle_candidate(config: ModelConfig, outcome: RunOutcome, decision, reason:
     try:
         promote(version, decision, config, reason, outcome.fingerprint, automatic=not override)
     except ExpectationMismatch as err:
-        outcome.status = "superseded"
+        outcome.status = RunStatus.SUPERSEDED
         outcome.message = (f"v{version} not promoted: it was gated against v{err.expected or '-'}, but the champion "
                            f"is now {err.actual or 'none'} (moved by a person meanwhile)")
         return finish(config, outcome, version)
     except PromotionWithheld as err:
-        outcome.status, outcome.message = "withheld", str(err)
+        outcome.status, outcome.message = RunStatus.WITHHELD, str(err)
         return finish(config, outcome, version)
-    outcome.status, outcome.champion_version = "promoted", version
+    outcome.status, outcome.champion_version = RunStatus.PROMOTED, version
     outcome.message = f"v{version} promoted to champion"
     return finish(config, outcome, version)
 

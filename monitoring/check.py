@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from monitoring.intake import Intake
     from monitoring.types import ValidationReport
     from registry.snapshots import ReferenceSnapshot
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 CheckStatus = Literal["ok", "signal", "data_invalid"]
 

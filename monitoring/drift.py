@@ -35,7 +35,7 @@ import pandas as pd
 from monitoring.drift_types import ColumnDrift, DriftInputError, DriftReport
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 PREDICTION_COLUMN = "__prediction__"
 MISSING_LABEL = "__missing__"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
 
 ColumnKind = Literal["feature", "prediction"]
 ColumnType = Literal["numerical", "categorical"]

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from registry.tables import metadata, promotions
-from retrain.errors import Kind, RetrainError, store_faults
+from base.errors import Kind, RetrainError, store_faults
 
 ACTIONS = ("promote", "manual_promote", "rollback")
 DEFAULT_LOCK_TIMEOUT = 60.0

@@ -18,14 +18,14 @@ from registry.fingerprint import fingerprint_of
 from registry.ledger import LedgerEntry, StoreLocation, champion_stack, open_ledger, utc_now
 from registry.verdicts import (active_blocks, active_hold, add_block, add_hold, lift_block, release_hold,
                                withheld_reason)
-from retrain.errors import Kind, RetrainError
-from retrain.runtime import actor as current_actor
+from base.errors import Kind, RetrainError
+from base.vocabulary import CHAMPION
+from base.environment import actor as current_actor
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from registry.ledger import Ledger
 
-CHAMPION = "champion"
 FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: after_intent | after_alias -> SIGKILL self
 
 

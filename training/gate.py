@@ -18,7 +18,7 @@ from training.metrics import encode, higher_is_better, metric_names, predict_out
 from training.types import BootstrapResult, Decision, OutputCheck, Outputs
 
 if TYPE_CHECKING:
-    from retrain.config import ConstraintsConfig, ModelConfig
+    from base.settings import ConstraintsConfig, ModelConfig
 
 __all__ = ["BootstrapResult", "Decision", "OutputCheck", "check_outputs", "decide_promotion", "paired_bootstrap"]
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retrain.config import LOWER_IS_BETTER, METRIC_NAMES, PRIMARY_METRIC
+from base.settings import LOWER_IS_BETTER, METRIC_NAMES, PRIMARY_METRIC
 from training.types import Outputs
 
 __all__ = [

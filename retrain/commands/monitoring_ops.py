@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from retrain.commands.core import HOME, JSON, TRACKING, load_or_exit, load_with_batch
-from retrain.exitcodes import Exit
+from base.exitcodes import Exit
 from retrain.output import console, emit, fail
 
 API = typer.Option(None, "--api-url", envvar="PREFECT_API_URL",
@@ -81,7 +81,7 @@ def home_server_url(home: Path | None) -> str | None:
     Using it marks it in use for this process's life, so it does not stop for being idle
     while ``serve`` runs deployments on it.
     """
-    from retrain.config import resolve_home
+    from base.settings import resolve_home
     from retrain.server import ServerError, is_ours, mark_in_use, read_record, startup_timeout
 
     root = home if home is not None else resolve_home()
@@ -139,7 +139,7 @@ def ui(
     mlflow_port: int = typer.Option(5000, "--mlflow-port", help="Port of the MLflow UI."),
 ) -> None:
     """Start the Prefect server and the MLflow UI on 127.0.0.1; Ctrl-C stops both."""
-    from retrain.config import default_tracking_uri, resolve_home
+    from base.settings import default_tracking_uri, resolve_home
     from retrain.stopping import leave_to_command
     from retrain.ui import run_ui
 

@@ -242,7 +242,7 @@ def write_config(source: Path, dest: Path, home: Path | None = None) -> Path:
     Edited line by line rather than through a YAML round trip, so the comments that make
     the example worth reading survive in the copy.
     """
-    from retrain.config import load_config
+    from base.settings import load_config
 
     lines = source.read_text().splitlines(keepends=True)
     set_value(lines, "data", "path", json.dumps(DATA_GLOB))

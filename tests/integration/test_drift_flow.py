@@ -10,8 +10,8 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from retrain.config import load_config
-from retrain.exitcodes import Exit
+from base.settings import load_config
+from base.exitcodes import Exit
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from monitoring.drift import PREDICTION_COLUMN, detect_drift, sample_reference
-from retrain.config import ModelConfig
+from base.settings import ModelConfig
 
 FEATURES = ["num_a", "num_b", "num_c", "cat_a", "cat_b"]
 CAT_A = np.array(["red", "green", "blue", "grey"])

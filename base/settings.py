@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from base.vocabulary import Signal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from retrain.errors import Kind, RetrainError
-from retrain.paths import NAME_PATTERN, NAME_RULE, home_path
+from base.errors import Kind, RetrainError
+from base.paths import NAME_PATTERN, NAME_RULE, home_path
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -152,7 +153,7 @@ class DriftConfig(_Strict):
     sample_rows: int = Field(default=5000, ge=100)
     seed: int = 0
     performance_tolerance: float = Field(default=0.05, ge=0.0)
-    triggers: list[Literal["drift", "performance"]] = Field(default_factory=lambda: ["drift", "performance"])
+    triggers: list[Signal] = Field(default_factory=lambda: [Signal.DRIFT, Signal.PERFORMANCE])
 
 
 class RunsConfig(_Strict):

@@ -2,13 +2,13 @@
 
 This is the one table: ``Exit`` names the codes, ``MEANING`` says what each means (the
 README's table is checked against it by ``tests/unit/retrain/test_exit_table.py``; print it
-with ``python -m retrain.exitcodes``), and ``EXIT_BY_KIND`` maps each kind of
-``retrain.errors.RetrainError`` to its code.
+with ``python -m base.exitcodes``), and ``EXIT_BY_KIND`` maps each kind of
+``base.errors.RetrainError`` to its code.
 """
 
 from enum import IntEnum
 
-from retrain.errors import Kind
+from base.errors import Kind
 
 
 class Exit(IntEnum):

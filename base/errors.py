@@ -2,7 +2,7 @@
 
 Logic packages (``training``, ``registry``, ``monitoring``) say *what* went wrong by the
 kind of error they raise; only the CLI turns a kind into an exit code, through the one
-table in ``retrain.exitcodes``. ``file`` and ``field`` say where to look, so a message
+table in ``base.exitcodes``. ``file`` and ``field`` say where to look, so a message
 never needs a traceback to be acted on. This module imports nothing heavy: every layer,
 down to the config, may use it.
 """
@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 
 class Kind(str, Enum):
-    """What sort of failure; ``retrain.exitcodes.EXIT_BY_KIND`` maps each to an exit code."""
+    """What sort of failure; ``base.exitcodes.EXIT_BY_KIND`` maps each to an exit code."""
 
     UNEXPECTED = "unexpected"
     CONFIG = "config"
