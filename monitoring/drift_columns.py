@@ -54,7 +54,7 @@ def normalize_columns(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFram
         if kind == "numerical":
             out[col] = pd.to_numeric(series, errors="coerce").astype("float64").replace([np.inf, -np.inf], np.nan)
         else:
-            labels = series.astype("object").map(_label, na_action="ignore")
+            labels = _labels(series)
             out[col] = labels if labels.isna().all() else labels.fillna(MISSING_LABEL)
     return pd.DataFrame(out)
 
@@ -64,6 +64,13 @@ def choose_method(reference_column: pd.Series, column_type: str) -> str:
     if column_type == "numerical" and reference_column.nunique() > LOW_CARDINALITY:
         return "wasserstein"
     return "jensenshannon"
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    """``_label`` of every value, computed once per distinct value (nulls stay null)."""
+    codes, uniques = pd.factorize(series.astype("object"), use_na_sentinel=True)
+    names = np.array([_label(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(names[codes], index=series.index, dtype=object)
 
 
 def _label(value: Any) -> str:

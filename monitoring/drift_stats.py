@@ -90,15 +90,16 @@ def _shuffled_wasserstein(sorted_pooled: np.ndarray, m: int, permutations: int, 
     total = len(sorted_pooled)
     n = total - m
     gaps = np.diff(sorted_pooled)
-    seen = np.arange(1, total)
+    seen_share = np.arange(1, total) / n  # F_ref - F_cur = seen/n - current * (1/n + 1/m)
+    per_current = 1 / n + 1 / m
     labels = np.zeros(total, dtype=np.int8)
     labels[:m] = 1
     out = []
     for start in range(0, permutations, _CHUNK):
         size = min(_CHUNK, permutations - start)
         shuffled = rng.permuted(np.broadcast_to(labels, (size, total)), axis=1)
-        current = np.cumsum(shuffled[:, :-1], axis=1, dtype=np.int64)
-        out.append(np.abs((seen - current) / n - current / m) @ gaps)
+        current = np.cumsum(shuffled[:, :-1], axis=1, dtype=np.int32)
+        out.append(np.abs(seen_share - current * per_current) @ gaps)
     return np.concatenate(out)
 
 
