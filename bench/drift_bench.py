@@ -1,15 +1,19 @@
-"""Drift check cost: ``detect_drift`` vs Evidently's defaults on the same in-distribution data.
+"""Drift check cost: ``detect_drift`` vs scipy KS + chi-square on all rows vs Evidently's
+defaults, on the same in-distribution data; then the calibration by batch size
+(``drift_calibration.py``).
 
 Each measurement runs in a fresh child process so peak RSS (``ru_maxrss``) belongs to that run
 alone. A baseline child imports the same libraries and builds the same frames but runs no
 check; the table reports each run's peak in total, above that baseline, and the check's own
 peak above the RSS it started from (the peak mark is reset once the frames are built, since
-building them can peak higher than a light check). Runs are interleaved (baseline, defaults,
-ours) per repetition so machine noise hits all modes. Both sides are drawn from one
+building them can peak higher than a light check). Wall and CPU time of the check alone.
+Runs are interleaved (baseline, scipy, defaults, ours) per repetition so machine noise hits
+all modes. Both sides are drawn from one
 distribution, so any flag is a false alarm.
 
     .venv/bin/python bench/drift_bench.py            # 100k and 1M rows per side, 3 repetitions
-    .venv/bin/python bench/drift_bench.py --rows 20000 --reps 1
+    .venv/bin/python bench/drift_bench.py --quick    # skip Evidently's defaults (60-570 s at 1M)
+    .venv/bin/python bench/drift_bench.py --rows 20000 --reps 1 --no-calibration
 
 Writes ``bench/results/drift.json``.
 """
@@ -25,57 +29,12 @@ import sys
 import time
 from pathlib import Path
 
+from drift_data import N_CATEGORICAL, N_NUMERIC, bench_config, build_frame
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "drift.json"
 MODES = ("baseline", "scipy_full", "evidently_defaults", "detect_drift")
 SLOW_SINGLE_RUN_S = 60.0
-N_NUMERIC, N_CATEGORICAL = 12, 8
-MEAN_SHIFT_SD, SHARE_MOVE = 0.1, 0.05
-SHIFTED_COLUMNS = ("num_0", "num_4", "cat_0", "cat_5")  # normal sd 1 and 1.4; 3 and 33 categories
-
-
-def build_frame(rows: int, seed: int, shifted: bool = False):
-    """20 columns: numeric (normal, skewed, wide and narrow integers) and string categories.
-
-    ``shifted`` moves ``SHIFTED_COLUMNS``: the normal columns' means by 0.1 of their standard
-    deviation, and 5 percentage points of share from each shifted category column's most
-    common category to the others (in proportion to their shares).
-    """
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    cols = {}
-    for i in range(N_NUMERIC):
-        kind = i % 4
-        if kind == 0:
-            sd = 1.0 + i / 10
-            shift = MEAN_SHIFT_SD * sd if shifted and f"num_{i}" in SHIFTED_COLUMNS else 0.0
-            cols[f"num_{i}"] = rng.normal(i + shift, sd, rows)
-        elif kind == 1:
-            cols[f"num_{i}"] = rng.lognormal(0.0, 0.7, rows)
-        elif kind == 2:
-            cols[f"num_{i}"] = rng.integers(0, 500, rows)
-        else:
-            cols[f"num_{i}"] = rng.integers(0, 4, rows)
-    for i in range(N_CATEGORICAL):
-        labels = np.array([f"c{i}_{k}" for k in range(3 + 6 * i)], dtype=object)  # shared str objects
-        shares = _shares(len(labels), shifted and f"cat_{i}" in SHIFTED_COLUMNS)
-        cols[f"cat_{i}"] = labels[rng.choice(len(labels), size=rows, p=shares)]
-    return pd.DataFrame(cols)
-
-
-def _shares(k: int, moved: bool = False):
-    """Zipf shares; ``moved`` takes ``SHARE_MOVE`` from the first category to the others."""
-    import numpy as np
-
-    shares = 1.0 / np.arange(1, k + 1)
-    shares /= shares.sum()
-    if moved:
-        rest = shares[1:].sum()
-        shares[1:] *= (rest + SHARE_MOVE) / rest
-        shares[0] -= SHARE_MOVE
-    return shares
 
 
 def run_child(mode: str, rows: int) -> dict:
@@ -142,19 +101,6 @@ def check_with_scipy(reference, current) -> dict:
             drifted.append(col)
     share = len(drifted) / reference.shape[1]
     return {"drifted": share >= 0.5, "drifted_columns": drifted, "share": share}
-
-
-def bench_config():
-    from retrain.config import ModelConfig
-
-    return ModelConfig.model_validate(
-        {
-            "name": "bench",
-            "task": "binary",
-            "data": {"path": "-", "timestamp_column": "ts", "target_column": "y"},
-            "validation": {"suite": "-"},
-        }
-    )
 
 
 def check_with_detect_drift(reference, current) -> dict:

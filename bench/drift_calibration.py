@@ -37,7 +37,7 @@ def calibrate(seeds: int, sizes: tuple[int, ...] = SIZES) -> list[dict]:
 
 def calibrate_size(size: int, seeds: int) -> dict:
     """One size: in-distribution and shifted batches against a fresh reference per seed."""
-    from drift_bench import build_frame
+    from drift_data import build_frame
 
     from monitoring.drift import detect_drift
 
@@ -73,7 +73,7 @@ def calibrate_size(size: int, seeds: int) -> dict:
 
 
 def _config():
-    from drift_bench import bench_config
+    from drift_data import bench_config
 
     return bench_config()
 
