@@ -31,22 +31,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from monitoring.drift_columns import (
-    LOW_CARDINALITY,
-    MISSING_LABEL,
-    choose_method,
-    judge_column,
-    normalize_columns,
-    type_columns,
-)
+from monitoring.drift_columns import choose_method, judge_column, normalize_columns, type_columns
 from monitoring.drift_evidently import read_value_drift, render_report_html
 from monitoring.drift_types import DriftInputError, DriftReport
 
 if TYPE_CHECKING:
     from retrain.config import ModelConfig
 
-__all__ = ["LOW_CARDINALITY", "MISSING_LABEL", "PREDICTION_COLUMN", "choose_method", "detect_drift",
-           "read_value_drift", "render_report_html", "sample_reference", "select_feature_columns"]
+__all__ = ["PREDICTION_COLUMN", "detect_drift", "read_value_drift", "render_report_html", "sample_reference",
+           "select_feature_columns"]
 
 PREDICTION_COLUMN = "__prediction__"
 _SIDES = {"reference": 0, "current": 1}
