@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from datetime import datetime, timedelta, timezone
+
 import pandas as pd
 
 from training.data import is_categorical, is_number
@@ -25,6 +27,11 @@ if TYPE_CHECKING:
 RANGE_SLACK = 0.10  # share of the observed range added on each side of numeric bounds
 NULL_SLACK = 0.05  # share of rows by which nulls may exceed twice the reference null share
 MAX_CATEGORIES = 50  # above this many distinct values a column is not treated as categorical
+# Timestamps: none later than now plus a day of clock skew (a suite parameter set at each
+# validation), none earlier than the reference's first day minus its span (at least a year).
+LATEST_TIMESTAMP_PARAMETER = "latest_plausible_timestamp"
+FUTURE_SLACK_SECONDS = 86_400
+MIN_PAST_SLACK_DAYS = 365
 
 _INTS = ["int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 _INTS += ["Int8Dtype", "Int16Dtype", "Int32Dtype", "Int64Dtype"]
@@ -82,6 +89,16 @@ def write_suite(suite: dict[str, Any], path: Path, *, overwrite: bool = False) -
     return path
 
 
+def run_parameters() -> dict[str, Any]:
+    """Values a suite may name with ``{"$PARAMETER": name}``, fixed at validation time.
+
+    ``latest_plausible_timestamp`` is now (UTC) plus a day of clock skew: the upper bound
+    ``suite init`` proposes for the timestamp column, so a batch from the future fails.
+    """
+    latest = datetime.now(timezone.utc) + timedelta(seconds=FUTURE_SLACK_SECONDS)
+    return {LATEST_TIMESTAMP_PARAMETER: latest}
+
+
 def _role(column: str, config: ModelConfig) -> str:
     data = config.data
     if column == data.target_column:
@@ -98,8 +115,11 @@ def _propose_column(
 ) -> list[dict[str, Any]]:
     """Type and nulls for every column; value checks only where the model reads the values.
 
-    The timestamp column gets a null check only: ``load_batch`` parses it to UTC and
-    rejects a batch it cannot parse, while a reference frame may hold it as raw text.
+    The timestamp column gets no type check (``load_batch`` parses it to UTC and rejects a
+    batch it cannot parse, while a reference frame may hold it as raw text) but a range:
+    not before the reference's first day minus its span, not after the moment of
+    validation, so a batch dated in the future or decades back fails before it can break
+    the time split.
 
     Unused columns (excluded, or outside an explicit feature list) often carry calendar
     parts or identifiers whose ranges move every batch by design: checking their values
@@ -108,7 +128,7 @@ def _propose_column(
     name = str(series.name)
     found = [_null_expectation(series, role, null_slack)]
     if role == "timestamp":  # the batch loader parses it to UTC, whatever the reference held
-        return found
+        return [*found, *_timestamp_range(series)]
     types = _type_list(series)
     if types:
         kwargs = {"column": name, "type_list": types}
@@ -156,6 +176,22 @@ def _range(values: pd.Series, role: str, slack: float) -> list[dict[str, Any]]:
     if low >= 0:
         note += "; kept non-negative because no negative value was seen"
     kwargs = {"column": str(values.name), "min_value": lower, "max_value": upper}
+    return [_expectation("expect_column_values_to_be_between", kwargs, note)]
+
+
+def _timestamp_range(series: pd.Series) -> list[dict[str, Any]]:
+    """Earliest: first day minus the observed span (a year at least). Latest: validation time."""
+    stamps = pd.to_datetime(series, utc=True, errors="coerce", format="mixed").dropna()
+    if stamps.empty:
+        return []
+    first, last = stamps.min(), stamps.max()
+    slack = max(last - first, pd.Timedelta(days=MIN_PAST_SLACK_DAYS))
+    earliest = (first - slack).floor("D")
+    note = (f"timestamp column observed from {first.isoformat()} to {last.isoformat()}; allows "
+            f"{slack.days} days before that and nothing after the time of validation plus one day "
+            f"(the suite parameter {LATEST_TIMESTAMP_PARAMETER}, which Retrain sets at each validation)")
+    kwargs = {"column": str(series.name), "min_value": earliest.isoformat(),
+              "max_value": {"$PARAMETER": LATEST_TIMESTAMP_PARAMETER}}
     return [_expectation("expect_column_values_to_be_between", kwargs, note)]
 
 

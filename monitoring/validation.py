@@ -1,10 +1,9 @@
 """Validate batches against a Great Expectations suite and quarantine the ones that fail.
 
-This is the only module that talks to GX. It runs a suite JSON file against a DataFrame
-in an in-memory (ephemeral) GX context, so nothing is written to disk, and turns GX's
-results into our own ``ValidationReport``. Results are read by each result's own
-expectation type and kwargs, never by position: GX does not keep the suite's order.
-GX is imported on first use only, because the CLI imports this module on light paths.
+The only module that talks to GX: it runs a suite JSON file against a DataFrame in an
+in-memory GX context (nothing written to disk) and turns GX's results into our own
+``ValidationReport``, read by each result's expectation type and kwargs, never by position
+(GX does not keep the suite's order). GX is imported on first use (light CLI paths).
 """
 
 from __future__ import annotations
@@ -21,21 +20,19 @@ from typing import Any
 
 import pandas as pd
 
-from monitoring.suites import propose_suite, write_suite
+from monitoring.suites import propose_suite, run_parameters, write_suite
 from retrain.errors import Kind, RetrainError
 from monitoring.types import ExpectationFailure, ValidationReport
 
 __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error", "validate_batch", "write_suite"]
 
-# Fields GX writes for an expectation; the ignored ones only matter to GX Cloud or renderers.
-# ``severity`` is ignored on purpose: every failed expectation blocks the batch.
+# Fields GX writes; the ignored ones matter to GX Cloud or renderers (any failure blocks, whatever its severity).
 _USED_FIELDS = {"type", "kwargs", "meta", "notes", "description"}
 _IGNORED_FIELDS = {"id", "severity", "rendered_content", "success_on_last_run", "expectation_context"}
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
 _HIDDEN_KWARGS = {"column", "batch_id", "result_format", "catch_exceptions"}
 
-# One GX context per process: building it costs more than validating a small batch.
-# GX contexts are not documented as thread-safe and flows may run tasks in threads.
+# One GX context per process (building it costs more than a small batch), locked: flows may use threads.
 _LOCK = threading.Lock()
 _GX: dict[str, Any] = {}
 _DEFINITIONS: dict[str, Any] = {}  # suite file digest -> GX ValidationDefinition
@@ -58,7 +55,8 @@ def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> Valid
     name, items, digest = read_suite(suite_path)
     with _LOCK:
         definition = _definition_for(suite_path, items, digest)
-        outcome = definition.run(batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT)
+        parameters = {"batch_parameters": {"dataframe": df}, "expectation_parameters": run_parameters()}
+        outcome = definition.run(**parameters, result_format=_RESULT_FORMAT)
         _forget_stored_results()
     columns = {str(column) for column in df.columns}
     failures = [_to_failure(result, columns) for result in outcome.results if not result.success]
@@ -264,7 +262,7 @@ def _describe(kind: str, kwargs: dict[str, Any], outcome: dict[str, Any]) -> str
         share = f"{count} of {total} rows ({float(outcome.get('unexpected_percent') or 0):.2f}%)"
         if kind == "expect_column_values_to_not_be_null":
             return f"{share} are null; expected {expected}"
-        distinct = dict.fromkeys(repr(v)[:40] for v in outcome.get("partial_unexpected_list") or [])
+        distinct = dict.fromkeys(_show(v)[:40] for v in outcome.get("partial_unexpected_list") or [])
         examples = ", ".join(list(distinct)[:5])
         return f"{share} unexpected, e.g. {examples}; expected {expected}"
     if "observed_value" in outcome:
@@ -277,11 +275,16 @@ def _expected(kwargs: dict[str, Any]) -> str:
     for key, value in kwargs.items():
         if key in _HIDDEN_KWARGS:
             continue
-        text = repr(value)
+        text = _show(value)
         if isinstance(value, (list, tuple, set)) and len(value) > 8:
             text = f"{len(value)} values such as {list(value)[:3]!r}"
         parts.append(f"{key}={text}")
     return ", ".join(parts) or "(no arguments)"
+
+
+def _show(value: Any) -> str:
+    """Dates as ISO text (what a person compares), everything else as its repr."""
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
 
 
 def _names(values: list[Any]) -> str:
