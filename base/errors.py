@@ -30,6 +30,7 @@ class Kind(str, Enum):
     BUSY = "busy"
     WITHHELD = "withheld"
     STORE_UNAVAILABLE = "store_unavailable"
+    INSUFFICIENT_DATA = "insufficient_data"
     INTERRUPTED = "interrupted"
 
 

@@ -149,8 +149,11 @@ class StateConfig(_Strict):
 
 class DriftConfig(_Strict):
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
-    column_threshold: float | None = None
-    sample_rows: int = Field(default=5000, ge=100)
+    column_threshold: float | None = Field(default=None, ge=0.0,
+                                           description="smallest distance that counts, on top of the sampling noise")
+    alpha: float = Field(default=0.01, gt=0.0, le=0.2, description="false-alarm rate per column")
+    min_rows: int = Field(default=50, ge=2, description="fewer values on a side: insufficient_data")
+    sample_rows: int = Field(default=20000, ge=100)
     seed: int = 0
     performance_tolerance: float = Field(default=0.05, ge=0.0)
     triggers: list[Signal] = Field(default_factory=lambda: [Signal.DRIFT, Signal.PERFORMANCE])

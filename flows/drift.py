@@ -61,9 +61,14 @@ def judge(config: ModelConfig, intake, champion):
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
 def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
-    """One MLflow run per check in the monitoring experiment, linked to the champion version."""
+    """One MLflow run per check in the monitoring experiment, linked to the champion version.
+
+    Evidently's HTML page is built here and only here: it is the one place that stores it,
+    and building its charts costs more than the check itself.
+    """
     import mlflow
 
+    from monitoring.drift_evidently import render_report_html
     from registry.store import connect, monitoring_experiment
     from registry.versions import clean_key
 
@@ -76,10 +81,11 @@ def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
         mlflow.set_tags(tags)
         mlflow.log_metrics({clean_key(k): v for k, v in figures.items()})
         mlflow.log_text(json.dumps(result.to_dict(), indent=2, default=str), "drift_check.json")
-        if result.drift is not None and result.drift.html:
+        html = render_report_html(result.drift) if result.drift is not None else None
+        if html:
             with tempfile.TemporaryDirectory() as tmp:
                 page = Path(tmp) / "drift_report.html"
-                page.write_text(result.drift.html)
+                page.write_text(html)
                 mlflow.log_artifact(str(page))
     if result.champion_version:
         client.set_model_version_tag(config.name, result.champion_version, "retrain.last_drift_check", run.info.run_id)

@@ -28,7 +28,8 @@ def drift(
     batch: Path = typer.Argument(..., help="Batch file (CSV or Parquet) to compare with the champion."),
     as_json: bool = JSON,
 ) -> None:
-    """Validate a batch and compare it with the champion's training data; exit 9 on drift or decay."""
+    """Validate a batch and compare it with the champion's training data; exit 9 on drift or decay,
+    14 when the batch is too small for a drift verdict."""
     cfg = load_with_batch(config, batch, as_json)
     from monitoring.check import NoChampion, run_drift_check
     from monitoring.drift_types import DriftInputError
@@ -45,12 +46,14 @@ def drift(
     emit(result.to_dict(), as_json, lambda _: render_check(result))
     if result.status == "data_invalid":
         raise typer.Exit(int(Exit.DATA_INVALID))
+    if result.status == "insufficient_data":
+        raise typer.Exit(int(Exit.INSUFFICIENT_DATA))
     raise typer.Exit(int(Exit.DRIFT if result.signals else Exit.OK))
 
 
 def render_check(result: Any) -> None:
     out = console()
-    colour = {"ok": "green", "signal": "yellow"}.get(result.status, "red")
+    colour = {"ok": "green", "signal": "yellow", "insufficient_data": "yellow"}.get(result.status, "red")
     out.print(f"[bold {colour}]{result.status.upper()}[/] {result.summary()}")
 
 
