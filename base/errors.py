@@ -101,7 +101,10 @@ def store_problem(exc: BaseException) -> str | None:
             return " ".join(str(orig).split())[:300]
         if "OperationalError" in str(exc)[:200] and type(exc).__module__.startswith("mlflow"):
             return " ".join(str(exc).split())[:300]
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None:
+            return None
+        exc, seen = nxt, seen + 1
     return None
 
 

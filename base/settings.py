@@ -309,7 +309,7 @@ def load_config(path: str | Path) -> ModelConfig:
     try:
         config = ModelConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(path, [_describe(err) for err in exc.errors()]) from None
+        raise ConfigError(path, [_describe(dict(err)) for err in exc.errors()]) from None
     config.config_path = path.resolve()
     return config
 

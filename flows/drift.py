@@ -21,6 +21,9 @@ from prefect.runtime import flow_run
 
 from base.vocabulary import EVENTS
 from flows.common import IO_RETRIES, artifact_key
+from monitoring.check import Champion, DriftCheckResult, NoChampion, invalid_result, judge_batch, validate_batch_file
+from monitoring.check import load_champion as load_serving_champion
+from monitoring.intake import Intake
 from base.settings import ModelConfig, load_config
 
 
@@ -39,28 +42,22 @@ def newest_batch(config: ModelConfig) -> str:
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def validate(config: ModelConfig, batch_path: str):
-    from monitoring.check import validate_batch_file
-
+def validate(config: ModelConfig, batch_path: str) -> Intake:
     return validate_batch_file(config, batch_path)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def load_champion(config: ModelConfig):
-    from monitoring.check import load_champion as load
-
-    return load(config)
+def load_champion(config: ModelConfig) -> Champion:
+    return load_serving_champion(config)
 
 
 @task(cache_policy=NO_CACHE)
-def judge(config: ModelConfig, intake, champion):
-    from monitoring.check import judge_batch
-
+def judge(config: ModelConfig, intake: Intake, champion: Champion) -> DriftCheckResult:
     return judge_batch(config, intake, champion)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
+def log_check(config: ModelConfig, result: DriftCheckResult, champion_run_id: str | None) -> str:
     """One MLflow run per check in the monitoring experiment, linked to the champion version.
 
     Evidently's HTML page is built here and only here: it is the one place that stores it,
@@ -134,8 +131,6 @@ def name_run() -> str:
 @flow(name="drift-check", flow_run_name=name_run, log_prints=True)
 def drift_check_flow(config_path: str, batch_path: str | None = None) -> dict[str, Any]:
     """Check one batch (default: the newest) against the champion; emit drift/decay events."""
-    from monitoring.check import NoChampion, invalid_result
-
     logger = get_run_logger()
     config = load_config(config_path)
     batch_path = batch_path or newest_batch(config)

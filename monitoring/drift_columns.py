@@ -83,7 +83,7 @@ def judge_column(name: str, role: str, column_type: str, method: str, ref: pd.Se
                  settings: Any, floor: float | None) -> ColumnDrift:
     """The verdict for one column; ``settings`` is the model's ``drift`` config section."""
     r, c = ref.dropna(), cur.dropna()
-    common = dict(column=name, kind=role, column_type=column_type, reference_values=len(r), current_values=len(c))
+    common: dict[str, Any] = dict(column=name, kind=role, column_type=column_type, reference_values=len(r), current_values=len(c))
     if min(len(ref), len(cur)) < settings.min_rows:
         return ColumnDrift(method=method, score=None, threshold=None, drifted=False, status="insufficient_data", **common)
     if r.empty or c.empty:

@@ -92,7 +92,7 @@ def waiting_version(client: "MlflowClient", model: str) -> str | None:
 
 def _expired(tags: dict[str, str], now: datetime) -> bool:
     deadline = tags.get(DEADLINE_TAG)
-    return bool(deadline) and datetime.fromisoformat(deadline) <= now
+    return deadline is not None and datetime.fromisoformat(deadline) <= now
 
 
 def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[str]:

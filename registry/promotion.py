@@ -256,7 +256,7 @@ def _move(config: StoreLocation, client: "MlflowClient | None", name: str, choos
         if expect_current is not None and not _is_current(str(expect_current), current):
             raise ExpectationMismatch(name, str(expect_current), current)
         target = str(choose(current, ledger.entries(name, "applied")))
-        base = dict(model=name, action=action, from_version=current, to_version=target, reason=reason,
+        base: dict[str, Any] = dict(model=name, action=action, from_version=current, to_version=target, reason=reason,
                     actor=actor, run_id=run_id, reconciled=notes)
         if target == current:
             return PromotionResult(changed=False, entry_id=None, at=utc_now().isoformat(), **base)

@@ -85,7 +85,10 @@ def register_candidate(
             config.name, info.model_uri, run_id=run.info.run_id, tags=tags, model_id=info.model_id
         )
         client.set_registered_model_alias(config.name, CHALLENGER, created.version)
-    return get_version(client, config.name, created.version)
+    registered = get_version(client, config.name, created.version)
+    if registered is None:
+        raise VersionNotFound(config.name, created.version)
+    return registered
 
 
 def registered_by_run(client: "MlflowClient", name: str, flow_run_id: str | None) -> VersionInfo | None:

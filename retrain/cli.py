@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -29,7 +30,7 @@ DEBUG_ENV = "RETRAIN_DEBUG"
 class RetrainGroup(TyperGroup):
     """The top-level group: runs a command and answers every failure the same way."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx: Any) -> Any:  # Typer types its vendored click Context apart from click's
         rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)

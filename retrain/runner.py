@@ -29,7 +29,7 @@ def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = ""
     from training.data import DataError
 
     try:
-        outcome = retrain_flow(config_path=str(config.config_path), trigger=trigger, reason=reason,
+        outcome = retrain_flow(config_path=str(config.config_path), trigger=Trigger(trigger), reason=reason,
                                wait_seconds=wait_seconds, override=override)
     except DataError as err:
         outcome = RunOutcome(model=config.name, status=RunStatus.DATA_INVALID, trigger=Trigger(trigger),

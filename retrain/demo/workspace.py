@@ -185,7 +185,8 @@ def build_workspace(
     landing.mkdir()
     batches.mkdir()
     rows: dict[str, int] = {}
-    initial, later = [], []
+    initial: list[Path] = []
+    later: list[Path] = []
     for month in months:
         files = write_month(flights, month, month == broken_month, landing, rows)
         (initial if month in initial_months else later).extend(files)
