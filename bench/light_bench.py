@@ -59,7 +59,7 @@ def seed_home(home: Path) -> str:
     from registry.promotion import move_champion
     from registry.store import connect
     from registry.versions import register_candidate
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
     config = ModelConfig.model_validate({
         "name": MODEL, "task": "binary", "validation": {"suite": "suite.json"}, "state": {"home": str(home)},

@@ -22,7 +22,7 @@ import pandas as pd
 from training.data import is_categorical, is_number
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 RANGE_SLACK = 0.10  # share of the observed range added on each side of numeric bounds
 NULL_SLACK = 0.05  # share of rows by which nulls may exceed twice the reference null share

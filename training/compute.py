@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from training.metrics import encode, higher_is_better, metric_names, predict_out
 from training.types import BootstrapResult, Decision, OutputCheck, Outputs
 
 if TYPE_CHECKING:
-    from retrain.config import ConstraintsConfig, ModelConfig
+    from base.settings import ConstraintsConfig, ModelConfig
 
 __all__ = ["BootstrapResult", "Decision", "OutputCheck", "check_outputs", "decide_promotion", "paired_bootstrap"]
 
@@ -139,14 +139,15 @@ def _decide(
     y = rows[target].to_numpy()
     cand_outputs = predict_outputs(task, candidate_model, rows[features])
     cand_metrics = _all_metrics(task, y, cand_outputs)
-    reasons, passed = [], []
+    reasons: list[str] = []
+    passed: list[bool] = []
     if config.gate.floor is not None:
         passed.append(_check_floor(metric, cand_metrics[metric], config.gate.floor, reasons))
     output_check = check_predicted(task, cand_outputs, config.constraints)
     passed.append(output_check.passed)
     problems = "; ".join(output_check.problems)
     reasons.append("pass: output checks" if output_check.passed else f"fail: output checks: {problems}")
-    base = dict(metric=metric, candidate_score=cand_metrics[metric], champion_version=champion_version,
+    base: dict[str, Any] = dict(metric=metric, candidate_score=cand_metrics[metric], champion_version=champion_version,
                 output_check=output_check, candidate_metrics=cand_metrics)
     if champion_model is None:
         reasons.append(f"info: no champion for {config.name!r} yet; only the floor and output checks apply")

@@ -8,7 +8,7 @@ import pytest
 
 from monitoring.intake import check_batch
 from monitoring.validation import propose_suite, write_suite
-from retrain.config import ModelConfig
+from base.settings import ModelConfig
 
 
 @pytest.fixture

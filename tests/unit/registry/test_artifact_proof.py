@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from registry.artifacts import DIGEST_TAG, LOADED_TAG, digest_directory
 from registry.promotion import TargetUnavailable, move_champion, verify_target
-from retrain.exitcodes import Exit
+from base.exitcodes import Exit
 
 HEAVY = ("sklearn", "skops", "prefect", "great_expectations", "evidently")
 IN_PROCESS = """
