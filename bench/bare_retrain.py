@@ -53,7 +53,9 @@ def read_batches(workspace: Path) -> pd.DataFrame:
 
 def validate(paths: list[str], suite_file: Path) -> None:
     context = gx.get_context(mode="ephemeral")
-    batch = context.data_sources.add_pandas("bare").add_dataframe_asset("batch").add_batch_definition_whole_dataframe("w")
+    batch = (
+        context.data_sources.add_pandas("bare").add_dataframe_asset("batch").add_batch_definition_whole_dataframe("w")
+    )
     items = json.loads(suite_file.read_text())["expectations"]
     expectations = [ExpectationConfiguration(type=i["type"], kwargs=i["kwargs"]).to_domain_obj() for i in items]
     suite = context.suites.add(gx.ExpectationSuite(name="bare", expectations=expectations))
@@ -79,13 +81,22 @@ def strings(X):
 
 
 def build(config: dict, numeric: list[str], categorical: list[str]) -> Pipeline:
-    model = HistGradientBoostingClassifier(**config["estimator"]["params"],
-                                           categorical_features=[False] * len(numeric) + [True] * len(categorical))
+    model = HistGradientBoostingClassifier(
+        **config["estimator"]["params"], categorical_features=[False] * len(numeric) + [True] * len(categorical)
+    )
     encode = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan)
-    prepare = ColumnTransformer([
-        ("numeric", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True))]), numeric),
-        ("categorical", Pipeline([("strings", FunctionTransformer(strings, feature_names_out="one-to-one")),
-                                  ("encode", encode)]), categorical)])
+    prepare = ColumnTransformer(
+        [
+            ("numeric", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True))]), numeric),
+            (
+                "categorical",
+                Pipeline(
+                    [("strings", FunctionTransformer(strings, feature_names_out="one-to-one")), ("encode", encode)]
+                ),
+                categorical,
+            ),
+        ]
+    )
     return Pipeline([("prepare", prepare), ("model", model)])
 
 
@@ -116,19 +127,36 @@ def champion_model(client: MlflowClient, name: str):
     return None if version is None else mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
-def register(client: MlflowClient, name: str, model: Pipeline, train: pd.DataFrame, features: list[str],
-             metrics: dict, params: dict, home: Path) -> str:
+def register(
+    client: MlflowClient,
+    name: str,
+    model: Pipeline,
+    train: pd.DataFrame,
+    features: list[str],
+    metrics: dict,
+    params: dict,
+    home: Path,
+) -> str:
     experiment = client.get_experiment_by_name(f"bare/{name}")
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(
-        f"bare/{name}", artifact_location=(home / "artifacts").as_uri())
+    experiment_id = (
+        experiment.experiment_id
+        if experiment
+        else client.create_experiment(f"bare/{name}", artifact_location=(home / "artifacts").as_uri())
+    )
     sample = train[features].head(200)
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
     pins = [f"{p}=={installed(p)}" for p in ("scikit-learn", "pandas", "numpy", "mlflow", "skops")]
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
-        info = mlflow.sklearn.log_model(model, name="model", signature=infer_signature(sample, model.predict(sample)),
-                                        serialization_format="skops", skops_trusted_types=trusted, pip_requirements=pins)
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=infer_signature(sample, model.predict(sample)),
+            serialization_format="skops",
+            skops_trusted_types=trusted,
+            pip_requirements=pins,
+        )
         with tempfile.TemporaryDirectory() as tmp:
             reference = Path(tmp) / "reference.parquet"
             train[[*features, TARGET]].sample(n=min(5000, len(train)), random_state=0).to_parquet(reference)

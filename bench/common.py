@@ -30,8 +30,14 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
     so each measurement is a normal start of an installed program, not a recompilation.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETRAIN_")}
-    env |= {"PYTHONPATH": str(ROOT), "RETRAIN_ACTOR": "bench", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "RETRAIN_ACTOR": "bench",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "GX_ANALYTICS_ENABLED": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
     if env.pop("PYTHONDONTWRITEBYTECODE", None):
         env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
     return env | extra
@@ -50,7 +56,9 @@ def measure(cmd: list[str], env: dict, ok_codes: tuple[int, ...] = (0,)) -> dict
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode not in ok_codes:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+        raise SystemExit(
+            f"{' '.join(map(str, cmd))} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}"
+        )
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall": round(wall, 3), "cpu": round(cpu, 3)}
 
@@ -60,8 +68,13 @@ def summarise(samples: dict[str, list[dict[str, float]]]) -> dict[str, dict[str,
     out = {}
     for mode, runs in samples.items():
         walls, cpus = [r["wall"] for r in runs], [r["cpu"] for r in runs]
-        out[mode] = {"cpu_median": round(statistics.median(cpus), 3), "cpu_min": min(cpus),
-                     "wall_median": round(statistics.median(walls), 3), "wall_min": min(walls), "n": len(runs)}
+        out[mode] = {
+            "cpu_median": round(statistics.median(cpus), 3),
+            "cpu_min": min(cpus),
+            "wall_median": round(statistics.median(walls), 3),
+            "wall_min": min(walls),
+            "n": len(runs),
+        }
     return out
 
 
@@ -70,8 +83,11 @@ def ratio(summary: dict, mode: str, reference: str, field: str = "cpu_median") -
 
 
 def machine() -> dict:
-    return {"python": platform.python_version(), "cpus": os.cpu_count(),
-            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def print_table(title: str, summary: dict) -> None:
@@ -79,8 +95,10 @@ def print_table(title: str, summary: dict) -> None:
     print(f"| {'mode':<22} | CPU s (median) | CPU s (min) | wall s (median) | wall s (min) | n |")
     print(f"| {'-' * 22} | --- | --- | --- | --- | --- |")
     for mode, s in summary.items():
-        print(f"| {mode:<22} | {s['cpu_median']:.2f} | {s['cpu_min']:.2f} | {s['wall_median']:.2f} | "
-              f"{s['wall_min']:.2f} | {s['n']} |")
+        print(
+            f"| {mode:<22} | {s['cpu_median']:.2f} | {s['cpu_min']:.2f} | {s['wall_median']:.2f} | "
+            f"{s['wall_min']:.2f} | {s['n']} |"
+        )
 
 
 def write_result(name: str, result: dict) -> Path:

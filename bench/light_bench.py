@@ -30,8 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (ROOT, child_env, cli_command, machine, measure, print_table, ratio, summarise,
-                          write_result)
+from bench.common import ROOT, child_env, cli_command, machine, measure, print_table, ratio, summarise, write_result
 
 MODEL = "bench-model"
 BARE_STATUS = """
@@ -56,21 +55,28 @@ def seed_home(home: Path) -> str:
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
+    from base.settings import ModelConfig
     from registry.promotion import move_champion
     from registry.store import connect
     from registry.versions import register_candidate
-    from base.settings import ModelConfig
 
-    config = ModelConfig.model_validate({
-        "name": MODEL, "task": "binary", "validation": {"suite": "suite.json"}, "state": {"home": str(home)},
-        "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "y"}})
+    config = ModelConfig.model_validate(
+        {
+            "name": MODEL,
+            "task": "binary",
+            "validation": {"suite": "suite.json"},
+            "state": {"home": str(home)},
+            "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "y"},
+        }
+    )
     client = connect(config)
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(200, 5)), columns=[f"x{i}" for i in range(5)])
     for k in (1, 2, 3):
         y = (X["x0"] + k * X["x1"] > 0).astype(int)
-        version = register_candidate(client, config, LogisticRegression().fit(X, y), X, {"data_hash": str(k)},
-                                     {"roc_auc": 0.8 + k / 100})
+        version = register_candidate(
+            client, config, LogisticRegression().fit(X, y), X, {"data_hash": str(k)}, {"roc_auc": 0.8 + k / 100}
+        )
         move_champion(config, client, MODEL, version.version, "promote", "bench setup", actor="bench")
     return config.tracking_uri
 
@@ -81,8 +87,16 @@ def modes(home: Path, uri: str) -> dict:
     return {
         "cli_status": lambda i: [*cli_command(), "status", MODEL, *home_args, "--json"],
         "bare_status": lambda i: [sys.executable, "-c", BARE_STATUS, uri, MODEL],
-        "cli_rollback": lambda i: [*cli_command(), "rollback", MODEL, *home_args, "--to", targets[i % 2],
-                                   "--reason", "bench"],
+        "cli_rollback": lambda i: [
+            *cli_command(),
+            "rollback",
+            MODEL,
+            *home_args,
+            "--to",
+            targets[i % 2],
+            "--reason",
+            "bench",
+        ],
         "bare_alias_write": lambda i: [sys.executable, "-c", BARE_ALIAS, uri, MODEL, targets[i % 2]],
         "import_mlflow": lambda i: [sys.executable, "-c", "import mlflow"],
     }
@@ -100,12 +114,18 @@ def run(reps: int, home: Path) -> dict:
             samples[mode].append(measure(command(i), env))
     summary = summarise(samples)
     return {
-        "reps": reps, **machine(), "summary": summary, "samples": samples,
-        "ratios_cpu": {"status / bare_status": ratio(summary, "cli_status", "bare_status"),
-                       "rollback / bare_alias_write": ratio(summary, "cli_rollback", "bare_alias_write")},
-        "ratios_wall": {"status / bare_status": ratio(summary, "cli_status", "bare_status", "wall_median"),
-                        "rollback / bare_alias_write": ratio(summary, "cli_rollback", "bare_alias_write",
-                                                             "wall_median")},
+        "reps": reps,
+        **machine(),
+        "summary": summary,
+        "samples": samples,
+        "ratios_cpu": {
+            "status / bare_status": ratio(summary, "cli_status", "bare_status"),
+            "rollback / bare_alias_write": ratio(summary, "cli_rollback", "bare_alias_write"),
+        },
+        "ratios_wall": {
+            "status / bare_status": ratio(summary, "cli_status", "bare_status", "wall_median"),
+            "rollback / bare_alias_write": ratio(summary, "cli_rollback", "bare_alias_write", "wall_median"),
+        },
         "targets": {"status_cpu_s_max": 1.0, "rollback_over_bare_alias_max": 1.2},
     }
 
@@ -124,10 +144,14 @@ def main() -> None:
     path = write_result("light", result)
     print_table(f"Light commands, cold processes ({args.reps} interleaved runs per mode)", result["summary"])
     status_cpu = result["summary"]["cli_status"]["cpu_median"]
-    print(f"\nstatus: {status_cpu:.2f} s CPU (target <= 1.0 s); {result['ratios_cpu']['status / bare_status']}x "
-          f"the bare MLflow read (CPU)")
-    print(f"rollback / bare alias write: {result['ratios_cpu']['rollback / bare_alias_write']}x CPU, "
-          f"{result['ratios_wall']['rollback / bare_alias_write']}x wall (target <= 1.2x)")
+    print(
+        f"\nstatus: {status_cpu:.2f} s CPU (target <= 1.0 s); {result['ratios_cpu']['status / bare_status']}x "
+        f"the bare MLflow read (CPU)"
+    )
+    print(
+        f"rollback / bare alias write: {result['ratios_cpu']['rollback / bare_alias_write']}x CPU, "
+        f"{result['ratios_wall']['rollback / bare_alias_write']}x wall (target <= 1.2x)"
+    )
     print(f"wrote {path.relative_to(ROOT)}")
 
 

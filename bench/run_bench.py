@@ -34,8 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (ROOT, child_env, cli_command, machine, measure, print_table, ratio, summarise,
-                          write_result)
+from bench.common import ROOT, child_env, cli_command, machine, measure, print_table, ratio, summarise, write_result
 from bench.server_bench import server_cpu
 
 BARE = ROOT / "bench" / "bare_retrain.py"
@@ -100,10 +99,14 @@ def run(reps: int, base: Path) -> dict:
                 samples[side].append({**timing, "month": new[0].name})
     summary = summarise(samples)
     servers = [r.get("server_cpu", 0.0) for r in samples["retrain_run"]]
-    per_rep = [r["cpu"] / b["cpu"] for r, b in zip(samples["retrain_run"], samples["bare_script"])]
+    per_rep = [r["cpu"] / b["cpu"] for r, b in zip(samples["retrain_run"], samples["bare_script"], strict=True)]
     return {
-        "reps": reps, **machine(), "prefect_api_url_set": bool(os.environ.get("PREFECT_API_URL")),
-        "summary": summary, "samples": samples, "server_cpu_median": round(statistics.median(servers), 3),
+        "reps": reps,
+        **machine(),
+        "prefect_api_url_set": bool(os.environ.get("PREFECT_API_URL")),
+        "summary": summary,
+        "samples": samples,
+        "server_cpu_median": round(statistics.median(servers), 3),
         "ratio_cpu": ratio(summary, "retrain_run", "bare_script"),
         "ratio_wall": ratio(summary, "retrain_run", "bare_script", "wall_median"),
         "ratio_cpu_median_of_pairs": round(statistics.median(per_rep), 2),
@@ -126,9 +129,14 @@ def main() -> None:
             shutil.rmtree(base, ignore_errors=True)
     path = write_result("run", result)
     print_table(f"One retrain cycle, one new monthly batch ({reps} interleaved cycles per side)", result["summary"])
-    print(f"\nretrain_run CPU includes the shared Prefect server's: median {result['server_cpu_median']:.2f} s per cycle")
-    print(f"retrain run / bare script: {result['ratio_cpu']}x CPU (median of pairs {result['ratio_cpu_median_of_pairs']}x; "
-          f"target <= 1.15x), {result['ratio_wall']}x wall; PREFECT_API_URL set: {result['prefect_api_url_set']}")
+    print(
+        f"\nretrain_run CPU includes the shared Prefect server's: median {result['server_cpu_median']:.2f} s per cycle"
+    )
+    print(
+        f"retrain run / bare script: {result['ratio_cpu']}x CPU "
+        f"(median of pairs {result['ratio_cpu_median_of_pairs']}x; "
+        f"target <= 1.15x), {result['ratio_wall']}x wall; PREFECT_API_URL set: {result['prefect_api_url_set']}"
+    )
     print(f"wrote {path.relative_to(ROOT)}")
 
 

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from monitoring.types import ValidationReport
     from base.settings import ModelConfig
+    from monitoring.types import ValidationReport
 
 
 @dataclass
@@ -51,8 +51,9 @@ def records_dir(config: "ModelConfig") -> Path:
     return config.validated_dir
 
 
-def read_batch(path: Path, config: "ModelConfig", hashed: bool = True
-               ) -> tuple["pd.DataFrame | None", "ValidationReport | None", str | None]:
+def read_batch(
+    path: Path, config: "ModelConfig", hashed: bool = True
+) -> tuple["pd.DataFrame | None", "ValidationReport | None", str | None]:
     """Load a batch; an unreadable file becomes a failed report instead of an exception."""
     from monitoring.validation import report_load_error
     from training.data import DataError, frame_hash, load_batch
@@ -88,6 +89,7 @@ def check_content(path: Path, config: "ModelConfig", suite: str) -> Intake:
     frame, failure, data_hash = read_batch(path, config)
     if failure is not None:
         return Intake(path, None, failure, None, cached=False)
+    assert frame is not None and data_hash is not None  # read_batch gives both or a failure
     record = records_dir(config) / f"{data_hash}-{suite}.json"
     if record.is_file():
         report = ValidationReport.from_dict(json.loads(record.read_text()))

@@ -105,5 +105,6 @@ def check_digest(client: "MlflowClient", tracking_uri: str, name: str, version: 
         raise ArtifactProblem(f"artifacts at {uri} cannot be read: {exc!r}") from exc
     expected = version.tags[DIGEST_TAG]
     if actual != expected:
-        raise ArtifactProblem(f"artifacts at {uri} changed since registration "
-                              f"(digest {actual[:12]}, registered {expected[:12]})")
+        raise ArtifactProblem(
+            f"artifacts at {uri} changed since registration (digest {actual[:12]}, registered {expected[:12]})"
+        )

@@ -99,8 +99,9 @@ class RegistryView:
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         return self._read("get_model_version_download_uri", self._download_uri, name, version)
 
-    def search_model_versions(self, filter_string: str | None = None, max_results: int = 1000,
-                              order_by: Any = None, page_token: Any = None) -> list:
+    def search_model_versions(
+        self, filter_string: str | None = None, max_results: int = 1000, order_by: Any = None, page_token: Any = None
+    ) -> list:
         match = _NAME_FILTER.match(filter_string or "")
         if match is None or order_by or page_token:
             return self.client.search_model_versions(filter_string, max_results, order_by, page_token)
@@ -109,8 +110,9 @@ class RegistryView:
     def _model(self, name: str) -> ModelRow:
         if not self._query("SELECT 1 FROM registered_models WHERE workspace = :ws AND name = :n", n=name):
             raise MissingResource(f"Registered Model with name={name} not found")
-        rows = self._query("SELECT alias, version FROM registered_model_aliases WHERE workspace = :ws AND name = :n",
-                           n=name)
+        rows = self._query(
+            "SELECT alias, version FROM registered_model_aliases WHERE workspace = :ws AND name = :n", n=name
+        )
         return ModelRow(name, {alias: int(version) for alias, version in rows})
 
     def _version(self, name: str, version: str | int) -> VersionRow:
@@ -129,18 +131,27 @@ class RegistryView:
     def _rows(self, name: str, version: int | None) -> list[VersionRow]:
         """Versions of ``name`` (one, or all newest first) with their tags and aliases."""
         only = "" if version is None else " AND version = :v"
-        rows = self._query("SELECT name, version, status, source, run_id, creation_time, storage_location "
-                           "FROM model_versions WHERE workspace = :ws AND name = :n AND current_stage != :deleted"
-                           f"{only} ORDER BY version DESC", n=name, v=version, deleted=DELETED_STAGE)
+        rows = self._query(
+            "SELECT name, version, status, source, run_id, creation_time, storage_location "
+            "FROM model_versions WHERE workspace = :ws AND name = :n AND current_stage != :deleted"
+            f"{only} ORDER BY version DESC",
+            n=name,
+            v=version,
+            deleted=DELETED_STAGE,
+        )
         versions = {int(r[1]): VersionRow(r[0], int(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows}
         for key, value, number in self._query(
-                f"SELECT key, value, version FROM model_version_tags WHERE workspace = :ws AND name = :n{only}",
-                n=name, v=version):
+            f"SELECT key, value, version FROM model_version_tags WHERE workspace = :ws AND name = :n{only}",
+            n=name,
+            v=version,
+        ):
             if int(number) in versions:
                 versions[int(number)].tags[key] = value
         for alias, number in self._query(
-                f"SELECT alias, version FROM registered_model_aliases WHERE workspace = :ws AND name = :n{only}",
-                n=name, v=version):
+            f"SELECT alias, version FROM registered_model_aliases WHERE workspace = :ws AND name = :n{only}",
+            n=name,
+            v=version,
+        ):
             if int(number) in versions:
                 versions[int(number)].aliases.append(alias)
         return list(versions.values())
@@ -151,7 +162,7 @@ def registry_reader(tracking_uri: str) -> "RegistryView | MlflowClient":
     from pathlib import Path
 
     prefix = "sqlite:///"
-    if tracking_uri.startswith(prefix) and Path(tracking_uri[len(prefix):]).is_file():
+    if tracking_uri.startswith(prefix) and Path(tracking_uri[len(prefix) :]).is_file():
         return RegistryView(tracking_uri)
     from mlflow import MlflowClient
 

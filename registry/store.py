@@ -11,7 +11,7 @@ module on paths that never touch the registry.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from base.environment import quiet_libraries
 from base.settings import ModelConfig
@@ -64,7 +64,7 @@ def client_for(tracking_uri: str) -> "MlflowClient":
     from registry.sqlite_view import registry_reader
 
     quiet_libraries()
-    return registry_reader(tracking_uri)
+    return cast("MlflowClient", registry_reader(tracking_uri))  # the view reads like a client
 
 
 def use_client(client: "MlflowClient") -> None:

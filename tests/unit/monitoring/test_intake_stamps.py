@@ -6,18 +6,22 @@ import os
 
 import pytest
 
+from base.settings import ModelConfig
 from monitoring.intake import check_batch
 from monitoring.validation import propose_suite, write_suite
-from base.settings import ModelConfig
 
 
 @pytest.fixture
 def setup(tmp_path, batch, config):
     """A config whose suite fits ``batch``, its home under tmp_path, and the batch as a CSV."""
     suite = write_suite(propose_suite(batch, config), tmp_path / "suite.json")
-    cfg = ModelConfig.model_validate({**config.model_dump(exclude={"config_path"}),
-                                      "validation": {"suite": str(suite)},
-                                      "state": {"home": str(tmp_path / "home")}})
+    cfg = ModelConfig.model_validate(
+        {
+            **config.model_dump(exclude={"config_path"}),
+            "validation": {"suite": str(suite)},
+            "state": {"home": str(tmp_path / "home")},
+        }
+    )
     path = tmp_path / "batch.csv"
     batch.to_csv(path, index=False)
     return cfg, path

@@ -15,9 +15,9 @@ from urllib.parse import urlparse
 import pytest
 from typer.testing import CliRunner
 
+from base.exitcodes import Exit
 from registry.artifacts import DIGEST_TAG, LOADED_TAG, digest_directory
 from registry.promotion import TargetUnavailable, move_champion, verify_target
-from base.exitcodes import Exit
 
 HEAVY = ("sklearn", "skops", "prefect", "great_expectations", "evidently")
 IN_PROCESS = """
@@ -50,8 +50,13 @@ def _cli(config, *args: str, child_env, ok: bool = True) -> dict:
     """Run ``retrain ARGS --home HOME --json`` in a fresh interpreter; its exit code and heavy modules."""
     argv = [*args, "--home", str(config.home), "--json"]
     code = IN_PROCESS.format(heavy=HEAVY)
-    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300,
-                          env=child_env(RETRAIN_ACTOR="tester"))
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=child_env(RETRAIN_ACTOR="tester"),
+    )
     assert done.returncode == 0 or not ok, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -134,9 +139,15 @@ def test_status_warns_about_a_tampered_champion_without_loading_it(champions, ml
     assert status["heavy"] == []
 
 
-@pytest.mark.parametrize(("args", "code"), [(["history"], Exit.OK), (["release"], Exit.OK),
-                                            (["promote", "1", "--reason", "test"], Exit.OK),
-                                            (["reject"], Exit.USAGE)])  # nothing waits for approval
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["history"], Exit.OK),
+        (["release"], Exit.OK),
+        (["promote", "1", "--reason", "test"], Exit.OK),
+        (["reject"], Exit.USAGE),
+    ],
+)  # nothing waits for approval
 def test_other_person_commands_import_no_heavy_library(champions, child_env, args, code):
     done = _cli(champions, args[0], champions.name, *args[1:], child_env=child_env, ok=False)
 

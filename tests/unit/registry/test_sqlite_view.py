@@ -27,9 +27,15 @@ def test_reads_match_the_client(two_versions, mlflow_client):
     for number in ("1", "2"):
         mine, theirs = view.get_model_version(name, number), mlflow_client.get_model_version(name, number)
         assert (mine.tags, sorted(mine.aliases), mine.status, mine.run_id, mine.source) == (
-            theirs.tags, sorted(theirs.aliases), theirs.status, theirs.run_id, theirs.source)
+            theirs.tags,
+            sorted(theirs.aliases),
+            theirs.status,
+            theirs.run_id,
+            theirs.source,
+        )
         assert view.get_model_version_download_uri(name, number) == mlflow_client.get_model_version_download_uri(
-            name, number)
+            name, number
+        )
     listed = view.search_model_versions(f"name = '{name}'", max_results=1000)
     assert sorted(int(v.version) for v in listed) == [1, 2] and listed.token is None
     assert model_status(view, name).to_dict() == model_status(mlflow_client, name).to_dict()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ def pool_sizes() -> set[int]:
 class ThreadProbeClassifier(ClassifierMixin, BaseEstimator):
     """Records the thread pools' sizes when it is fitted and when it predicts."""
 
-    seen: dict[str, set[int]] = {}
+    seen: ClassVar[dict[str, set[int]]] = {}
 
     def fit(self, X, y):
         ThreadProbeClassifier.seen["fit"] = pool_sizes()
@@ -56,7 +57,7 @@ def test_default_is_one_thread(make_config):
 
 
 def test_threads_must_be_positive(make_config):
-    with pytest.raises(ValidationError, match="compute.threads"):
+    with pytest.raises(ValidationError, match=r"compute\.threads"):
         make_config(compute={"threads": 0})
 
 
