@@ -56,8 +56,12 @@ def read_batch(path: Path, config: "ModelConfig") -> tuple["pd.DataFrame | None"
     return frame, None, frame_hash(frame)
 
 
-def check_batch(path: Path, config: "ModelConfig") -> Intake:
-    """Read and validate one batch, reusing an earlier pass of identical content."""
+def check_batch(path: Path, config: "ModelConfig", remember: bool = True) -> Intake:
+    """Read and validate one batch, reusing an earlier pass of identical content.
+
+    ``remember=False`` (a dry run) still reads earlier passes but
+    records none, so checking a batch leaves the home exactly as it was.
+    """
     from monitoring.types import ValidationReport
     from monitoring.validation import validate_batch
 
@@ -69,7 +73,7 @@ def check_batch(path: Path, config: "ModelConfig") -> Intake:
         report = ValidationReport.from_dict(json.loads(record.read_text()))
         return Intake(path, frame, report, data_hash, cached=True)
     report = validate_batch(frame, config.suite_path, path.name)
-    if report.success:
+    if report.success and remember:
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps(report.to_dict(), indent=2, default=str))
     return Intake(path, frame, report, data_hash, cached=False)
