@@ -27,13 +27,17 @@ def dry_run(config: "ModelConfig", trigger: Trigger = Trigger.MANUAL, override: 
     from training.data import find_batches
 
     intakes = screen([check_batch(path, config, remember=False) for path in find_batches(config.data_glob)], config)
-    base: dict[str, Any] = dict(model=config.name, trigger=trigger, dry_run=True,
-                                validation=[i.report.to_dict() for i in intakes])
+    base: dict[str, Any] = dict(
+        model=config.name, trigger=trigger, dry_run=True, validation=[i.report.to_dict() for i in intakes]
+    )
     failed = [i for i in intakes if not i.accepted]
     if failed:
-        return RunOutcome(status=RunStatus.DATA_INVALID, notes=[f"would quarantine {i.path}" for i in failed],
-                          message=f"{len(failed)} batch(es) fail validation; a real run would quarantine them "
-                                  "and register nothing", **base)
+        return RunOutcome(
+            status=RunStatus.DATA_INVALID,
+            notes=[f"would quarantine {i.path}" for i in failed],
+            message=f"{len(failed)} batch(es) fail validation; a real run would quarantine them and register nothing",
+            **base,
+        )
     return gate_candidate(config, intakes, base, override)
 
 
@@ -61,18 +65,26 @@ def gate_candidate(config: "ModelConfig", intakes: list[Intake], base: dict[str,
     info = None if client is None else get_version(client, config.name, CHAMPION)
     champion_version = None if info is None else info.version
     lineage = build_lineage([BatchRef(i.path.name, i.data_hash or "", i.frame) for i in intakes], split, config)
-    base.update(champion_version=champion_version, previous_champion=champion_version, fingerprint=fingerprint,
-                lineage={**lineage, "fingerprint": fingerprint})
+    base.update(
+        champion_version=champion_version,
+        previous_champion=champion_version,
+        fingerprint=fingerprint,
+        lineage={**lineage, "fingerprint": fingerprint},
+    )
     if info is not None and fingerprint_of(info.tags) == fingerprint:
-        return RunOutcome(status=RunStatus.UNCHANGED, **base, message=(
-            f"same data, recipe and code as champion v{champion_version}; a real run would register nothing"))
+        return RunOutcome(
+            status=RunStatus.UNCHANGED,
+            **base,
+            message=(f"same data, recipe and code as champion v{champion_version}; a real run would register nothing"),
+        )
     blocked = None if override else verdict(config, fingerprint, holds=False)
     if blocked:
         return RunOutcome(status=RunStatus.WITHHELD, **base, message=f"a real run would train nothing: {blocked}")
     champion = None if champion_version is None else load_model(client, config.name, champion_version)
     candidate = train_candidate(split, config)
-    decision = decide_promotion(config.task, config, candidate.model, champion, split.holdout, candidate.features,
-                                champion_version)
+    decision = decide_promotion(
+        config.task, config, candidate.model, champion, split.holdout, candidate.features, champion_version
+    )
     status, message = would_end(config, decision.promote, fingerprint, override)
     return RunOutcome(status=status, decision=decision.to_dict(), message=message, **base)
 
@@ -116,4 +128,6 @@ def verdict(config: "ModelConfig", fingerprint: str, holds: bool) -> str | None:
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return None
     ledger = open_ledger(url)
-    return withheld_reason(ledger, config.name, fingerprint) if holds else block_reason(ledger, config.name, fingerprint)
+    return (
+        withheld_reason(ledger, config.name, fingerprint) if holds else block_reason(ledger, config.name, fingerprint)
+    )

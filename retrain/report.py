@@ -17,12 +17,16 @@ MAX_FAILURES = 5
 def run_markdown(outcome: dict[str, Any]) -> str:
     """The report of one retrain (dry or real) from ``RunOutcome.to_dict()``."""
     title = f"## Retrain `{outcome['model']}`: **{str(outcome['status']).upper()}**"
-    lines = [title + (" (dry run: nothing registered or moved)" if outcome.get("dry_run") else ""), "",
-             outcome.get("message") or "", ""]
+    lines = [
+        title + (" (dry run: nothing registered or moved)" if outcome.get("dry_run") else ""),
+        "",
+        outcome.get("message") or "",
+        "",
+    ]
     decision = outcome.get("decision")
     if decision:
-        lines += metric_table(decision) + [""] + rules(decision.get("reasons", [])) + [""]
-    lines += validation_table(outcome.get("validation") or []) + [""]
+        lines += [*metric_table(decision), "", *rules(decision.get("reasons", [])), ""]
+    lines += [*validation_table(outcome.get("validation") or []), ""]
     lines += data_window(outcome.get("lineage") or {})
     lines += [f"- {note}" for note in outcome.get("notes") or []]
     return "\n".join(lines).rstrip() + "\n"
@@ -33,7 +37,7 @@ def metric_table(decision: dict[str, Any]) -> list[str]:
     champion = decision.get("champion_metrics") or {}
     version = decision.get("champion_version")
     primary = decision["metric"]
-    names = [primary] + sorted(k for k in decision.get("candidate_metrics", {}) if k != primary)
+    names = [primary, *sorted(k for k in decision.get("candidate_metrics", {}) if k != primary)]
     head = f"champion v{version}" if version else "champion"
     lines = ["### Metrics (holdout)", "", f"| metric | candidate | {head} |", "| --- | ---: | ---: |"]
     for name in names:
@@ -41,9 +45,12 @@ def metric_table(decision: dict[str, Any]) -> list[str]:
         lines.append(f"| {label} | {number(decision['candidate_metrics'].get(name))} | {number(champion.get(name))} |")
     boot = decision.get("bootstrap")
     if boot:
-        lines += ["", f"Paired bootstrap of candidate − champion on {boot['metric']}: mean {signed(boot['mean_diff'])}, "
-                      f"{boot['confidence']:.0%} interval [{signed(boot['low'])}, {signed(boot['high'])}] "
-                      f"({boot.get('used_resamples') or boot['resamples']} resamples, seed {boot['seed']})."]
+        lines += [
+            "",
+            f"Paired bootstrap of candidate − champion on {boot['metric']}: mean {signed(boot['mean_diff'])}, "
+            f"{boot['confidence']:.0%} interval [{signed(boot['low'])}, {signed(boot['high'])}] "
+            f"({boot.get('used_resamples') or boot['resamples']} resamples, seed {boot['seed']}).",
+        ]
     return lines
 
 
@@ -70,8 +77,9 @@ def validation_result(report: dict[str, Any]) -> str:
     if report.get("success"):
         return f"✅ {report.get('evaluated', 0)} expectations passed"
     failures = report.get("failures") or []
-    names = [f"{f['expectation']}({f['column']})" if f.get("column") else f["expectation"]
-             for f in failures[:MAX_FAILURES]]
+    names = [
+        f"{f['expectation']}({f['column']})" if f.get("column") else f["expectation"] for f in failures[:MAX_FAILURES]
+    ]
     more = f" and {len(failures) - len(names)} more" if len(failures) > len(names) else ""
     return f"❌ {len(failures)} failed: {cell(', '.join(names))}{more}"
 
@@ -79,33 +87,51 @@ def validation_result(report: dict[str, Any]) -> str:
 def data_window(lineage: dict[str, Any]) -> list[str]:
     if not lineage:
         return []
-    return ["### Data", "",
-            f"- train: {lineage.get('train_window')} ({lineage.get('train_rows')} rows)",
-            f"- holdout: {lineage.get('holdout_window')} ({lineage.get('holdout_rows')} rows)",
-            f"- batches: {lineage.get('batch_files')}"]
+    return [
+        "### Data",
+        "",
+        f"- train: {lineage.get('train_window')} ({lineage.get('train_rows')} rows)",
+        f"- holdout: {lineage.get('holdout_window')} ({lineage.get('holdout_rows')} rows)",
+        f"- batches: {lineage.get('batch_files')}",
+    ]
 
 
 def drift_markdown(result: dict[str, Any]) -> str:
     """The report of one drift check from ``DriftCheckResult.to_dict()``."""
     signals = ", ".join(result.get("signals") or []) or "none"
     champion = result.get("champion_version")
-    lines = [f"## Drift check `{result['model']}` on `{result['batch']}`: **{str(result['status']).upper()}**", "",
-             f"Champion: v{champion}. Signals: {signals}." if champion else f"Signals: {signals}.", "",
-             *validation_table([result["validation"]]), ""]
+    lines = [
+        f"## Drift check `{result['model']}` on `{result['batch']}`: **{str(result['status']).upper()}**",
+        "",
+        f"Champion: v{champion}. Signals: {signals}." if champion else f"Signals: {signals}.",
+        "",
+        *validation_table([result["validation"]]),
+        "",
+    ]
     drift = result.get("drift")
     if drift:
-        lines += [f"### Drift ({len(drift['drifted_columns'])} drifted, share {drift['share']:.2f}, "
-                  f"threshold {drift['threshold']:.2f})", "",
-                  "| column | kind | method | score | threshold | drifted |", "| --- | --- | --- | ---: | ---: | --- |"]
-        lines += [f"| {c['column']} | {c['kind']} | {c['method']} | {number(c['score'])} | {number(c['threshold'])} | "
-                  f"{'❌ yes' if c['drifted'] else ('n/a' if c['status'] == 'insufficient_data' else 'no')} |"
-                  for c in drift["columns"]]
+        lines += [
+            f"### Drift ({len(drift['drifted_columns'])} drifted, share {drift['share']:.2f}, "
+            f"threshold {drift['threshold']:.2f})",
+            "",
+            "| column | kind | method | score | threshold | drifted |",
+            "| --- | --- | --- | ---: | ---: | --- |",
+        ]
+        lines += [
+            f"| {c['column']} | {c['kind']} | {c['method']} | {number(c['score'])} | {number(c['threshold'])} | "
+            f"{'❌ yes' if c['drifted'] else ('n/a' if c['status'] == 'insufficient_data' else 'no')} |"
+            for c in drift["columns"]
+        ]
         lines.append("")
     decay = result.get("decay")
     if decay:
-        lines += ["### Performance", "", f"- {decay['metric']}: {number(decay['current'])} now vs "
-                  f"{number(decay['baseline'])} at promotion (tolerance {number(decay['tolerance'])})"
-                  f"{' ❌ degraded' if decay['degraded'] else ''}"]
+        lines += [
+            "### Performance",
+            "",
+            f"- {decay['metric']}: {number(decay['current'])} now vs "
+            f"{number(decay['baseline'])} at promotion (tolerance {number(decay['tolerance'])})"
+            f"{' ❌ degraded' if decay['degraded'] else ''}",
+        ]
     lines += [f"- {note}" for note in result.get("notes") or []]
     return "\n".join(lines).rstrip() + "\n"
 

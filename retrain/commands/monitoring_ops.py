@@ -57,11 +57,11 @@ def drift(
     raise typer.Exit(int(Exit.DRIFT if result.signals else Exit.OK))
 
 
-def render_check(result: Any, reports: list[str] = ()) -> None:
+def render_check(result: Any, reports: list[str] | None = None) -> None:
     out = console()
     colour = {"ok": "green", "signal": "yellow", "insufficient_data": "yellow"}.get(result.status, "red")
     out.print(f"[bold {colour}]{result.status.upper()}[/] {result.summary()}")
-    for path in reports:
+    for path in reports or []:
         out.print(f"  report: {path}")
 
 

@@ -21,8 +21,14 @@ EXPRESSION = re.compile(r"\$\{\{\s*(?:vars|secrets|inputs)\.(\w+)\s*\}\}")
 
 def shell(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     """Both CI systems run a step in bash with -e and pipefail."""
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def base_env(variables: dict[str, str]) -> dict[str, str]:
@@ -81,8 +87,9 @@ def test_github_workflow_runs_as_written(checkout, tmp_path):
     # the new month shifts the holdout; on it the retrained model is slightly worse: exit 4
     assert steps == [("Validate the newest batch", 0), ("Dry-run gate", 4), ("Post the report as the job summary", 0)]
     assert "## Retrain `synth`: **REJECTED** (dry run" in summary.read_text()
-    promote = github_steps(workflow, "promote", {**variables, "action": "promote", "version": "1",
-                                                  "expect_current": "2"}, tmp_path)
+    promote = github_steps(
+        workflow, "promote", {**variables, "action": "promote", "version": "1", "expect_current": "2"}, tmp_path
+    )
     assert promote == [("Promote or roll back", 8)]  # the guard: the champion is v1, not v2
 
 

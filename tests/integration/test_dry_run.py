@@ -14,10 +14,13 @@ from base.vocabulary import RunStatus
 from retrain.cli import app
 
 
-def fingerprint_tree(root: Path, skip: Path | None = None) -> dict[str, str]:
+def fingerprint_tree(root: Path) -> dict[str, str]:
     """Path → sha256 of every file under ``root``: any write, new file or deletion shows up."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p != skip}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def dry(config: Path, report: Path) -> tuple[int, dict, str]:
@@ -54,7 +57,8 @@ def test_reports_for_promoted_rejected_and_invalid(workspace, synth, tmp_path, t
 
     assert synth.run_flow(workspace)["status"] == "promoted"
     crippled = synth.write_config(
-        tmp_path, estimator={"class_path": "sklearn.dummy.DummyClassifier", "params": {"strategy": "prior"}})
+        tmp_path, estimator={"class_path": "sklearn.dummy.DummyClassifier", "params": {"strategy": "prior"}}
+    )
     code, _, text = dry(crippled, reports / "rejected.md")
     assert code == 4
     assert "**REJECTED**" in text and "| champion v1 |" in text and "Paired bootstrap" in text
