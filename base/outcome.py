@@ -42,6 +42,8 @@ class RunOutcome:
     fingerprint: str | None = None
     notes: list[str] = field(default_factory=list)
     message: str = ""
+    dry_run: bool = False  # what a real run would have ended with; nothing was stored
+    reports: list[str] = field(default_factory=list)  # Markdown reports written for this run
 
     @property
     def exit_code(self) -> Exit:

@@ -65,11 +65,12 @@ def read_batch(
     return frame, None, frame_hash(frame) if hashed else None
 
 
-def check_batch(path: Path, config: "ModelConfig", with_frame: bool = True) -> Intake:
+def check_batch(path: Path, config: "ModelConfig", with_frame: bool = True, remember: bool = True) -> Intake:
     """Read and validate one batch, reusing an earlier pass of identical content.
 
     ``with_frame=False`` (a check that needs only the verdict) does not even read a file
-    recognised by its size and modification time.
+    recognised by its size and modification time. ``remember=False`` (a dry run) still
+    reads earlier passes but records none, so checking a batch leaves the home as it was.
     """
     suite = suite_fingerprint(config.suite_path)
     known = recognised_pass(path, config, suite)
@@ -77,10 +78,10 @@ def check_batch(path: Path, config: "ModelConfig", with_frame: bool = True) -> I
         frame = read_batch(path, config, hashed=False)[0] if with_frame else None
         if frame is not None or not with_frame:
             return Intake(path, frame, known[1], known[0], cached=True, recognised=True)
-    return check_content(path, config, suite)
+    return check_content(path, config, suite, remember)
 
 
-def check_content(path: Path, config: "ModelConfig", suite: str) -> Intake:
+def check_content(path: Path, config: "ModelConfig", suite: str, remember: bool = True) -> Intake:
     """The content hash decides: a record of the same content and suite, else a validation."""
     from monitoring.types import ValidationReport
     from monitoring.validation import validate_batch
@@ -93,10 +94,11 @@ def check_content(path: Path, config: "ModelConfig", suite: str) -> Intake:
     record = records_dir(config) / f"{data_hash}-{suite}.json"
     if record.is_file():
         report = ValidationReport.from_dict(json.loads(record.read_text()))
-        remember_stamp(path, config, suite, stamp, data_hash)
+        if remember:
+            remember_stamp(path, config, suite, stamp, data_hash)
         return Intake(path, frame, report, data_hash, cached=True)
     report = validate_batch(frame, config.suite_path, path.name)
-    if report.success:
+    if report.success and remember:
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps(report.to_dict(), indent=2, default=str))
         remember_stamp(path, config, suite, stamp, data_hash)

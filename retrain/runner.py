@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = "", as_json: bool = False,
-                quiet: bool = False, wait_seconds: float | None = None, override: str = "") -> RunOutcome:
+                quiet: bool = False, wait_seconds: float | None = None, override: str = "",
+                report: "Path | None" = None) -> RunOutcome:
     """Run the flow once; data errors (too few rows, unreadable files) become ``data_invalid``."""
     from base.environment import quiet_libraries
 
@@ -34,6 +35,32 @@ def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = ""
     except DataError as err:
         outcome = RunOutcome(model=config.name, status=RunStatus.DATA_INVALID, trigger=Trigger(trigger),
                              message=f"{err}; nothing registered")
+    return publish(outcome, as_json, quiet, report)
+
+
+def run_dry(config: "ModelConfig", trigger: str = "manual", as_json: bool = False, override: str = "",
+            report: "Path | None" = None) -> RunOutcome:
+    """The dry run: no Prefect server, no lease, nothing stored; the same output as a run."""
+    from base.environment import quiet_libraries
+
+    quiet_libraries()
+    from monitoring.dry_run import dry_run
+    from training.data import DataError
+
+    try:
+        outcome = dry_run(config, Trigger(trigger), override=override)
+    except DataError as err:
+        outcome = RunOutcome(model=config.name, status=RunStatus.DATA_INVALID, trigger=Trigger(trigger),
+                             dry_run=True, message=f"{err}; a real run would register nothing")
+    return publish(outcome, as_json, False, report)
+
+
+def publish(outcome: RunOutcome, as_json: bool, quiet: bool, report: "Path | None") -> RunOutcome:
+    """Write the Markdown report (its path goes into the JSON), then print the outcome."""
+    if report is not None:
+        from retrain.report import run_markdown, write_report
+
+        outcome.reports.append(write_report(report, run_markdown(outcome.to_dict())))
     if not quiet:
         emit(outcome.to_dict(), as_json, lambda _: render_outcome(outcome))
     return outcome
@@ -57,7 +84,8 @@ def render_outcome(outcome: RunOutcome) -> None:
     out = console()
     colour = {"promoted": "green", "unchanged": "green", "rejected": "yellow", "superseded": "yellow",
               "withheld": "yellow", "pending_approval": "yellow"}.get(outcome.status, "red")
-    out.print(f"[bold {colour}]{outcome.status.upper()}[/] {outcome.model}: {outcome.message}")
+    dry = " (dry run)" if outcome.dry_run else ""
+    out.print(f"[bold {colour}]{outcome.status.upper()}[/]{dry} {outcome.model}: {outcome.message}")
     for note in outcome.notes:
         out.print(f"  note: {note}")
     d = outcome.decision or {}
@@ -70,3 +98,5 @@ def render_outcome(outcome: RunOutcome) -> None:
             out.print(f"  [red]{report.get('batch')}[/]: {report.get('error') or ''}")
             for f in report.get("failures", [])[:10]:
                 out.print(f"    - {f.get('expectation')} ({f.get('column')}): {f.get('details')}")
+    for path in outcome.reports:
+        out.print(f"  report: {path}")

@@ -59,6 +59,9 @@ def load_with_batch(config: Path, batch: Path, as_json: bool):
     return cfg
 
 
+REPORT = typer.Option(None, "--report", help="Also write a short Markdown report here (a PR comment or job summary).")
+
+
 def run(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
     trigger: str = typer.Option("manual", help="Why this run happens: manual, schedule, drift, performance."),
@@ -68,16 +71,23 @@ def run(
                                     "then exit 11)."),
     override: str = typer.Option("", "--override",
                                  help="Reason to promote past a hold or a blocked fingerprint (manual runs only)."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Validate, train and gate against the champion, but store nothing; exits as the "
+                                      "real run would (0 would promote, 4 would reject, 3 invalid data)."),
+    report: Path = REPORT,
     as_json: bool = JSON,
 ) -> None:
     """Validate new batches, retrain, gate against the champion, register, promote."""
-    cfg = load_checked(config, as_json, for_run=True)
+    cfg = load_checked(config, as_json, for_run=not dry_run)
     if override and trigger != "manual":
         raise fail("--override is for a person's manual run, not --trigger " + trigger, Exit.USAGE, as_json)
-    from retrain.runner import run_retrain
+    from retrain.runner import run_dry, run_retrain
 
-    outcome = run_retrain(cfg, trigger=trigger, reason=reason, as_json=as_json, wait_seconds=wait,
-                          override=override)
+    if dry_run:
+        outcome = run_dry(cfg, trigger=trigger, as_json=as_json, override=override, report=report)
+    else:
+        outcome = run_retrain(cfg, trigger=trigger, reason=reason, as_json=as_json, wait_seconds=wait,
+                              override=override, report=report)
     raise typer.Exit(int(outcome.exit_code))
 
 

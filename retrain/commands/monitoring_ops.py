@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from retrain.commands.core import HOME, JSON, TRACKING, load_or_exit, load_with_batch
+from retrain.commands.core import HOME, JSON, REPORT, TRACKING, load_or_exit, load_with_batch
 from base.exitcodes import Exit
 from retrain.output import console, emit, fail
 
@@ -26,6 +26,7 @@ API = typer.Option(None, "--api-url", envvar="PREFECT_API_URL",
 def drift(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
     batch: Path = typer.Argument(..., help="Batch file (CSV or Parquet) to compare with the champion."),
+    report: Path = REPORT,
     as_json: bool = JSON,
 ) -> None:
     """Validate a batch and compare it with the champion's training data; exit 9 on drift or decay,
@@ -43,7 +44,12 @@ def drift(
         raise fail(f"{err}; retrain once so the champion carries one", Exit.ERROR, as_json) from None
     except DriftInputError as err:
         raise fail(f"{batch.name}: {err}", Exit.DATA_INVALID, as_json) from None
-    emit(result.to_dict(), as_json, lambda _: render_check(result))
+    data = result.to_dict()
+    if report is not None:
+        from retrain.report import drift_markdown, write_report
+
+        data["reports"] = [write_report(report, drift_markdown(data))]
+    emit(data, as_json, lambda _: render_check(result, data.get("reports", [])))
     if result.status == "data_invalid":
         raise typer.Exit(int(Exit.DATA_INVALID))
     if result.status == "insufficient_data":
@@ -51,10 +57,12 @@ def drift(
     raise typer.Exit(int(Exit.DRIFT if result.signals else Exit.OK))
 
 
-def render_check(result: Any) -> None:
+def render_check(result: Any, reports: list[str] | None = None) -> None:
     out = console()
     colour = {"ok": "green", "signal": "yellow", "insufficient_data": "yellow"}.get(result.status, "red")
     out.print(f"[bold {colour}]{result.status.upper()}[/] {result.summary()}")
+    for path in reports or []:
+        out.print(f"  report: {path}")
 
 
 def connect_api(api_url: str | None, home: Path | None, as_json: bool) -> str:

@@ -85,3 +85,11 @@ def test_an_edited_suite_is_not_served_by_an_old_stamp(setup):
     after_edit = check_batch(path, cfg)
 
     assert not after_edit.recognised and not after_edit.cached and after_edit.accepted
+
+
+def test_a_dry_run_check_remembers_nothing(setup):
+    cfg, path = setup
+    check_batch(path, cfg, remember=False)
+
+    assert not check_batch(path, cfg, remember=False).recognised
+    assert not cfg.validated_dir.exists() or not any(cfg.validated_dir.rglob("*.json"))
