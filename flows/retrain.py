@@ -14,7 +14,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.common import IO_RETRIES, publish_approval_request, publish_decision, publish_invalid_batches
+from flows.common import (IO_RETRIES, announce_champion_below_floor, publish_approval_request, publish_decision,
+                          publish_invalid_batches)
 from registry.promotion import failpoint
 from retrain.config import ModelConfig, load_config
 from retrain.outcome import RunOutcome
@@ -268,6 +269,8 @@ def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override:
     version = register(candidate, split, decision, lineage, config).version
     failpoint("after_register")
     publish_decision(config.name, version, decision, trigger)
+    if decision.champion_below_floor:
+        announce_champion_below_floor(config.name, version, decision)
     outcome = RunOutcome(status="rejected", version=version, decision=decision.to_dict(), lineage=lineage, **base)
     return settle_candidate(config, outcome, decision, reason or f"gate passed ({trigger})", override)
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from registry.ledger import Ledger
 
 CHAMPION = "champion"
+CHALLENGER = "challenger"
 FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: after_intent | after_alias -> SIGKILL self
 
 
@@ -178,7 +179,17 @@ def _write_tags(client: "MlflowClient", entry: LedgerEntry) -> list[str]:
             client.set_model_version_tag(entry.model, version, key, value)
         except Exception as exc:
             warnings.append(f"could not tag version {version} with {key}: {exc}")
-    return warnings
+    return warnings + _retire_challenger(client, entry.model, to)
+
+
+def _retire_challenger(client: "MlflowClient", name: str, champion: str) -> list[str]:
+    """``challenger`` names a candidate that is not the champion: drop it once it became one."""
+    try:
+        if str(client.get_registered_model(name).aliases.get(CHALLENGER)) == str(champion):
+            client.delete_registered_model_alias(name, CHALLENGER)
+    except Exception as exc:
+        return [f"could not remove the challenger alias from v{champion}: {exc}"]
+    return []
 
 
 def _reconcile_locked(ledger: "Ledger", client: "MlflowClient", name: str) -> list[ReconcileNote]:

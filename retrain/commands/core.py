@@ -148,7 +148,7 @@ def status(
 ) -> None:
     """Champion and challenger versions, their metrics and lineage; warns when the champion is off."""
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
-    from registry.audit import champion_warnings
+    from registry.audit import champion_warnings, floor_warning
     from registry.store import client_for
     from registry.versions import model_exists, model_status
     from retrain.errors import store_faults
@@ -160,7 +160,9 @@ def status(
         info = model_status(client, model).to_dict()
     info.update(model_guards(stores, client, model))
     champion = (info.get("champion") or {}).get("version")
-    info["warnings"] = champion_warnings(stores, client, model, None if champion is None else str(champion))
+    champion = None if champion is None else str(champion)
+    info["warnings"] = champion_warnings(stores, client, model, champion)
+    info["warnings"] += floor_warning(client, model, champion, info.get("latest_version"))
     emit(info, as_json, render_status)
 
 
