@@ -15,24 +15,25 @@ import os
 import shutil
 import threading
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from monitoring.suites import propose_suite, write_suite
+from monitoring.suites import SEVERITIES, propose_suite, write_suite
 from retrain.errors import Kind, RetrainError
 from monitoring.types import ExpectationFailure, ValidationReport
 
 __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error", "validate_batch", "write_suite"]
 
 # Fields GX writes for an expectation; the ignored ones only matter to GX Cloud or renderers.
-# ``severity`` is ignored on purpose: every failed expectation blocks the batch.
+# GX's own ``severity`` field is ignored: ours lives in ``meta.severity`` (error | warn).
 _USED_FIELDS = {"type", "kwargs", "meta", "notes", "description"}
 _IGNORED_FIELDS = {"id", "severity", "rendered_content", "success_on_last_run", "expectation_context"}
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
 _HIDDEN_KWARGS = {"column", "batch_id", "result_format", "catch_exceptions"}
+CLOCK_SKEW = timedelta(hours=1)  # "now" for timestamps includes this much drift between clocks
 
 # One GX context per process: building it costs more than validating a small batch.
 # GX contexts are not documented as thread-safe and flows may run tasks in threads.
@@ -52,27 +53,43 @@ class SuiteError(RetrainError):
         super().__init__(f"{self.path}: {problem}", file=self.path, field="validation.suite")
 
 
-def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> ValidationReport:
-    """Run the suite at ``suite_path`` on ``df``; failures name the expectation and column."""
+def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str,
+                   now: datetime | None = None) -> ValidationReport:
+    """Run the suite at ``suite_path`` on ``df``; failures name the expectation and column.
+
+    Failed ``warn`` expectations land in ``warnings`` and leave the batch valid; ``now``
+    (default: the current UTC time) bounds the timestamps, so a replay of history can pass
+    the time each batch arrived.
+    """
     suite_path = Path(suite_path)
     name, items, digest = read_suite(suite_path)
+    limit = (now or datetime.now(timezone.utc)) + CLOCK_SKEW
     with _LOCK:
         definition = _definition_for(suite_path, items, digest)
-        outcome = definition.run(batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT)
+        outcome = definition.run(batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT,
+                                 expectation_parameters={"now": limit})
         _forget_stored_results()
     columns = {str(column) for column in df.columns}
-    failures = [_to_failure(result, columns) for result in outcome.results if not result.success]
-    failures += _unanswered(items, outcome.results)
-    failures.sort(key=lambda f: (f.column is not None, str(f.column), f.expectation))
+    found = [(_severity_of(r.expectation_config.meta), _to_failure(r, columns)) for r in outcome.results
+             if not r.success]
+    found += _unanswered(items, outcome.results)
+    order = lambda f: (f.column is not None, str(f.column), f.expectation)  # noqa: E731
+    failures = sorted((f for level, f in found if level == "error"), key=order)
     return ValidationReport(
         batch=batch_name,
-        success=bool(outcome.success) and not failures,
+        success=not failures,
         rows=len(df),
         evaluated=len(outcome.results),
         failures=failures,
         error=None,
         suite=name,
+        warnings=sorted((f for level, f in found if level == "warn"), key=order),
     )
+
+
+def _severity_of(meta: Any) -> str:
+    """``meta.severity`` of an expectation; anything unset counts as ``error`` (blocks the batch)."""
+    return str((meta or {}).get("severity") or "error")
 
 
 def report_load_error(path: str | Path, error: BaseException | str, suite: str = "") -> ValidationReport:
@@ -167,6 +184,9 @@ def _check_item(path: Path, index: int, item: Any) -> None:
         raise SuiteError(path, f"{where}: 'type' must name an expectation, such as expect_column_to_exist")
     if not isinstance(item.get("kwargs"), dict):
         raise SuiteError(path, f"{where} ({item['type']}): 'kwargs' must be an object")
+    meta = item.get("meta") or {}
+    if not isinstance(meta, dict) or _severity_of(meta) not in SEVERITIES:
+        raise SuiteError(path, f"{where} ({item['type']}): meta.severity must be one of {list(SEVERITIES)}")
 
 
 def _context() -> tuple[Any, Any]:
@@ -288,13 +308,15 @@ def _names(values: list[Any]) -> str:
     return ", ".join(str(v) for v in values) or "none"
 
 
-def _unanswered(items: list[dict[str, Any]], results: list[Any]) -> list[ExpectationFailure]:
+def _unanswered(items: list[dict[str, Any]], results: list[Any]) -> list[tuple[str, ExpectationFailure]]:
     """Expectations GX returned no result for; a silent skip must not look like a pass."""
-    asked = Counter((item["type"], item["kwargs"].get("column")) for item in items)
-    answered = Counter((r.expectation_config.type, r.expectation_config.kwargs.get("column")) for r in results)
+    key = lambda kind, kwargs, meta: (kind, kwargs.get("column"), _severity_of(meta))  # noqa: E731
+    asked = Counter(key(item["type"], item["kwargs"], item.get("meta")) for item in items)
+    answered = Counter(key(r.expectation_config.type, r.expectation_config.kwargs, r.expectation_config.meta)
+                       for r in results)
     missing = asked - answered
     return [
-        ExpectationFailure(kind, column, None, None, "no result was returned for this expectation")
-        for (kind, column), times in sorted(missing.items(), key=str)
+        (level, ExpectationFailure(kind, column, None, None, "no result was returned for this expectation"))
+        for (kind, column, level), times in sorted(missing.items(), key=str)
         for _ in range(times)
     ]
