@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 QUANTILES = (0.01, 0.99)  # robust ends of the reference: a few glitches do not become the valid range
 RANGE_PAD = 1.0  # quantile spans added on each side: seasons and growth move values well past the reference
+GROWTH = 3.0  # a non-negative quantity may grow to this multiple of its 99th percentile (demand, prices)
 RANGE_MOSTLY = 0.98  # share of rows that must fall within a plausibility range
 NULL_SLACK = 0.05  # share of rows by which nulls may exceed twice the reference null share
 NEW_CATEGORY_SHARE = 0.02  # share of rows that may carry a category the reference never had
@@ -179,7 +180,9 @@ def _range(values: pd.Series, role: str, pad: float, mostly: float) -> list[dict
 
     Quantiles rather than min/max, so a sensor glitch in the reference does not become the
     valid range; kept non-negative when no negative value was seen, which is what catches a
-    sign error. ``mostly`` lets a few honest outliers through.
+    sign error. A non-negative quantity may also grow to ``GROWTH`` times its 99th
+    percentile, because counts, prices and demand grow by a factor, not by a spread.
+    ``mostly`` lets a few honest outliers through.
     """
     numbers = values.to_numpy(dtype=float, na_value=np.nan)
     numbers = numbers[np.isfinite(numbers)]
@@ -191,7 +194,7 @@ def _range(values: pd.Series, role: str, pad: float, mostly: float) -> list[dict
     note = (f"{role} column: 1st-99th percentiles [{low:.6g}, {high:.6g}] widened by {pad:g}x their spread "
             f"on each side; at least {mostly:.0%} of rows must fall within")
     if numbers.min() >= 0:
-        note += "; kept non-negative because no negative value was seen"
+        note += f"; kept non-negative because no negative value was seen, and may grow to {GROWTH:g}x the 99th"
     kwargs = {"column": str(values.name), "min_value": lower, "max_value": upper, "mostly": mostly}
     return [_expectation("expect_column_values_to_be_between", kwargs, note)]
 
@@ -201,7 +204,7 @@ def _widen(low: float, high: float, pad: float, integer: bool, nonnegative: bool
     span = high - low
     width = pad * (span if span > 0 else max(abs(low), 1.0))
     lower = max(low - width, 0.0) if nonnegative else low - width
-    upper = high + width
+    upper = max(high + width, GROWTH * high) if nonnegative else high + width
     if integer:
         return math.floor(lower), math.ceil(upper)
     digits = max(0, 1 - math.floor(math.log10(width))) if width > 0 else 6
