@@ -23,6 +23,7 @@ import pandas as pd
 
 from monitoring.suites import SEVERITIES, propose_suite, write_suite
 from retrain.errors import Kind, RetrainError
+from monitoring.gx_results import to_failure
 from monitoring.types import ExpectationFailure, ValidationReport
 
 __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error", "validate_batch", "write_suite"]
@@ -32,7 +33,6 @@ __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error
 _USED_FIELDS = {"type", "kwargs", "meta", "notes", "description"}
 _IGNORED_FIELDS = {"id", "severity", "rendered_content", "success_on_last_run", "expectation_context"}
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
-_HIDDEN_KWARGS = {"column", "batch_id", "result_format", "catch_exceptions"}
 CLOCK_SKEW = timedelta(hours=1)  # "now" for timestamps includes this much drift between clocks
 
 # One GX context per process: building it costs more than validating a small batch.
@@ -70,7 +70,7 @@ def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str,
                                  expectation_parameters={"now": limit})
         _forget_stored_results()
     columns = {str(column) for column in df.columns}
-    found = [(_severity_of(r.expectation_config.meta), _to_failure(r, columns)) for r in outcome.results
+    found = [(_severity_of(r.expectation_config.meta), to_failure(r, columns)) for r in outcome.results
              if not r.success]
     found += _unanswered(items, outcome.results)
     order = lambda f: (f.column is not None, str(f.column), f.expectation)  # noqa: E731
@@ -240,72 +240,6 @@ def _forget_stored_results() -> None:
     store = _GX["context"].validation_results_store
     for key in store.list_keys():
         store.remove_key(key)
-
-
-def _to_failure(result: Any, columns: set[str]) -> ExpectationFailure:
-    config = result.expectation_config
-    kind, kwargs = config.type, dict(config.kwargs)
-    column = kwargs.get("column")
-    if column is not None and str(column) not in columns:
-        return ExpectationFailure(kind, column, None, None, f"column {column!r} is missing from the batch")
-    problem = _exception_message(result.exception_info)
-    if problem is not None:
-        return ExpectationFailure(kind, column, None, None, f"could not be evaluated: {problem}")
-    outcome = dict(result.result or {})
-    count, percent = outcome.get("unexpected_count"), outcome.get("unexpected_percent")
-    return ExpectationFailure(
-        expectation=kind,
-        column=column,
-        unexpected_count=None if count is None else int(count),
-        unexpected_percent=None if percent is None else round(float(percent), 4),
-        details=_describe(kind, kwargs, outcome),
-    )
-
-
-def _exception_message(info: Any) -> str | None:
-    """GX reports either one flat exception record or one record per failed metric."""
-    if not isinstance(info, dict):
-        return None
-    records = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
-    for record in records:
-        if record.get("raised_exception"):
-            return str(record.get("exception_message") or "unknown error")
-    return None
-
-
-def _describe(kind: str, kwargs: dict[str, Any], outcome: dict[str, Any]) -> str:
-    mismatch = (outcome.get("details") or {}).get("mismatched")
-    if isinstance(mismatch, dict):
-        missing, extra = mismatch.get("missing") or [], mismatch.get("unexpected") or []
-        return f"missing columns: {_names(missing)}; unexpected columns: {_names(extra)}"
-    expected = _expected(kwargs)
-    if "unexpected_count" in outcome:
-        count, total = outcome["unexpected_count"], outcome.get("element_count")
-        share = f"{count} of {total} rows ({float(outcome.get('unexpected_percent') or 0):.2f}%)"
-        if kind == "expect_column_values_to_not_be_null":
-            return f"{share} are null; expected {expected}"
-        distinct = dict.fromkeys(repr(v)[:40] for v in outcome.get("partial_unexpected_list") or [])
-        examples = ", ".join(list(distinct)[:5])
-        return f"{share} unexpected, e.g. {examples}; expected {expected}"
-    if "observed_value" in outcome:
-        return f"observed {outcome['observed_value']!r}; expected {expected}"
-    return f"expected {expected}"
-
-
-def _expected(kwargs: dict[str, Any]) -> str:
-    parts = []
-    for key, value in kwargs.items():
-        if key in _HIDDEN_KWARGS:
-            continue
-        text = repr(value)
-        if isinstance(value, (list, tuple, set)) and len(value) > 8:
-            text = f"{len(value)} values such as {list(value)[:3]!r}"
-        parts.append(f"{key}={text}")
-    return ", ".join(parts) or "(no arguments)"
-
-
-def _names(values: list[Any]) -> str:
-    return ", ".join(str(v) for v in values) or "none"
 
 
 def _unanswered(items: list[dict[str, Any]], results: list[Any]) -> list[tuple[str, ExpectationFailure]]:
