@@ -94,3 +94,39 @@ def test_an_unknown_severity_is_refused(suite, tmp_path):
     path.write_text(json.dumps(raw))
     with pytest.raises(SuiteError, match="severity"):
         validate_batch(demand_month(4), path, "x.csv")
+
+
+def test_suite_check_replays_every_batch_and_names_what_fails(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from retrain.cli import app
+    from retrain.config import load_config
+
+    (tmp_path / "batches").mkdir()
+    for month in (1, 2, 3, 9):
+        demand_month(month).to_csv(tmp_path / "batches" / f"m{month:02d}.csv", index=False)
+    broken = demand_month(10).rename(columns={"temp": "temperature"})
+    broken.to_csv(tmp_path / "batches" / "m10-broken.csv", index=False)
+    path = tmp_path / "demand.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "demand", "task": "regression", "validation": {"suite": "demand.suite.json"},
+        "estimator": {"class_path": "sklearn.linear_model.Ridge"},
+        "data": {"path": "batches/*.csv", "timestamp_column": "ts", "target_column": "demand"},
+        "state": {"home": str(tmp_path / "home")}}))
+    reference = pd.concat([demand_month(m) for m in (1, 2, 3)], ignore_index=True)
+    write_suite(propose_suite(reference, load_config(path)), tmp_path / "demand.suite.json")
+
+    result = CliRunner().invoke(app, ["suite", "check", str(path), "--json"])
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.stdout)
+    verdicts = {b["batch"]: b["verdict"] for b in report["batches"]}
+    assert verdicts == {"m01.csv": "passes", "m02.csv": "passes", "m03.csv": "passes", "m09.csv": "passes",
+                        "m10-broken.csv": "quarantined"}
+    assert report["totals"] == {"batches": 5, "would_quarantine": 1}
+    first = report["expectations"][0]
+    assert first["severity"] == "error" and first["column"] == "temp"
+    assert [hit["batch"] for hit in first["batches"]] == ["m10-broken.csv"]
+    table = CliRunner().invoke(app, ["suite", "check", str(path)])
+    assert "m10-broken.csv" in table.output and "1 of 5 batch(es) would be quarantined" in table.output
+    assert list(tmp_path.glob("home/quarantine/**/*")) == []  # nothing moved
