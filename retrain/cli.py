@@ -19,7 +19,7 @@ import traceback
 import typer
 from typer.core import TyperGroup
 
-from retrain.commands import core, monitoring_ops, registry_ops
+from retrain.commands import backtest, core, monitoring_ops, registry_ops
 from retrain.errors import Kind, RetrainError, StoreUnavailable, store_problem
 from retrain.output import report_error
 
@@ -90,6 +90,7 @@ def options(
 core.register(app, suite_app)
 registry_ops.register(app)
 monitoring_ops.register(app)
+backtest.register(app)
 
 
 def main() -> None:
