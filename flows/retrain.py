@@ -236,7 +236,7 @@ def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override:
     intakes = [intake_batch(path, config) for path in find_batches(config)]
     failed = [i for i in intakes if not i.accepted]
     for i in intakes:  # failed ``warn`` expectations let the batch through, and are logged
-        if i.report.warnings and not i.cached:
+        if i.report.warnings and i.report.success and not i.cached:
             logger.warning("batch %s passed with warnings: %s", i.path.name, i.report.summary())
     if failed:
         moved = [quarantine(i, config) for i in failed]
