@@ -28,6 +28,7 @@ test: install
 bench: install
 	$(VENV)/bin/python bench/rollback_bench.py
 	$(VENV)/bin/python bench/drift_bench.py
+	$(VENV)/bin/python bench/server_bench.py
 
 ui: install
 	$(VENV)/bin/retrain ui

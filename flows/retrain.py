@@ -18,6 +18,7 @@ from flows.common import (IO_RETRIES, announce_champion_below_floor, publish_app
                           publish_invalid_batches)
 from registry.promotion import failpoint
 from retrain.config import ModelConfig, load_config
+from retrain.references import check_references
 from retrain.outcome import RunOutcome
 
 Trigger = Literal["manual", "schedule", "drift", "performance", "demo"]
@@ -35,6 +36,17 @@ def intake_batch(path: Path, config: ModelConfig):
     from monitoring.intake import check_batch
 
     return check_batch(path, config)
+
+
+@task(cache_policy=NO_CACHE)
+def screen_timestamps(intakes: list, config: ModelConfig) -> list:
+    """Fail accepted batches whose timestamps would break the time split (future, far off)."""
+    from dataclasses import replace
+
+    from monitoring.timestamps import find_implausible
+
+    flagged = find_implausible([i for i in intakes if i.accepted], config)
+    return [replace(i, report=flagged[str(i.path)]) if str(i.path) in flagged else i for i in intakes]
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -216,6 +228,7 @@ def retrain_flow(config_path: str, trigger: Trigger = "manual", reason: str = ""
     from retrain.runtime import actor
 
     config = load_config(config_path)
+    check_references(config)  # deployment runs get the same early, clear errors as the CLI
     wait = config.runs.wait_seconds if wait_seconds is None else wait_seconds
     try:
         lease = acquire_run_lease(open_ledger(config.ledger_url), config.name, owner=actor(),
@@ -234,6 +247,7 @@ def retrain_with_lease(config: ModelConfig, trigger: str, reason: str, override:
     logger = get_run_logger()
     notes = settle_model(config)
     intakes = [intake_batch(path, config) for path in find_batches(config)]
+    intakes = screen_timestamps(intakes, config)
     failed = [i for i in intakes if not i.accepted]
     for i in intakes:  # failed ``warn`` expectations let the batch through, and are logged
         if i.report.warnings and i.report.success and not i.cached:

@@ -6,6 +6,7 @@ columns, unexpected counts) is read in one place.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from monitoring.types import ExpectationFailure
@@ -56,7 +57,7 @@ def _describe(kind: str, kwargs: dict[str, Any], outcome: dict[str, Any]) -> str
         share = f"{count} of {total} rows ({float(outcome.get('unexpected_percent') or 0):.2f}%)"
         if kind == "expect_column_values_to_not_be_null":
             return f"{share} are null; expected {expected}"
-        distinct = dict.fromkeys(repr(v)[:40] for v in outcome.get("partial_unexpected_list") or [])
+        distinct = dict.fromkeys(_show(v)[:40] for v in outcome.get("partial_unexpected_list") or [])
         examples = ", ".join(list(distinct)[:5])
         return f"{share} unexpected, e.g. {examples}; expected {expected}"
     if "observed_value" in outcome:
@@ -69,11 +70,16 @@ def _expected(kwargs: dict[str, Any]) -> str:
     for key, value in kwargs.items():
         if key in _HIDDEN_KWARGS:
             continue
-        text = repr(value)
+        text = _show(value)
         if isinstance(value, (list, tuple, set)) and len(value) > 8:
             text = f"{len(value)} values such as {list(value)[:3]!r}"
         parts.append(f"{key}={text}")
     return ", ".join(parts) or "(no arguments)"
+
+
+def _show(value: Any) -> str:
+    """Dates as ISO text (what a person compares), everything else as its repr."""
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
 
 
 def _names(values: list[Any]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,11 @@ NULL_SLACK = 0.05  # share of rows by which nulls may exceed twice the reference
 NEW_CATEGORY_SHARE = 0.02  # share of rows that may carry a category the reference never had
 MAX_CATEGORIES = 50  # above this many distinct values a column is not treated as categorical
 SEVERITIES = ("error", "warn")
-NOW = {"$PARAMETER": "now"}  # filled in by the validator at each run: timestamps may not lie ahead
+# Timestamps: none later than now plus a day of clock skew (a suite parameter set at each
+# validation), none earlier than the reference's first day minus its span (at least a year).
+LATEST_TIMESTAMP_PARAMETER = "latest_plausible_timestamp"
+FUTURE_SLACK_SECONDS = 86_400
+MIN_PAST_SLACK_DAYS = 365
 
 _INTS = ["int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 _INTS += ["Int8Dtype", "Int16Dtype", "Int32Dtype", "Int64Dtype"]
@@ -104,6 +109,16 @@ def write_suite(suite: dict[str, Any], path: Path, *, overwrite: bool = False) -
     return path
 
 
+def run_parameters() -> dict[str, Any]:
+    """Values a suite may name with ``{"$PARAMETER": name}``, fixed at validation time.
+
+    ``latest_plausible_timestamp`` is now (UTC) plus a day of clock skew: the upper bound
+    ``suite init`` proposes for the timestamp column, so a batch from the future fails.
+    """
+    latest = datetime.now(timezone.utc) + timedelta(seconds=FUTURE_SLACK_SECONDS)
+    return {LATEST_TIMESTAMP_PARAMETER: latest}
+
+
 def _role(column: str, config: ModelConfig) -> str:
     data = config.data
     if column == data.target_column:
@@ -119,15 +134,16 @@ def _propose_column(series: pd.Series, role: str, config: ModelConfig, knobs: di
     """Type and nulls for every column; value checks only where the model reads the values.
 
     The timestamp column is parsed to UTC by ``load_batch`` whatever the reference held,
-    so it gets no type check, only nulls and "not in the future". Unused columns often carry
+    so it gets no type check, only nulls and a range: not before the reference's first day
+    minus its span, not after the moment of validation (a batch dated in the future or
+    decades back would break the time split). Unused columns often carry
     calendar parts or identifiers that move every batch by design: their checks only warn.
     """
     name = str(series.name)
     severity = "warn" if role == "unused" else "error"
     found = [_null_expectation(series, role, knobs["null_slack"], severity)]
     if role == "timestamp":
-        note = "timestamps may not lie in the future; the validator passes now (UTC, plus one hour of clock skew)"
-        return found + [_expectation("expect_column_max_to_be_between", {"column": name, "max_value": NOW}, note)]
+        return [*found, *_timestamp_range(series)]
     types = _type_list(series)
     if types:
         kwargs = {"column": name, "type_list": types}
@@ -196,6 +212,22 @@ def _range(values: pd.Series, role: str, pad: float, mostly: float) -> list[dict
     if numbers.min() >= 0:
         note += f"; kept non-negative because no negative value was seen, and may grow to {GROWTH:g}x the 99th"
     kwargs = {"column": str(values.name), "min_value": lower, "max_value": upper, "mostly": mostly}
+    return [_expectation("expect_column_values_to_be_between", kwargs, note)]
+
+
+def _timestamp_range(series: pd.Series) -> list[dict[str, Any]]:
+    """Earliest: first day minus the observed span (a year at least). Latest: validation time."""
+    stamps = pd.to_datetime(series, utc=True, errors="coerce", format="mixed").dropna()
+    if stamps.empty:
+        return []
+    first, last = stamps.min(), stamps.max()
+    slack = max(last - first, pd.Timedelta(days=MIN_PAST_SLACK_DAYS))
+    earliest = (first - slack).floor("D")
+    note = (f"timestamp column observed from {first.isoformat()} to {last.isoformat()}; allows "
+            f"{slack.days} days before that and nothing after the time of validation plus one day "
+            f"(the suite parameter {LATEST_TIMESTAMP_PARAMETER}, which Retrain sets at each validation)")
+    kwargs = {"column": str(series.name), "min_value": earliest.isoformat(),
+              "max_value": {"$PARAMETER": LATEST_TIMESTAMP_PARAMETER}}
     return [_expectation("expect_column_values_to_be_between", kwargs, note)]
 
 

@@ -1,10 +1,9 @@
 """Validate batches against a Great Expectations suite and quarantine the ones that fail.
 
-This is the only module that talks to GX. It runs a suite JSON file against a DataFrame
-in an in-memory (ephemeral) GX context, so nothing is written to disk, and turns GX's
-results into our own ``ValidationReport``. Results are read by each result's own
-expectation type and kwargs, never by position: GX does not keep the suite's order.
-GX is imported on first use only, because the CLI imports this module on light paths.
+The only module that talks to GX: it runs a suite JSON file against a DataFrame in an
+in-memory GX context (nothing written to disk) and turns GX's results into our own
+``ValidationReport``, read by each result's expectation type and kwargs, never by position
+(GX does not keep the suite's order). GX is imported on first use (light CLI paths).
 """
 
 from __future__ import annotations
@@ -15,13 +14,13 @@ import os
 import shutil
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from monitoring.suites import SEVERITIES, propose_suite, write_suite
+from monitoring.suites import SEVERITIES, propose_suite, run_parameters, write_suite
 from retrain.errors import Kind, RetrainError
 from monitoring.gx_results import to_failure
 from monitoring.types import ExpectationFailure, ValidationReport
@@ -33,10 +32,8 @@ __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error
 _USED_FIELDS = {"type", "kwargs", "meta", "notes", "description"}
 _IGNORED_FIELDS = {"id", "severity", "rendered_content", "success_on_last_run", "expectation_context"}
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
-CLOCK_SKEW = timedelta(hours=1)  # "now" for timestamps includes this much drift between clocks
 
-# One GX context per process: building it costs more than validating a small batch.
-# GX contexts are not documented as thread-safe and flows may run tasks in threads.
+# One GX context per process (building it costs more than a small batch), locked: flows may use threads.
 _LOCK = threading.Lock()
 _GX: dict[str, Any] = {}
 _DEFINITIONS: dict[str, Any] = {}  # suite file digest -> GX ValidationDefinition
@@ -53,21 +50,17 @@ class SuiteError(RetrainError):
         super().__init__(f"{self.path}: {problem}", file=self.path, field="validation.suite")
 
 
-def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str,
-                   now: datetime | None = None) -> ValidationReport:
+def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> ValidationReport:
     """Run the suite at ``suite_path`` on ``df``; failures name the expectation and column.
 
-    Failed ``warn`` expectations land in ``warnings`` and leave the batch valid; ``now``
-    (default: the current UTC time) bounds the timestamps, so a replay of history can pass
-    the time each batch arrived.
+    Failed ``warn`` expectations land in ``warnings`` and leave the batch valid.
     """
     suite_path = Path(suite_path)
     name, items, digest = read_suite(suite_path)
-    limit = (now or datetime.now(timezone.utc)) + CLOCK_SKEW
     with _LOCK:
         definition = _definition_for(suite_path, items, digest)
-        outcome = definition.run(batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT,
-                                 expectation_parameters={"now": limit})
+        parameters = {"batch_parameters": {"dataframe": df}, "expectation_parameters": run_parameters()}
+        outcome = definition.run(**parameters, result_format=_RESULT_FORMAT)
         _forget_stored_results()
     columns = {str(column) for column in df.columns}
     found = [(_severity_of(r.expectation_config.meta), to_failure(r, columns)) for r in outcome.results

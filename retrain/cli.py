@@ -19,7 +19,7 @@ import traceback
 import typer
 from typer.core import TyperGroup
 
-from retrain.commands import backtest, core, monitoring_ops, registry_ops
+from retrain.commands import backtest, core, monitoring_ops, registry_ops, server_ops
 from retrain.errors import Kind, RetrainError, StoreUnavailable, store_problem
 from retrain.output import report_error
 
@@ -91,10 +91,14 @@ core.register(app, suite_app)
 registry_ops.register(app)
 monitoring_ops.register(app)
 backtest.register(app)
+server_ops.register(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; SIGTERM and Ctrl-C stop any command cleanly (exit 143/130)."""
+    from retrain.stopping import install_stop_handlers
+
+    install_stop_handlers()
     app()
 
 

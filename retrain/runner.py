@@ -12,15 +12,17 @@ from retrain.outcome import RunOutcome
 from retrain.output import console, emit
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from retrain.config import ModelConfig
 
 
 def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = "", as_json: bool = False,
                 quiet: bool = False, wait_seconds: float | None = None, override: str = "") -> RunOutcome:
     """Run the flow once; data errors (too few rows, unreadable files) become ``data_invalid``."""
-    from retrain.runtime import prepare_prefect, quiet_libraries
+    from retrain.runtime import quiet_libraries
 
-    prepare_prefect(config.home, quiet=quiet or as_json)
+    connect_prefect(config.home, quiet=quiet or as_json, as_json=as_json)
     quiet_libraries()
     from flows.retrain import retrain_flow
     from training.data import DataError
@@ -35,6 +37,20 @@ def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = ""
     if not quiet:
         emit(outcome.to_dict(), as_json, lambda _: render_outcome(outcome))
     return outcome
+
+
+def connect_prefect(home: "Path", quiet: bool = False, as_json: bool = False) -> str | None:
+    """Prepare Prefect for this process; a server that cannot start is one line and exit 1."""
+    from retrain.exitcodes import Exit
+    from retrain.output import fail
+    from retrain.runtime import prepare_prefect
+    from retrain.server import ServerError
+
+    say = None if as_json else (lambda line: console(stderr=True).print(line, markup=False, soft_wrap=True))
+    try:
+        return prepare_prefect(home, quiet=quiet, say=say)
+    except ServerError as err:
+        raise fail(str(err), Exit.ERROR, as_json) from None
 
 
 def render_outcome(outcome: RunOutcome) -> None:

@@ -3,8 +3,12 @@
 Both run as child processes in their own process groups, with their logs in
 ``<home>/logs``, so Ctrl-C in the terminal reaches only this process, which then stops both
 groups (SIGTERM, then SIGKILL after a grace period) and waits for them: no orphaned server
-keeps a port or the SQLite files busy. Only the standard library is imported here; the
-servers import their own frameworks in their processes.
+keeps a port or the SQLite files busy. Both carry this process's tag (``retrain.processes``),
+so if it is killed outright the next command of the home ends them. When the home's shared
+Prefect server (``retrain.server``) already runs, it is reused instead of starting a second
+server on the same database; otherwise the one started here is recorded as the home's
+server while it lives, so ``retrain run`` in another terminal uses it and shows in this UI.
+Only the standard library is imported here; the servers import their own frameworks.
 """
 
 from __future__ import annotations
@@ -85,13 +89,15 @@ class Service:
 
 def build_services(home: Path, tracking_uri: str, prefect_port: int, mlflow_port: int) -> list[Service]:
     """The two servers with state under ``home``: Prefect's SQLite in home/prefect, MLflow's store."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    from retrain.processes import owner_tags
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | owner_tags(home)
     prefect_env = {**base, "PREFECT_HOME": str(home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                    "PREFECT_API_URL": prefect_api_url(prefect_port), "DO_NOT_TRACK": "1"}
     for key in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_LOGGING_LEVEL"):
         if key in os.environ:
             prefect_env[key] = os.environ[key]
-    mlflow_env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    mlflow_env = {**os.environ, **owner_tags(home), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     logs = home / "logs"
     return [
         Service("Prefect", [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port",
@@ -131,32 +137,63 @@ def _raise_shutdown(signum, frame) -> None:  # noqa: ANN001 - signal handler sig
 def run_ui(home: Path, tracking_uri: str, prefect_port: int = DEFAULT_PREFECT_PORT,
            mlflow_port: int = DEFAULT_MLFLOW_PORT, say: Callable[[str], None] = print,
            startup_timeout: float = 180.0) -> int:
-    """Start both, print the addresses, block until Ctrl-C/SIGTERM or a child dies, stop both."""
-    busy = [str(p) for p in (prefect_port, mlflow_port) if not port_free(p)]
+    """Start both (or reuse the home's Prefect server), print the addresses, block until
+    Ctrl-C/SIGTERM or a child dies, stop what was started here."""
+    from retrain.server import healthy_record, mark_in_use
+
+    shared = healthy_record(home, 5.0)
+    if shared:
+        mark_in_use(home, startup_timeout)  # it must not stop for idleness while the UI is open
+    wanted = (mlflow_port,) if shared else (prefect_port, mlflow_port)
+    busy = [str(p) for p in wanted if not port_free(p)]
     if busy:
         say(f"port {', '.join(busy)} on {HOST} is in use; pick others with --prefect-port/--mlflow-port")
         return 2
     services = build_services(home, tracking_uri, prefect_port, mlflow_port)
+    if shared:
+        services = services[1:]
     previous = signal.signal(signal.SIGTERM, _raise_shutdown)
     try:
         for service in services:
             service.start()
-        say(f"starting Prefect and MLflow (logs in {home / 'logs'}) ...")
+        say(f"starting {' and '.join(s.name for s in services)} (logs in {home / 'logs'}) ...")
         failed = wait_until_healthy(services, startup_timeout)
         if failed:
             say(f"{', '.join(failed)} did not start; see {home / 'logs'}")
             return 1
-        say(f"Prefect UI: {services[0].address}   (API: {prefect_api_url(prefect_port)})")
-        say(f"MLflow UI:  {services[1].address}   (store: {tracking_uri})")
-        say(f"serve models against it: PREFECT_API_URL={prefect_api_url(prefect_port)} retrain serve CONFIG")
-        say("press Ctrl-C to stop both")
+        api = shared.url if shared else record_prefect(home, services[0], prefect_port)
+        note = "   (the home's shared server, reused)" if shared else ""
+        say(f"Prefect UI: {api.removesuffix('/api')}   (API: {api}){note}")
+        say(f"MLflow UI:  {services[-1].address}   (store: {tracking_uri})")
+        say(f"serve models against it: PREFECT_API_URL={api} retrain serve CONFIG")
+        say("press Ctrl-C to stop")
         while all(s.running() for s in services):
             time.sleep(0.5)
-        say(f"{', '.join(s.name for s in services if not s.running())} exited; stopping the other")
+        say(f"{', '.join(s.name for s in services if not s.running())} exited; stopping")
         return 1
-    except (KeyboardInterrupt, Shutdown):
-        say("stopping Prefect and MLflow ...")
+    except (KeyboardInterrupt, Shutdown, SystemExit):
+        say("stopping ...")
         return 0
     finally:
         stop_all(services)
+        forget_prefect(home, services)
         signal.signal(signal.SIGTERM, previous)
+
+
+def record_prefect(home: Path, service: Service, port: int) -> str:
+    """Record the Prefect server started here as the home's, so other commands use it."""
+    from datetime import datetime, timezone
+
+    from retrain.server import ServerRecord, write_record
+
+    url = prefect_api_url(port)
+    write_record(home, ServerRecord(url, service.process.pid, port, "ui", datetime.now(timezone.utc).isoformat()))
+    return url
+
+
+def forget_prefect(home: Path, services: list[Service]) -> None:
+    from retrain.server import forget_record
+
+    for service in services:
+        if service.name == "Prefect" and service.process is not None:
+            forget_record(home, service.process.pid)

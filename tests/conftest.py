@@ -37,7 +37,7 @@ def migrated_mlflow_db(tmp_path_factory) -> Path:
 
     quiet_mlflow()
     path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    MlflowClient(tracking_uri=f"sqlite:///{path}", registry_uri=f"sqlite:///{path}").search_experiments()
     return path
 
 

@@ -2,7 +2,8 @@
 
 ``retrain drift`` is a CI gate: it runs the check without Prefect and exits 9 when a signal
 the model's policy cares about shows up. The others talk to a Prefect server: the one in
-``PREFECT_API_URL``, else the one ``retrain ui`` starts on 127.0.0.1:4200. Importing this
+``PREFECT_API_URL``, else the home's shared server (``retrain server``, also the one a
+running ``retrain ui`` records), else 127.0.0.1:4200. Importing this
 module loads only Typer and our light modules; each command imports what it needs.
 """
 
@@ -62,9 +63,9 @@ def connect_api(api_url: str | None, home: Path | None, as_json: bool) -> str:
     from retrain.runtime import prepare_prefect
     from retrain.ui import is_healthy, prefect_api_url
 
-    url = (api_url or prefect_api_url()).rstrip("/")
+    url = (api_url or home_server_url(home) or prefect_api_url()).rstrip("/")
     if not is_healthy(f"{url}/health"):
-        hint = "" if api_url else " (start one with `retrain ui`, or set PREFECT_API_URL)"
+        hint = "" if api_url else " (start one with `retrain server start` or `retrain ui`, or set PREFECT_API_URL)"
         raise fail(f"no Prefect server answers at {url}{hint}", Exit.ERROR, as_json)
     os.environ["PREFECT_API_URL"] = url
     if home is not None:
@@ -72,6 +73,26 @@ def connect_api(api_url: str | None, home: Path | None, as_json: bool) -> str:
     else:
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     return url
+
+
+def home_server_url(home: Path | None) -> str | None:
+    """The URL of the home's shared server (``retrain server``) when one is recorded and ours.
+
+    Using it marks it in use for this process's life, so it does not stop for being idle
+    while ``serve`` runs deployments on it.
+    """
+    from retrain.config import resolve_home
+    from retrain.server import ServerError, is_ours, mark_in_use, read_record, startup_timeout
+
+    root = home if home is not None else resolve_home()
+    record = read_record(root)
+    if record is None or not is_ours(record, root):
+        return None
+    try:
+        mark_in_use(root, startup_timeout())
+    except ServerError:
+        return None
+    return record.url if read_record(root) == record else None  # not stopped for idleness meanwhile
 
 
 def serve(
@@ -95,6 +116,9 @@ def serve(
     if register_only:
         return
     console(stderr=as_json).print("serving; press Ctrl-C to stop (schedules stay active)")
+    from retrain.stopping import leave_to_command
+
+    leave_to_command()
     serve_deployments(cfgs, limit=limit)
 
 
@@ -116,8 +140,10 @@ def ui(
 ) -> None:
     """Start the Prefect server and the MLflow UI on 127.0.0.1; Ctrl-C stops both."""
     from retrain.config import default_tracking_uri, resolve_home
+    from retrain.stopping import leave_to_command
     from retrain.ui import run_ui
 
+    leave_to_command()
     root = resolve_home(home)
     root.mkdir(parents=True, exist_ok=True)
     out = console()

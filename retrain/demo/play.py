@@ -29,10 +29,11 @@ MODEL = "flights-late"
 
 def play_demo(months: int = 12, as_json: bool = False, schedule_days: int = 60) -> dict[str, Any]:
     """Build the workspace, play every batch through the real flow, roll back once."""
-    from retrain.runtime import prepare_prefect, quiet_libraries
+    from retrain.runner import connect_prefect
+    from retrain.runtime import quiet_libraries
 
     home = resolve_home()
-    prepare_prefect(home, quiet=True)
+    connect_prefect(home, quiet=True, as_json=as_json)
     quiet_libraries()
     out = console(stderr=as_json)
     started = time.monotonic()

@@ -19,12 +19,12 @@ pytestmark = pytest.mark.integration
 
 
 def champion(config):
-    found = MlflowClient(tracking_uri=config.tracking_uri).get_registered_model(config.name).aliases.get("champion")
+    found = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_registered_model(config.name).aliases.get("champion")
     return None if found is None else str(found)
 
 
 def version_tags(config, version: str) -> dict:
-    return MlflowClient(tracking_uri=config.tracking_uri).get_model_version(config.name, version).tags
+    return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_model_version(config.name, version).tags
 
 
 def cli(*args: str):

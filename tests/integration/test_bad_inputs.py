@@ -72,7 +72,7 @@ CASES = {
 
 
 def registry_state(config):
-    client = MlflowClient(tracking_uri=config.tracking_uri)
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
     versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{config.name}'"))
     return versions, str(client.get_registered_model(config.name).aliases.get("champion"))
 
@@ -114,7 +114,7 @@ def test_glob_matching_nothing_is_a_clear_error_via_cli(tmp_path, synth, monkeyp
     assert result.exit_code == Exit.DATA_INVALID, result.output
     payload = json.loads(result.stdout)
     assert "nowhere/*.csv" in payload["message"]
-    client = MlflowClient(tracking_uri=load_config(config_path).tracking_uri)
+    client = MlflowClient(tracking_uri=load_config(config_path).tracking_uri, registry_uri=load_config(config_path).tracking_uri)
     assert client.search_registered_models() == []
 
 

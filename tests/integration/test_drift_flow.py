@@ -80,7 +80,7 @@ def test_quiet_batch_is_logged_against_the_stored_reference(champion, synth, tmp
     from registry.snapshots import load_snapshot
 
     config = load_config(champion)
-    client = MlflowClient(tracking_uri=config.tracking_uri)
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
     snapshot = load_snapshot(client, config.name, "1")
     train_rows = int(client.get_model_version(config.name, "1").tags["train_rows"])
     assert snapshot.features == ["x1", "x2", "colour"]
@@ -119,7 +119,7 @@ def test_shifted_batch_emits_drift_and_decay_events(champion, synth, tmp_path):
         assert event.payload["version"] == "1" and event.payload["batch"] == "m04.csv"
         assert event.payload["starts_retrain"] is True
         assert event.payload["figures"]["drift_share"] == result["drift"]["share"]
-    run = MlflowClient(tracking_uri=load_config(champion).tracking_uri).get_run(result["mlflow_run_id"])
+    run = MlflowClient(tracking_uri=load_config(champion).tracking_uri, registry_uri=load_config(champion).tracking_uri).get_run(result["mlflow_run_id"])
     artifacts = read_artifacts(run.data.tags["retrain.flow_run_id"])
     assert {a["key"] for a in artifacts} == {"synth-drift-check", "synth-drift-columns"}
     assert any("m04.csv" in str(a["data"]) for a in artifacts)

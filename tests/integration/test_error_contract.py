@@ -97,7 +97,7 @@ def registered(home: Path) -> list[str]:
 
     if not (home / "mlflow.db").exists():
         return []
-    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", registry_uri=f"sqlite:///{home / 'mlflow.db'}")
     return [f"{v.name}/{v.version}" for v in client.search_model_versions()]
 
 
@@ -282,7 +282,7 @@ def test_every_readme_row_a_cli_call_produces(code, cli, trained, synth):
 def champion_of(home: Path, name: str) -> str | None:
     from mlflow import MlflowClient
 
-    model = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}").get_registered_model(name)
+    model = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", registry_uri=f"sqlite:///{home / 'mlflow.db'}").get_registered_model(name)
     return str(model.aliases["champion"]) if "champion" in model.aliases else None
 
 

@@ -11,7 +11,7 @@ from retrain.config import load_config
 
 
 def champion_of(config):
-    client = MlflowClient(tracking_uri=config.tracking_uri)
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
     try:
         return str(client.get_model_version_by_alias(config.name, "champion").version)
     except Exception:
@@ -19,7 +19,7 @@ def champion_of(config):
 
 
 def versions_of(config):
-    client = MlflowClient(tracking_uri=config.tracking_uri)
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
     return sorted(int(v.version) for v in client.search_model_versions(f"name='{config.name}'"))
 
 
@@ -31,7 +31,7 @@ def test_first_run_promotes_with_lineage(workspace, synth):
     assert outcome["status"] == "promoted", outcome
     assert outcome["version"] == "1"
     assert champion_of(config) == "1"
-    client = MlflowClient(tracking_uri=config.tracking_uri)
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
     version = client.get_model_version(config.name, "1")
     for key in ("data_hash", "train_window", "holdout_window", "batch_files", "code_version"):
         assert version.tags.get(key), f"lineage tag {key} missing: {version.tags}"
@@ -55,7 +55,7 @@ def test_worse_candidate_is_challenger_not_champion(workspace, synth, tmp_path):
     assert outcome["status"] == "rejected", outcome
     assert outcome["version"] == "2"
     assert champion_of(config) == "1"
-    client = MlflowClient(tracking_uri=config.tracking_uri)
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
     assert str(client.get_registered_model(config.name).aliases.get("challenger")) == "2"
     reasons = " ".join(outcome["decision"]["reasons"]).lower()
     assert "floor" in reasons or "regress" in reasons

@@ -38,11 +38,11 @@ def run_and_wait(name: str, parameters: dict | None = None):
 
 
 def tags(config, version: str) -> dict:
-    return MlflowClient(tracking_uri=config.tracking_uri).get_model_version(config.name, version).tags
+    return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_model_version(config.name, version).tags
 
 
 def champion(config) -> str | None:
-    found = MlflowClient(tracking_uri=config.tracking_uri).get_registered_model(config.name).aliases.get("champion")
+    found = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_registered_model(config.name).aliases.get("champion")
     return None if found is None else str(found)
 
 

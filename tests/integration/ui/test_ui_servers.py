@@ -46,3 +46,35 @@ def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path, local_net)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         out.close()
+
+
+def test_ui_reuses_the_homes_running_prefect_server(tmp_path, local_net):
+    from retrain.server import read_record
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_"))}
+    home = tmp_path / "home"
+    cli = [sys.executable, "-m", "retrain.cli"]
+    started = subprocess.run([*cli, "server", "start", "--home", str(home)], env=env, cwd=REPO,
+                             capture_output=True, text=True, timeout=300)
+    assert started.returncode == 0, started.stderr
+    shared = read_record(home)
+    mlflow_port = local_net.free_port()
+    out = (tmp_path / "ui.out").open("w")
+    process = subprocess.Popen([*cli, "ui", "--home", str(home), "--mlflow-port", str(mlflow_port)], env=env,
+                               cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while "Ctrl-C" not in (tmp_path / "ui.out").read_text():
+            assert process.poll() is None, (tmp_path / "ui.out").read_text()
+            assert time.monotonic() < deadline, "ui did not come up"
+            time.sleep(0.5)
+        printed = (tmp_path / "ui.out").read_text()
+        assert shared.url in printed and "reused" in printed
+        os.kill(process.pid, signal.SIGINT)
+        assert process.wait(timeout=90) == 0
+        assert read_record(home) == shared and local_net.answers(f"{shared.url}/health")  # still the home's
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        out.close()
+        subprocess.run([*cli, "server", "stop", "--home", str(home)], env=env, cwd=REPO, capture_output=True)

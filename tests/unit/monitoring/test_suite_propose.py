@@ -86,7 +86,7 @@ def test_value_sets_for_categories_and_the_target(batch, config):
     assert ("expect_column_values_to_be_between", "late") not in found
 
 
-def test_no_value_checks_for_timestamp_unused_or_high_cardinality_columns(batch, config):
+def test_no_value_checks_for_unused_or_high_cardinality_columns(batch, config):
     frame = batch.assign(tailnum=[f"N{i}" for i in range(len(batch))])
     found = by_key(propose_suite(frame, config, max_categories=50))
     kinds = {kind for kind, column in found if column in ("flight", "tailnum")}
@@ -99,9 +99,32 @@ def test_timestamp_column_type_is_left_to_the_loader(batch, config, tmp_path):
     raw = batch.assign(ts=batch["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))  # as read from CSV, unparsed
     found = by_key(propose_suite(raw, config))
     assert {kind for kind, column in found if column == "ts"} == {
-        "expect_column_values_to_not_be_null", "expect_column_to_exist", "expect_column_max_to_be_between"}
+        "expect_column_values_to_not_be_null", "expect_column_to_exist", "expect_column_values_to_be_between"}
     path = write_suite(propose_suite(raw, config), tmp_path / "suite.json")
     assert validate_batch(batch, path, "parsed.csv").success
+
+
+def test_timestamp_range_reaches_back_a_year_and_forward_to_validation_time(batch, config):
+    kwargs = by_key(propose_suite(batch, config))[("expect_column_values_to_be_between", "ts")]["kwargs"]
+    first = batch["ts"].min()
+    assert pd.Timestamp(kwargs["min_value"]) == (first - pd.Timedelta(days=365)).floor("D")
+    assert kwargs["max_value"] == {"$PARAMETER": "latest_plausible_timestamp"}
+
+
+@pytest.mark.parametrize("shift, passes", [(pd.Timedelta(days=60), True), (pd.Timedelta(days=-300), True),
+                                           (pd.Timedelta(days=-800), False), (None, False)])
+def test_proposed_suite_rejects_future_and_ancient_batches(batch, config, tmp_path, shift, passes):
+    path = write_suite(propose_suite(batch, config), tmp_path / "suite.json")
+    if shift is None:  # a batch dated in 2099 (the future, whatever today is)
+        moved = batch.assign(ts=pd.date_range("2099-01-01", periods=len(batch), freq="h", tz="UTC"))
+    else:
+        moved = batch.assign(ts=batch["ts"] + shift)
+    report = validate_batch(moved, path, "moved.csv")
+    assert report.success is passes
+    if not passes:
+        failure = next(f for f in report.failures if f.column == "ts")
+        assert failure.expectation == "expect_column_values_to_be_between"
+        assert failure.unexpected_count == len(batch)
 
 
 def test_regression_target_gets_no_range_and_declared_categoricals_a_set(batch, make_config):

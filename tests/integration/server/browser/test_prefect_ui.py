@@ -57,7 +57,7 @@ def wait_for_approval(config, version: str, compared_with: str) -> None:
 def champion(config) -> str | None:
     from mlflow import MlflowClient
 
-    aliases = MlflowClient(tracking_uri=config.tracking_uri).get_registered_model(config.name).aliases
+    aliases = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_registered_model(config.name).aliases
     return None if "champion" not in aliases else str(aliases["champion"])
 
 
@@ -173,6 +173,6 @@ def test_approval_answered_in_the_prefect_ui_form_makes_the_candidate_champion(s
     last = entries(config)[-1]
     assert (last.action, last.from_version, last.to_version, last.actor) == ("promote", "2", "3", "alice")
     assert "holdout looks right" in last.reason and last.run_id == run_id
-    tags = MlflowClient(tracking_uri=config.tracking_uri).get_model_version(config.name, "3").tags
+    tags = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_model_version(config.name, "3").tags
     assert (tags["retrain.outcome"], tags["retrain.approval"], tags["retrain.approval_by"]) == (
         "promoted", "approved", "alice")
