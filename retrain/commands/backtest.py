@@ -28,13 +28,17 @@ def backtest(
     each next batch, with never retraining and with always retraining and promoting.
     """
     cfg = load_checked(config, as_json)
+    import os
     import shutil
     import tempfile
 
-    from retrain.runtime import prepare_prefect, quiet_libraries
+    from retrain.runner import connect_prefect
+    from retrain.runtime import SERVER_MODE_VARIABLE, quiet_libraries
 
     scratch = Path(tempfile.mkdtemp(prefix="retrain-backtest-"))
-    prepare_prefect(scratch / "home", quiet=True)  # its flow runs stay out of the real home too
+    # flow runs stay out of the real home too; a temporary server ends with this process
+    os.environ.setdefault(SERVER_MODE_VARIABLE, "ephemeral")
+    connect_prefect(scratch / "home", quiet=True, as_json=as_json)
     quiet_libraries()
     from retrain.backtest import run_backtest
     from retrain.backtest_report import plot_backtest, render_backtest
