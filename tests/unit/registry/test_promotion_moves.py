@@ -226,3 +226,17 @@ def test_challenger_alias_never_names_the_champion(env):
     client.set_registered_model_alias(name, "challenger", "1")  # set by hand onto the champion
     status = model_status(client, name)
     assert status.champion.version == "1" and status.challenger is None
+
+
+def test_status_warns_when_the_last_gate_found_the_champion_below_the_floor(env):
+    from registry.audit import floor_warning
+
+    stores, client, name, _ = env
+    _promote_all(stores, client, name, ["1"])
+    for key, value in {"gate.champion_below_floor": "true", "gate.champion_version": "1",
+                       "gate.champion_score": "0.55"}.items():
+        client.set_model_version_tag(name, "4", key, value)
+    [warning] = floor_warning(client, name, "1", "4")
+    assert "champion v1" in warning and "0.55" in warning and "below the gate's floor" in warning
+    assert floor_warning(client, name, "2", "4") == []  # a verdict about an earlier champion is stale
+    assert floor_warning(client, name, "1", "3") == []
