@@ -164,7 +164,7 @@ class Scorer:
     def step(self, row: dict[str, Any], seen: list[Arrival], ahead: list[Arrival]) -> dict[str, Any]:
         """Add the next-batch metrics to a timeline row; train the always-retrain baseline."""
         champion = row.get("champion_version")
-        nxt = next((a for a in ahead if a.frame is not None), None)
+        nxt = next((a for a in ahead if self.usable(a)), None)
         trained = False
         if row["decision"] != "data_invalid" and champion is not None:
             self.never = self.never or self.load(champion)
@@ -186,23 +186,27 @@ class Scorer:
         """Retrain on every batch that would pass validation so far, and always promote."""
         import pandas as pd
 
-        from monitoring.validation import validate_batch
         from training.pipeline import train_candidate
         from training.split import split_by_time
 
         from training.data import DataError
 
-        for a in seen:
-            if a.path not in self.valid:
-                self.valid[a.path] = a.frame is not None and validate_batch(
-                    a.frame, self.config.suite_path, a.path.name).success
-        frames = [a.frame for a in seen if self.valid[a.path]]
+        frames = [a.frame for a in seen if self.usable(a)]
         try:
             split = split_by_time(pd.concat(frames, ignore_index=True), self.config)
             self.always = train_candidate(split, self.config).model
         except (DataError, ValueError):  # too few rows yet: the baseline keeps its model
             return False
         return True
+
+    def usable(self, arrival: Arrival) -> bool:
+        """Whether the suite lets the batch in: a quarantined batch is never trained or scored on."""
+        from monitoring.validation import validate_batch
+
+        if arrival.path not in self.valid:
+            self.valid[arrival.path] = arrival.frame is not None and validate_batch(
+                arrival.frame, self.config.suite_path, arrival.path.name).success
+        return self.valid[arrival.path]
 
     def score(self, model: Any, frame: "pd.DataFrame") -> float | None:
         """The primary metric on a batch's labelled rows, with the columns the model was trained on."""

@@ -40,9 +40,9 @@ def plot_backtest(result: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     steps = [s for s in result["steps"] if s.get("next_batch")]
-    labels = [s["next_batch"].rsplit(".", 1)[0] for s in steps]
+    labels = [f"{s['batch']} → {s['next_batch'].rsplit('.', 1)[0]}" for s in steps]
     x = list(range(len(steps)))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(steps) + 3), 4.5))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.0 * len(steps) + 3), 5.5))
     for key, name, style in (("policy_next", "policy", "-o"), ("never_next", "never retrain", "--"),
                              ("always_next", "always retrain", ":")):
         ax.plot(x, [s.get(key) for s in steps], style, label=name)
@@ -53,7 +53,7 @@ def plot_backtest(result: dict[str, Any], path: Path) -> Path:
         if picked:
             ax.scatter(*zip(*picked), marker=marker, s=140, color=colour, zorder=3, label=name)
     ax.set_xticks(x, labels, rotation=45, ha="right")
-    ax.set_xlabel("batch the model is scored on (the one after each step)")
+    ax.set_xlabel("step (the batch that arrived) → the next valid batch its model is scored on")
     ax.set_ylabel(result["metric"])
     ax.set_title(f"backtest of {result['model']}")
     ax.grid(alpha=0.3)
