@@ -53,7 +53,7 @@ def plot_backtest(result: dict[str, Any], path: Path) -> Path:
         if picked:
             ax.scatter(*zip(*picked), marker=marker, s=140, color=colour, zorder=3, label=name)
     ax.set_xticks(x, labels, rotation=45, ha="right")
-    ax.set_xlabel("step (the batch that arrived) → the next valid batch its model is scored on")
+    ax.set_xlabel("step → next valid batch, scored")
     ax.set_ylabel(result["metric"])
     ax.set_title(f"backtest of {result['model']}")
     ax.grid(alpha=0.3)
