@@ -177,9 +177,18 @@ def _check_item(path: Path, index: int, item: Any) -> None:
         raise SuiteError(path, f"{where}: 'type' must name an expectation, such as expect_column_to_exist")
     if not isinstance(item.get("kwargs"), dict):
         raise SuiteError(path, f"{where} ({item['type']}): 'kwargs' must be an object")
+    unknown = _parameters_in(item["kwargs"]) - set(run_parameters())
+    if unknown:
+        raise SuiteError(path, f"{where} ({item['type']}): unknown suite parameter(s) {sorted(unknown)}; "
+                               f"Retrain sets {sorted(run_parameters())}")
     meta = item.get("meta") or {}
     if not isinstance(meta, dict) or _severity_of(meta) not in SEVERITIES:
         raise SuiteError(path, f"{where} ({item['type']}): meta.severity must be one of {list(SEVERITIES)}")
+
+
+def _parameters_in(kwargs: dict[str, Any]) -> set[str]:
+    """Names used as ``{"$PARAMETER": name}``: GX fails late and vaguely on one nobody sets."""
+    return {str(v["$PARAMETER"]) for v in kwargs.values() if isinstance(v, dict) and "$PARAMETER" in v}
 
 
 def _context() -> tuple[Any, Any]:

@@ -94,6 +94,11 @@ def test_an_unknown_severity_is_refused(suite, tmp_path):
     path.write_text(json.dumps(raw))
     with pytest.raises(SuiteError, match="severity"):
         validate_batch(demand_month(4), path, "x.csv")
+    raw["expectations"][0]["meta"]["severity"] = "warn"
+    raw["expectations"][0]["kwargs"]["max_value"] = {"$PARAMETER": "now"}
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SuiteError, match="unknown suite parameter"):
+        validate_batch(demand_month(4), path, "x.csv")
 
 
 def test_suite_check_replays_every_batch_and_names_what_fails(tmp_path):
