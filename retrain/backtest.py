@@ -47,8 +47,8 @@ class BacktestResult:
 
     def totals(self) -> dict[str, dict[str, Any]]:
         """Retrains, promotions and mean next-batch metric of the policy and both baselines."""
-        def mean(key: str) -> float | None:
-            values = [s[key] for s in self.steps if s.get(key) is not None]
+        def mean(key: str) -> float | None:  # a quarantined delivery repeats its predecessor's score
+            values = [s[key] for s in self.steps if s.get(key) is not None and s["decision"] != "data_invalid"]
             return round(sum(values) / len(values), 4) if values else None
 
         trained = [s for s in self.steps if s["decision"] not in ("no retrain", "data_invalid")]
