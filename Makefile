@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test bench ui clean
+.PHONY: install demo test test-fast lint bench ui clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +24,17 @@ demo: install
 
 test: install
 	$(VENV)/bin/python -m pytest
+
+# the unit tests only: plain pytest on the logic packages, about a minute
+test-fast: install
+	$(VENV)/bin/python -m pytest tests/unit
+
+# style, types and the one dependency direction (pyproject.toml holds every setting)
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(VENV)/bin/python bench/rollback_bench.py

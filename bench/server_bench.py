@@ -43,7 +43,7 @@ def build_workspace(root: Path) -> Path:
     import pandas as pd
 
     from monitoring.validation import propose_suite, write_suite
-    from retrain.config import load_config
+    from base.settings import load_config
     from tests.integration.conftest import make_month, write_config
 
     (root / "batches").mkdir(parents=True)

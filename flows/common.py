@@ -20,7 +20,7 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     return name in {"OperationalError", "RestException"} and "locked" in str(exc).lower()
 
 
-IO_RETRIES = {"retries": 2, "retry_delay_seconds": 1, "retry_condition_fn": retry_transient}
+IO_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 1, "retry_condition_fn": retry_transient}
 
 
 def artifact_key(*parts: str) -> str:

@@ -25,14 +25,21 @@ from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Interval
 from prefect.types.entrypoint import EntrypointType
 
-from flows.drift import EVENTS, model_resource_id
-from retrain.config import ModelConfig
+from base.vocabulary import EVENTS
+from flows.drift import model_resource_id
+from base.settings import ModelConfig
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 ENTRYPOINT = EntrypointType.MODULE_PATH  # works wherever the package is installed, whatever the cwd
+
+
+def deployment_of(flow: Any, **options: Any) -> "RunnerDeployment":
+    """``flow.to_deployment(...)`` from sync code; Prefect types it as maybe-a-coroutine for async callers."""
+    deployment: RunnerDeployment = flow.to_deployment(**options)
+    return deployment
 
 
 def anchor_of(config: ModelConfig) -> datetime:
@@ -45,7 +52,7 @@ def model_tags(config: ModelConfig) -> list[str]:
     return ["retrain", f"model:{config.name}"]
 
 
-def retrain_triggers(config: ModelConfig) -> list[DeploymentEventTrigger]:
+def retrain_triggers(config: ModelConfig) -> list[Any]:
     """One trigger per signal the policy (``drift.triggers``) lets start a retrain."""
     return [
         DeploymentEventTrigger(
@@ -65,7 +72,7 @@ def retrain_deployment(config: ModelConfig) -> "RunnerDeployment":
     from flows.retrain import retrain_flow
 
     hours = config.schedule.interval_hours
-    return retrain_flow.to_deployment(
+    return deployment_of(retrain_flow, 
         name=config.name,
         schedules=[Interval(timedelta(hours=hours), anchor_date=anchor_of(config), slug="retrain-interval",
                             parameters={"trigger": "schedule", "reason": f"scheduled every {hours:g} h"})],
@@ -83,7 +90,7 @@ def drift_check_deployment(config: ModelConfig) -> "RunnerDeployment":
     from flows.drift import drift_check_flow
 
     hours = config.schedule.drift_check_interval_hours
-    return drift_check_flow.to_deployment(
+    return deployment_of(drift_check_flow, 
         name=config.name,
         schedules=[Interval(timedelta(hours=hours), anchor_date=anchor_of(config), slug="drift-check-interval")],
         parameters={"config_path": str(config.config_path), "batch_path": None},
@@ -101,14 +108,14 @@ def ops_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
 
     defaults = {"model": config.name, "config_path": str(config.config_path)}
     return [
-        approve_flow.to_deployment(name=config.name, parameters=defaults, tags=model_tags(config),
+        deployment_of(approve_flow, name=config.name, parameters=defaults, tags=model_tags(config),
                                    description=f"Approve or reject the candidate of {config.name} that waits "
                                                "for approval (approval: manual).",
                                    entrypoint_type=ENTRYPOINT),
-        rollback_flow.to_deployment(name=config.name, parameters=defaults, tags=model_tags(config),
+        deployment_of(rollback_flow, name=config.name, parameters=defaults, tags=model_tags(config),
                                     description=f"Put {config.name}'s previous champion back.",
                                     entrypoint_type=ENTRYPOINT),
-        promote_flow.to_deployment(name=config.name, parameters=defaults, tags=model_tags(config),
+        deployment_of(promote_flow, name=config.name, parameters=defaults, tags=model_tags(config),
                                    description=f"Make a chosen version of {config.name} champion, through the ledger.",
                                    entrypoint_type=ENTRYPOINT),
     ]
@@ -145,4 +152,4 @@ def serve_deployments(configs: list[ModelConfig], limit: int | None = None) -> N
     from prefect import serve
 
     deployments = [d for config in configs for d in build_deployments(config)]
-    serve(*deployments, pause_on_shutdown=False, **({"limit": limit} if limit else {}))
+    serve(*deployments, pause_on_shutdown=False, limit=limit)

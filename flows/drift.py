@@ -19,10 +19,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from base.vocabulary import EVENTS
 from flows.common import IO_RETRIES, artifact_key
-from retrain.config import ModelConfig, load_config
+from monitoring.check import Champion, DriftCheckResult, NoChampion, invalid_result, judge_batch, validate_batch_file
+from monitoring.check import load_champion as load_serving_champion
+from monitoring.intake import Intake
+from base.settings import ModelConfig, load_config
 
-EVENTS = {"drift": "retrain.drift.detected", "performance": "retrain.performance.degraded"}
 
 
 def model_resource_id(model: str) -> str:
@@ -39,39 +42,30 @@ def newest_batch(config: ModelConfig) -> str:
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def validate(config: ModelConfig, batch_path: str):
-    from monitoring.check import validate_batch_file
-
+def validate(config: ModelConfig, batch_path: str) -> Intake:
     return validate_batch_file(config, batch_path)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def load_champion(config: ModelConfig):
-    from monitoring.check import load_champion as load
-
-    return load(config)
+def load_champion(config: ModelConfig) -> Champion:
+    return load_serving_champion(config)
 
 
 @task(cache_policy=NO_CACHE)
-def judge(config: ModelConfig, intake, champion):
-    from monitoring.check import judge_batch
-
+def judge(config: ModelConfig, intake: Intake, champion: Champion) -> DriftCheckResult:
     return judge_batch(config, intake, champion)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def store_reference(client, version, train, features: list[str], config: ModelConfig) -> str:
-    """Keep the training sample with the new version: later drift checks compare against it."""
-    from registry.snapshots import build_snapshot, save_reference
+def log_check(config: ModelConfig, result: DriftCheckResult, champion_run_id: str | None) -> str:
+    """One MLflow run per check in the monitoring experiment, linked to the champion version.
 
-    return save_reference(client, version.run_id, build_snapshot(train, features, config))
-
-
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
-    """One MLflow run per check in the monitoring experiment, linked to the champion version."""
+    Evidently's HTML page is built here and only here: it is the one place that stores it,
+    and building its charts costs more than the check itself.
+    """
     import mlflow
 
+    from monitoring.drift_evidently import render_report_html
     from registry.store import connect, monitoring_experiment
     from registry.versions import clean_key
 
@@ -84,10 +78,11 @@ def log_check(config: ModelConfig, result, champion_run_id: str | None) -> str:
         mlflow.set_tags(tags)
         mlflow.log_metrics({clean_key(k): v for k, v in figures.items()})
         mlflow.log_text(json.dumps(result.to_dict(), indent=2, default=str), "drift_check.json")
-        if result.drift is not None and result.drift.html:
+        html = render_report_html(result.drift) if result.drift is not None else None
+        if html:
             with tempfile.TemporaryDirectory() as tmp:
                 page = Path(tmp) / "drift_report.html"
-                page.write_text(result.drift.html)
+                page.write_text(html)
                 mlflow.log_artifact(str(page))
     if result.champion_version:
         client.set_model_version_tag(config.name, result.champion_version, "retrain.last_drift_check", run.info.run_id)
@@ -111,11 +106,9 @@ def emit_findings(result, mlflow_run_id: str | None) -> list[str]:
     """One event per finding, with the model as resource; triggers decide what starts a retrain."""
     from prefect.events import emit_event
 
-    found = []
-    if result.drift is not None and result.drift.drifted:
-        found.append("drift")
-    if result.decay is not None and result.decay.degraded:
-        found.append("performance")
+    from monitoring.decay import find_signals
+
+    found = find_signals(result.drift, result.decay)
     for signal in found:
         emit_event(
             event=EVENTS[signal],
@@ -138,8 +131,6 @@ def name_run() -> str:
 @flow(name="drift-check", flow_run_name=name_run, log_prints=True)
 def drift_check_flow(config_path: str, batch_path: str | None = None) -> dict[str, Any]:
     """Check one batch (default: the newest) against the champion; emit drift/decay events."""
-    from monitoring.check import NoChampion, invalid_result
-
     logger = get_run_logger()
     config = load_config(config_path)
     batch_path = batch_path or newest_batch(config)

@@ -17,7 +17,7 @@ from flows.common import artifact_key
 def locate(model: str, config_path: str | None):
     """State from the model's config when given, else from RETRAIN_HOME / env URIs."""
     from registry.ledger import Stores
-    from retrain.config import load_config, store_urls
+    from base.settings import load_config, store_urls
 
     if config_path:
         return load_config(config_path)
@@ -40,7 +40,7 @@ def publish_move(result, title: str) -> None:
 
 
 def actor_for_ui() -> str:
-    from retrain.runtime import actor
+    from base.environment import actor
 
     return f"{actor()} via prefect flow run {flow_run.get_id() or '-'}"
 

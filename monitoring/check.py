@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from monitoring.intake import Intake
     from monitoring.types import ValidationReport
     from registry.snapshots import ReferenceSnapshot
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
-CheckStatus = Literal["ok", "signal", "data_invalid"]
+CheckStatus = Literal["ok", "signal", "data_invalid", "insufficient_data"]
 
 
 class NoChampion(RetrainError, LookupError):
@@ -141,9 +141,16 @@ def judge_batch(config: "ModelConfig", intake: "Intake", champion: Champion) -> 
     decay, notes = measure_decay(config, frame, champion)
     signals = tuple(decide_signals(drift, decay, list(config.drift.triggers)))
     return DriftCheckResult(
-        config.name, intake.path.name, "signal" if signals else "ok", intake.report, champion.version,
+        config.name, intake.path.name, decide_status(signals, drift), intake.report, champion.version,
         drift, decay, signals, tuple(config.drift.triggers), tuple(notes),
     )
+
+
+def decide_status(signals: tuple[str, ...], drift: "DriftReport") -> CheckStatus:
+    """A signal wins; otherwise a batch too small for a drift verdict says so rather than "ok"."""
+    if signals:
+        return "signal"
+    return "insufficient_data" if drift.status == "insufficient_data" else "ok"
 
 
 def measure_drift(config: "ModelConfig", frame: "pd.DataFrame", champion: Champion) -> "DriftReport":

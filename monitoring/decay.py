@@ -11,6 +11,8 @@ same way.
 
 from __future__ import annotations
 
+from base.vocabulary import Signal
+
 from typing import Any
 
 import numpy as np
@@ -74,15 +76,19 @@ def score_metric(task: str, model: Any, X: pd.DataFrame, y: pd.Series, metric: s
     return value
 
 
-def decide_signals(drift: DriftReport | None, decay: DecayReport | None, triggers: list[str]) -> list[str]:
-    """The retraining signals raised, limited to the configured ``drift.triggers``.
+def find_signals(drift: DriftReport | None, decay: DecayReport | None) -> list[Signal]:
+    """Every finding: drift when the dataset verdict is drift, performance when the champion degraded."""
+    found = []
+    if drift is not None and drift.drifted:
+        found.append(Signal.DRIFT)
+    if decay is not None and decay.degraded:
+        found.append(Signal.PERFORMANCE)
+    return found
 
-    ``"drift"`` when the dataset verdict is drift, ``"performance"`` when the champion degraded;
-    the CLI exits non-zero and the flow starts a retrain when this list is not empty.
+
+def decide_signals(drift: DriftReport | None, decay: DecayReport | None, triggers: list[Signal]) -> list[Signal]:
+    """The findings that start a retrain: those the policy (``drift.triggers``) lists.
+
+    The CLI exits non-zero and the flow starts a retrain when this list is not empty.
     """
-    raised = []
-    if drift is not None and drift.drifted and "drift" in triggers:
-        raised.append("drift")
-    if decay is not None and decay.degraded and "performance" in triggers:
-        raised.append("performance")
-    return raised
+    return [signal for signal in find_signals(drift, decay) if signal in triggers]

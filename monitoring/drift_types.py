@@ -8,12 +8,17 @@ has ``to_dict()`` (plain JSON types) and ``summary()`` (one short paragraph for 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ColumnKind = Literal["feature", "prediction"]
 ColumnType = Literal["numerical", "categorical"]
+ColumnStatus = Literal["drift", "no_drift", "insufficient_data"]
+DriftStatus = Literal["drift", "no_drift", "insufficient_data"]
 
 
 class DriftInputError(RetrainError, ValueError):
@@ -28,15 +33,26 @@ class DriftInputError(RetrainError, ValueError):
 
 @dataclass(frozen=True)
 class ColumnDrift:
-    """One column's verdict. ``score`` is the method's distance; None when a side was all null."""
+    """One column's verdict.
+
+    ``score`` is the method's distance (None when a side was all null or too small);
+    ``noise`` the distance that sampling alone stays under with probability ``1 - alpha`` at
+    the compared sizes; ``threshold`` the one applied (the noise, or the configured
+    ``column_threshold`` when higher): ``drifted`` is ``score >= threshold``.
+    """
 
     column: str
     kind: ColumnKind
     column_type: ColumnType
     method: str
     score: float | None
-    threshold: float
+    threshold: float | None
     drifted: bool
+    status: ColumnStatus = "no_drift"
+    noise: float | None = None
+    p_value: float | None = None
+    reference_values: int = 0
+    current_values: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -44,9 +60,14 @@ class ColumnDrift:
             "kind": self.kind,
             "column_type": self.column_type,
             "method": self.method,
+            "status": self.status,
             "score": self.score,
             "threshold": self.threshold,
+            "noise": self.noise,
+            "p_value": self.p_value,
             "drifted": self.drifted,
+            "reference_values": self.reference_values,
+            "current_values": self.current_values,
         }
 
 
@@ -54,8 +75,10 @@ class ColumnDrift:
 class DriftReport:
     """Per-column verdicts and the dataset verdict (drifted share of columns vs ``threshold``).
 
-    ``html`` is Evidently's standalone report for people (several MB); it is left out of
-    ``to_dict()`` so JSON output stays small.
+    ``status`` is ``insufficient_data`` when no column had ``min_rows`` values on both sides:
+    no verdict, neither drift nor its absence. The share counts judged columns only.
+    ``compared`` holds the two frames the columns were measured on (for the HTML report the
+    drift flow stores); it is left out of ``to_dict()`` and of comparisons.
     """
 
     columns: tuple[ColumnDrift, ...]
@@ -71,7 +94,19 @@ class DriftReport:
     seed: int
     elapsed_s: float
     warnings: tuple[str, ...] = ()
-    html: str | None = field(default=None, repr=False, compare=False)
+    alpha: float = 0.01
+    min_rows: int = 0
+    compared: "tuple[pd.DataFrame, pd.DataFrame] | None" = field(default=None, repr=False, compare=False)
+
+    @property
+    def status(self) -> DriftStatus:
+        if not self.judged_columns:
+            return "insufficient_data"
+        return "drift" if self.drifted else "no_drift"
+
+    @property
+    def judged_columns(self) -> tuple[ColumnDrift, ...]:
+        return tuple(c for c in self.columns if c.status != "insufficient_data")
 
     @property
     def prediction_drifted(self) -> bool:
@@ -86,9 +121,12 @@ class DriftReport:
 
     def to_dict(self) -> dict:
         return {
+            "status": self.status,
             "drifted": self.drifted,
             "share": self.share,
             "threshold": self.threshold,
+            "alpha": self.alpha,
+            "min_rows": self.min_rows,
             "drifted_columns": list(self.drifted_columns),
             "prediction_drifted": self.prediction_drifted,
             "columns": [c.to_dict() for c in self.columns],
@@ -103,19 +141,23 @@ class DriftReport:
         }
 
     def summary(self) -> str:
-        verdict = "DRIFT" if self.drifted else "no drift"
-        lines = [
-            f"{verdict}: {len(self.drifted_columns)} of {len(self.columns)} columns drifted "
-            f"(share {self.share:.2f}, threshold {self.threshold:.2f}); "
-            f"compared {self.current_sampled_rows} of {self.current_rows} current rows with "
-            f"{self.reference_sampled_rows} of {self.reference_rows} reference rows"
-        ]
+        lines = [self._headline()]
         for col in self.columns:
             if col.drifted:
-                score = "all null on one side" if col.score is None else f"{col.score:.3f}"
-                lines.append(f"  {col.column} ({col.kind}): {col.method} {score} >= {col.threshold:.2f}")
+                score = "all null on one side" if col.score is None else f"{col.score:.3f} >= {col.threshold:.3f}"
+                lines.append(f"  {col.column} ({col.kind}): {col.method} {score}")
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)
+
+    def _headline(self) -> str:
+        compared = (f"compared {self.current_sampled_rows} of {self.current_rows} current rows with "
+                    f"{self.reference_sampled_rows} of {self.reference_rows} reference rows")
+        if self.status == "insufficient_data":
+            return f"insufficient data: no column has {self.min_rows} values on both sides; {compared}"
+        verdict = "DRIFT" if self.drifted else "no drift"
+        return (f"{verdict}: {len(self.drifted_columns)} of {len(self.judged_columns)} judged columns drifted "
+                f"(share {self.share:.2f}, threshold {self.threshold:.2f}; each column beyond its "
+                f"sampling noise at alpha {self.alpha:g}); {compared}")
 
 
 @dataclass(frozen=True)

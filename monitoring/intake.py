@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from monitoring.types import ValidationReport
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 
 @dataclass

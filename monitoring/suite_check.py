@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitoring.types import ValidationReport
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import pandas as pd
 from training.data import is_categorical, is_number
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 QUANTILES = (0.01, 0.99)  # robust ends of the reference: a few glitches do not become the valid range
 RANGE_PAD = 1.0  # quantile spans added on each side: seasons and growth move values well past the reference

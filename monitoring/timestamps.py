@@ -25,7 +25,7 @@ import pandas as pd
 from monitoring.types import ExpectationFailure, ValidationReport
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 CHECK = "timestamps_plausible"
 FUTURE_SLACK = pd.Timedelta(days=1)

@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from monitoring.suites import SEVERITIES, propose_suite, run_parameters, write_suite
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
 from monitoring.gx_results import to_failure
+from monitoring.suites import SEVERITIES, propose_suite, run_parameters, write_suite
 from monitoring.types import ExpectationFailure, ValidationReport
 
 __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error", "validate_batch", "write_suite"]

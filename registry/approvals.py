@@ -1,6 +1,6 @@
 """What became of each candidate, and the candidates that wait for a person.
 
-Every version a retrain registers ends with a ``retrain.outcome`` tag (promoted, rejected,
+Every version a retrain registers ends with a ``base.outcome`` tag (promoted, rejected,
 superseded, withheld, pending_approval, approved, approval_rejected, timed_out, abandoned),
 so the registry alone tells whether a version is still in play.
 
@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 from registry.ledger import open_ledger, utc_now
 from registry.leases import current_holder
 from registry.promotion import PromotionError, move_champion, read_champion
-from retrain.errors import Kind
+from base.errors import Kind
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from registry.ledger import StoreLocation
 
-OUTCOME_TAG = "retrain.outcome"
+OUTCOME_TAG = "base.outcome"
 DEADLINE_TAG = "retrain.approval_deadline"
 COMPARED_TAG = "gate.champion_version"
 PENDING = "pending_approval"
@@ -92,7 +92,7 @@ def waiting_version(client: "MlflowClient", model: str) -> str | None:
 
 def _expired(tags: dict[str, str], now: datetime) -> bool:
     deadline = tags.get(DEADLINE_TAG)
-    return bool(deadline) and datetime.fromisoformat(deadline) <= now
+    return deadline is not None and datetime.fromisoformat(deadline) <= now
 
 
 def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[str]:

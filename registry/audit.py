@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from registry.ledger import champion_stack, open_ledger
-from retrain.errors import RetrainError
+from base.errors import RetrainError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

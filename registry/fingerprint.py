@@ -14,7 +14,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 FINGERPRINT_TAG = "fingerprint"
 

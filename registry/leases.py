@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from registry.ledger import as_utc, utc_now
 from registry.tables import run_leases
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
 
 if TYPE_CHECKING:
     from registry.ledger import Ledger

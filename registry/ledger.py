@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator, Protocol, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from registry.tables import metadata, promotions
-from retrain.errors import Kind, RetrainError, store_faults
+from base.errors import Kind, RetrainError, store_faults
 
 ACTIONS = ("promote", "manual_promote", "rollback")
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -44,8 +44,11 @@ _PG_LOCK_KEY = "hashtext('retrain_promotions'), hashtext(current_schema() || '/'
 class StoreLocation(Protocol):
     """Anything naming the registry and its ledger; ``ModelConfig`` and Stores both do."""
 
-    tracking_uri: str
-    ledger_url: str
+    @property
+    def tracking_uri(self) -> str: ...
+
+    @property
+    def ledger_url(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,16 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes, PostgreSQL the session's zone; we store UTC."""
-    if value is None or value.tzinfo is None:
-        return value and value.replace(tzinfo=timezone.utc)
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
 
 
@@ -213,7 +222,9 @@ class Ledger:
             metrics=json.dumps(metrics or {}, sort_keys=True),
         )
         with self.engine.begin() as conn:
-            new_id = conn.execute(promotions.insert().values(**values)).inserted_primary_key[0]
+            inserted = conn.execute(promotions.insert().values(**values)).inserted_primary_key
+            assert inserted is not None, "an insert always has a primary key"
+            new_id = inserted[0]
             row = conn.execute(promotions.select().where(promotions.c.id == new_id)).one()
         return _row_to_entry(row)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,14 @@ from registry.fingerprint import fingerprint_of
 from registry.ledger import LedgerEntry, StoreLocation, champion_stack, open_ledger, utc_now
 from registry.verdicts import (active_blocks, active_hold, add_block, add_hold, lift_block, release_hold,
                                withheld_reason)
-from retrain.errors import Kind, RetrainError
-from retrain.runtime import actor as current_actor
+from base.errors import Kind, RetrainError
+from base.vocabulary import CHALLENGER, CHAMPION
+from base.environment import actor as current_actor
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from registry.ledger import Ledger
 
-CHAMPION = "champion"
-CHALLENGER = "challenger"
 FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: after_intent | after_alias -> SIGKILL self
 
 
@@ -267,7 +266,7 @@ def _move(config: StoreLocation, client: "MlflowClient | None", name: str, choos
         if expect_current is not None and not _is_current(str(expect_current), current):
             raise ExpectationMismatch(name, str(expect_current), current)
         target = str(choose(current, ledger.entries(name, "applied")))
-        base = dict(model=name, action=action, from_version=current, to_version=target, reason=reason,
+        base: dict[str, Any] = dict(model=name, action=action, from_version=current, to_version=target, reason=reason,
                     actor=actor, run_id=run_id, reconciled=notes)
         if target == current:
             return PromotionResult(changed=False, entry_id=None, at=utc_now().isoformat(), **base)

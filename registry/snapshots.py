@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrain.errors import RetrainError
+from base.errors import RetrainError
 
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 SNAPSHOT_DIR = "reference"
 FRAME_FILE = "reference.parquet"
@@ -48,22 +48,6 @@ class ReferenceSnapshot:
 
     def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "rows": len(self.frame), **self.meta}
-
-
-def build_snapshot(train: "pd.DataFrame", features: list[str], config: "ModelConfig") -> ReferenceSnapshot:
-    """Sample the training frame the way the drift check samples a batch (same seed and size)."""
-    from monitoring.drift import sample_reference
-
-    target = config.data.target_column
-    columns = list(features) + ([target] if target in train.columns and target not in features else [])
-    sample = sample_reference(train[columns], config).reset_index(drop=True)
-    meta = {
-        "source_rows": len(train),
-        "sample_rows": config.drift.sample_rows,
-        "seed": config.drift.seed,
-        "target": target,
-    }
-    return ReferenceSnapshot(sample, list(features), meta)
 
 
 def save_reference(client: "MlflowClient", run_id: str, snapshot: ReferenceSnapshot) -> str:

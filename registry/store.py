@@ -10,12 +10,11 @@ module on paths that never touch the registry.
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrain.config import ModelConfig
+from base.environment import quiet_libraries
+from base.settings import ModelConfig
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -41,10 +40,10 @@ def connect(config: ModelConfig) -> "MlflowClient":
     Sets the process-wide tracking and registry URIs too, because
     ``mlflow.start_run`` and ``log_model`` only use the global ones.
     """
-    quiet_mlflow()
+    quiet_libraries()
     from mlflow import MlflowClient
 
-    from retrain.errors import store_faults
+    from base.errors import store_faults
 
     uri = config.tracking_uri
     with store_faults("MLflow registry", uri, "check the home folder's free space and permissions and that the "
@@ -58,7 +57,7 @@ def connect(config: ModelConfig) -> "MlflowClient":
 
 def client_for(tracking_uri: str) -> "MlflowClient":
     """A client for read-only commands (``retrain status``): no experiment, no global URIs."""
-    quiet_mlflow()
+    quiet_libraries()
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -85,20 +84,6 @@ def monitoring_experiment(client: "MlflowClient", config: ModelConfig) -> str:
     name = experiment_name(config.name) + MONITORING_SUFFIX
     location = _location(client.tracking_uri, artifact_root(config) / "monitoring")
     return _ensure_experiment(client, name, location)
-
-
-def quiet_mlflow() -> None:
-    """Silence chatter that says nothing to a retrain user; real warnings still show.
-
-    The first use of a sqlite store logs every Alembic migration; each logged model
-    notes that ``pip`` itself is not installed (uv environments have none) and that
-    the working directory is a uv project; each load draws a download progress bar
-    for a local copy that takes milliseconds.
-    """
-    for name in ("alembic", "mlflow.store.db.utils", "mlflow.utils.uv_utils"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def _ensure_experiment(client: "MlflowClient", name: str, location: str | None) -> str:

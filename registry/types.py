@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
 
-CHAMPION = "champion"
-CHALLENGER = "challenger"
 
 
 class VersionNotFound(RetrainError, LookupError):

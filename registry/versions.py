@@ -20,9 +20,11 @@ from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry.snapshots import ReferenceSnapshot, save_reference
 from registry.store import experiment_id, use_client
-from registry.types import CHALLENGER, CHAMPION, ModelStatus, VersionInfo, VersionNotFound
-from retrain.config import ModelConfig
+from registry.types import ModelStatus, VersionInfo, VersionNotFound
+from base.settings import ModelConfig
+from base.vocabulary import CHALLENGER, CHAMPION
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,15 +49,20 @@ def register_candidate(
     *,
     params: dict | None = None,
     decision: dict | None = None,
+    reference: "ReferenceSnapshot | None" = None,
 ) -> VersionInfo:
-    """Log ``model`` in one run, register it as a new version and alias it ``challenger``.
+    """Log ``model`` (and its drift ``reference``) in one run, register a version, alias it ``challenger``.
 
     ``sample_input`` holds feature columns only; its first rows give the signature.
-    A ``validation`` summary, if the caller has one, belongs in ``lineage``.
+    A ``validation`` summary, if the caller has one, belongs in ``lineage``. Idempotent per
+    flow run: a retried call finds the version its run already registered.
     """
     import mlflow.sklearn
 
     use_client(client)
+    done = registered_by_run(client, config.name, lineage.get("flow_run_id"))
+    if done is not None:
+        return done
     if "code_version" not in lineage:
         lineage = {**lineage, "code_version": code_version()}
     params = flatten(params or {})
@@ -67,6 +74,8 @@ def register_candidate(
         mlflow.log_text(_json(lineage), "lineage.json")
         if decision is not None:
             mlflow.log_text(_json(decision), "decision.json")
+        if reference is not None:
+            save_reference(client, run.info.run_id, reference)
         info = mlflow.sklearn.log_model(
             model, name=MODEL_ARTIFACT, signature=signature, **_serialization(model)
         )
@@ -76,7 +85,20 @@ def register_candidate(
             config.name, info.model_uri, run_id=run.info.run_id, tags=tags, model_id=info.model_id
         )
         client.set_registered_model_alias(config.name, CHALLENGER, created.version)
-    return get_version(client, config.name, created.version)
+    registered = get_version(client, config.name, created.version)
+    if registered is None:
+        raise VersionNotFound(config.name, created.version)
+    return registered
+
+
+def registered_by_run(client: "MlflowClient", name: str, flow_run_id: str | None) -> VersionInfo | None:
+    """The version a flow run already registered (its ``flow_run_id`` tag), if any."""
+    if not flow_run_id or not model_exists(client, name):
+        return None
+    for mv in client.search_model_versions(f"name = '{name}'", max_results=1000):
+        if (mv.tags or {}).get("flow_run_id") == flow_run_id:
+            return get_version(client, name, mv.version)
+    return None
 
 
 def get_version(client: "MlflowClient", name: str, ref: str | int) -> VersionInfo | None:

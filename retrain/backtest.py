@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 STORE_ENV = ("RETRAIN_HOME", "RETRAIN_TRACKING_URI", "RETRAIN_LEDGER_URL")  # would point the replay at real stores
 
@@ -78,7 +78,7 @@ def run_backtest(config: "ModelConfig", initial: int = 3, schedule_days: float |
 
     arrivals = order_arrivals(config, quarantined)
     if len(arrivals) <= initial:
-        from retrain.errors import Kind, RetrainError
+        from base.errors import Kind, RetrainError
 
         raise RetrainError(f"{config.data_glob}: {len(arrivals)} batch(es); a backtest needs more than the "
                            f"{initial} that train the first champion", kind=Kind.DATA_INVALID)
@@ -130,7 +130,7 @@ def scratch_config(config: "ModelConfig", root: Path) -> "ModelConfig":
     """A copy of the config whose data, suite and every store live under ``root``."""
     import yaml
 
-    from retrain.config import load_config
+    from base.settings import load_config
 
     raw = yaml.safe_load(Path(config.config_path).read_text())
     suite = root / Path(config.suite_path).name

@@ -5,7 +5,7 @@ Typer and our light modules; Prefect, MLflow, GX, Evidently and scikit-learn are
 by the command that needs them.
 
 Errors are caught once, in ``RetrainGroup.invoke``: a ``RetrainError`` is reported by its
-kind and exits with the code ``retrain.exitcodes`` assigns to that kind (the table of
+kind and exits with the code ``base.exitcodes`` assigns to that kind (the table of
 codes lives there and in the README, generated from it). Expected failures print one line,
 never a traceback; ``--debug`` or ``RETRAIN_DEBUG=1`` adds one.
 """
@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
 from retrain.commands import backtest, core, monitoring_ops, registry_ops, server_ops
-from retrain.errors import Kind, RetrainError, StoreUnavailable, store_problem
+from base.errors import Kind, RetrainError, StoreUnavailable, store_problem
 from retrain.output import report_error
 
 DEBUG_ENV = "RETRAIN_DEBUG"
@@ -29,7 +30,7 @@ DEBUG_ENV = "RETRAIN_DEBUG"
 class RetrainGroup(TyperGroup):
     """The top-level group: runs a command and answers every failure the same way."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx: Any) -> Any:  # Typer types its vendored click Context apart from click's
         rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
@@ -83,7 +84,7 @@ def options(
 ) -> None:
     """Keep tabular models healthy: validate, retrain, gate, promote, roll back.
 
-    Exit codes: see the README's table (generated from retrain/exitcodes.py).
+    Exit codes: see the README's table (generated from base/exitcodes.py).
     """
 
 

@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 import typer
 
-from retrain.errors import RetrainError
-from retrain.exitcodes import Exit, exit_for, kind_for
+from base.errors import RetrainError
+from base.exitcodes import Exit, exit_for, kind_for
 
 
 def console(stderr: bool = False):

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retrain.outcome import RunOutcome
+from base.outcome import RunOutcome
+from base.vocabulary import RunStatus, Trigger
 from retrain.output import console, emit
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 
 def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = "", as_json: bool = False,
                 quiet: bool = False, wait_seconds: float | None = None, override: str = "") -> RunOutcome:
     """Run the flow once; data errors (too few rows, unreadable files) become ``data_invalid``."""
-    from retrain.runtime import quiet_libraries
+    from base.environment import quiet_libraries
 
     connect_prefect(config.home, quiet=quiet or as_json, as_json=as_json)
     quiet_libraries()
@@ -28,11 +29,10 @@ def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = ""
     from training.data import DataError
 
     try:
-        result = retrain_flow(config_path=str(config.config_path), trigger=trigger, reason=reason,
-                              wait_seconds=wait_seconds, override=override)
-        outcome = RunOutcome.from_dict(result)
+        outcome = retrain_flow(config_path=str(config.config_path), trigger=Trigger(trigger), reason=reason,
+                               wait_seconds=wait_seconds, override=override)
     except DataError as err:
-        outcome = RunOutcome(model=config.name, status="data_invalid", trigger=trigger,
+        outcome = RunOutcome(model=config.name, status=RunStatus.DATA_INVALID, trigger=Trigger(trigger),
                              message=f"{err}; nothing registered")
     if not quiet:
         emit(outcome.to_dict(), as_json, lambda _: render_outcome(outcome))
@@ -41,7 +41,7 @@ def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = ""
 
 def connect_prefect(home: "Path", quiet: bool = False, as_json: bool = False) -> str | None:
     """Prepare Prefect for this process; a server that cannot start is one line and exit 1."""
-    from retrain.exitcodes import Exit
+    from base.exitcodes import Exit
     from retrain.output import fail
     from retrain.runtime import prepare_prefect
     from retrain.server import ServerError

@@ -63,34 +63,3 @@ def set_quiet_defaults(quiet: bool) -> None:
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "ERROR")
-
-
-def actor() -> str:
-    """Who is acting, for the ledger: ``RETRAIN_ACTOR`` or user@host."""
-    explicit = os.environ.get("RETRAIN_ACTOR")
-    if explicit:
-        return explicit
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
-def quiet_libraries() -> None:
-    """Silence progress bars, analytics and chatty loggers of the wrapped libraries."""
-    import logging
-    import warnings
-
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    for name in ("great_expectations", "alembic", "mlflow", "evidently", "urllib3"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", message=".*pkg_resources.*")

@@ -187,6 +187,7 @@ def record_prefect(home: Path, service: Service, port: int) -> str:
     from retrain.server import ServerRecord, write_record
 
     url = prefect_api_url(port)
+    assert service.process is not None, "the server process was started above"
     write_record(home, ServerRecord(url, service.process.pid, port, "ui", datetime.now(timezone.utc).isoformat()))
     return url
 

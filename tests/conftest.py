@@ -33,9 +33,9 @@ def migrated_mlflow_db(tmp_path_factory) -> Path:
     """
     from mlflow import MlflowClient
 
-    from registry.store import quiet_mlflow
+    from base.environment import quiet_libraries
 
-    quiet_mlflow()
+    quiet_libraries()
     path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
     MlflowClient(tracking_uri=f"sqlite:///{path}", registry_uri=f"sqlite:///{path}").search_experiments()
     return path

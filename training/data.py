@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 CSV_SUFFIXES = {".csv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}

@@ -18,7 +18,7 @@ from training.metrics import encode, higher_is_better, metric_names, predict_out
 from training.types import BootstrapResult, Decision, OutputCheck, Outputs
 
 if TYPE_CHECKING:
-    from retrain.config import ConstraintsConfig, ModelConfig
+    from base.settings import ConstraintsConfig, ModelConfig
 
 __all__ = ["BootstrapResult", "Decision", "OutputCheck", "check_outputs", "decide_promotion", "paired_bootstrap"]
 
@@ -127,7 +127,8 @@ def decide_promotion(
     y = rows[target].to_numpy()
     cand_outputs = predict_outputs(task, candidate_model, rows[features])
     cand_metrics = _all_metrics(task, y, cand_outputs)
-    reasons, passed = [], []
+    reasons: list[str] = []
+    passed: list[bool] = []
     floor_at = len(reasons)
     if config.gate.floor is not None:
         passed.append(_check_floor(metric, cand_metrics[metric], config.gate.floor, reasons))
@@ -135,7 +136,7 @@ def decide_promotion(
     passed.append(output_check.passed)
     problems = "; ".join(output_check.problems)
     reasons.append("pass: output checks" if output_check.passed else f"fail: output checks: {problems}")
-    base = dict(metric=metric, candidate_score=cand_metrics[metric], champion_version=champion_version,
+    base: dict[str, Any] = dict(metric=metric, candidate_score=cand_metrics[metric], champion_version=champion_version,
                 output_check=output_check, candidate_metrics=cand_metrics)
     if champion_model is None:
         reasons.append(f"info: no champion for {config.name!r} yet; only the floor and output checks apply")

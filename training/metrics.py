@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retrain.config import LOWER_IS_BETTER, METRIC_NAMES, PRIMARY_METRIC
+from base.settings import LOWER_IS_BETTER, METRIC_NAMES, PRIMARY_METRIC
 from training.types import Outputs
 
 __all__ = [
@@ -72,7 +72,7 @@ def encode(task: str, y: Any, outputs: list[Outputs]) -> tuple[np.ndarray, list[
     if task == "regression":
         return y.astype(float), [np.asarray(o.values, dtype=float) for o in outputs]
     if task == "binary":
-        positive = outputs[0].labels[1]
+        positive = np.asarray(outputs[0].labels)[1]
         return (y == positive).astype(float), [np.asarray(o.values, dtype=float) for o in outputs]
     predicted = [np.asarray(o.labels)[np.argmax(o.values, axis=1)] for o in outputs]
     space = np.unique(np.concatenate([y.astype(object)] + [p.astype(object) for p in predicted]).astype(str))

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from retrain.errors import Kind, RetrainError
+from base.errors import Kind, RetrainError
 from training.data import is_categorical, is_number, select_features
 from training.types import Candidate, Split
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 __all__ = ["Candidate", "PipelineError", "build_pipeline", "import_estimator", "train_candidate"]
 

@@ -15,7 +15,7 @@ from training.data import DataError, parse_timestamps
 from training.types import Split
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 __all__ = ["Split", "split_by_time"]
 

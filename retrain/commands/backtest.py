@@ -33,7 +33,8 @@ def backtest(
     import tempfile
 
     from retrain.runner import connect_prefect
-    from retrain.runtime import SERVER_MODE_VARIABLE, quiet_libraries
+    from base.environment import quiet_libraries
+    from retrain.runtime import SERVER_MODE_VARIABLE
 
     scratch = Path(tempfile.mkdtemp(prefix="retrain-backtest-"))
     # flow runs stay out of the real home too; a temporary server ends with this process

@@ -7,9 +7,9 @@ from typing import Any
 
 import typer
 
-from retrain.exitcodes import Exit
+from base.exitcodes import Exit
 from retrain.output import console, emit, fail, report_error
-from retrain.paths import check_model_name
+from base.paths import check_model_name
 
 
 def _model_argument(value: str) -> str:
@@ -27,7 +27,7 @@ MODEL = typer.Argument(..., help="Registered model name.", callback=_model_argum
 
 def load_or_exit(path: Path, as_json: bool):
     """Load a config or exit 2 naming the file, the field and what was expected."""
-    from retrain.config import ConfigError, load_config
+    from base.settings import ConfigError, load_config
 
     try:
         return load_config(path)
@@ -38,7 +38,7 @@ def load_or_exit(path: Path, as_json: bool):
 def load_checked(path: Path, as_json: bool, for_run: bool = False):
     """Load a config and check what it references (suite, estimator, stores) before any work."""
     cfg = load_or_exit(path, as_json)
-    from retrain.references import check_references
+    from monitoring.preflight import check_references
 
     check_references(cfg, for_run=for_run)
     return cfg
@@ -53,7 +53,7 @@ def load_with_batch(config: Path, batch: Path, as_json: bool):
     cfg = load_checked(config, as_json)
     if not batch.is_file():
         raise fail(f"{batch}: no such batch file", Exit.USAGE, as_json)
-    from retrain.runtime import quiet_libraries
+    from base.environment import quiet_libraries
 
     quiet_libraries()
     return cfg
@@ -120,7 +120,7 @@ def suite_init(
 ) -> None:
     """Propose a GX suite from reference data that catches broken batches and lets growth through."""
     cfg = load_or_exit(config, as_json)
-    from retrain.runtime import quiet_libraries
+    from base.environment import quiet_libraries
 
     quiet_libraries()
     from monitoring.validation import propose_suite, write_suite
@@ -154,7 +154,7 @@ def suite_check(
     Exit 0 when every batch would pass, 3 when at least one would be quarantined.
     """
     cfg = load_checked(config, as_json)
-    from retrain.runtime import quiet_libraries
+    from base.environment import quiet_libraries
 
     quiet_libraries()
     from monitoring.suite_check import check_suite
@@ -203,7 +203,7 @@ def status(
     from registry.audit import champion_warnings, floor_warning
     from registry.store import client_for
     from registry.versions import model_exists, model_status
-    from retrain.errors import store_faults
+    from base.errors import store_faults
 
     client = client_for(stores.tracking_uri)
     with store_faults("MLflow registry", stores.tracking_uri, "check that the tracking store exists and answers"):
@@ -233,7 +233,7 @@ def resolve_stores(home: str | None, tracking_uri: str | None, ledger_url: str |
                    config: Path | None, as_json: bool):
     """Explicit URLs win, then the model config's state, then the home's defaults."""
     from registry.ledger import Stores
-    from retrain.config import store_urls
+    from base.settings import store_urls
 
     if config is not None:
         cfg = load_or_exit(config, as_json)

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from retrain.commands.core import HOME, JSON, TRACKING, load_or_exit, load_with_batch
-from retrain.exitcodes import Exit
+from base.exitcodes import Exit
 from retrain.output import console, emit, fail
 
 API = typer.Option(None, "--api-url", envvar="PREFECT_API_URL",
@@ -28,7 +28,8 @@ def drift(
     batch: Path = typer.Argument(..., help="Batch file (CSV or Parquet) to compare with the champion."),
     as_json: bool = JSON,
 ) -> None:
-    """Validate a batch and compare it with the champion's training data; exit 9 on drift or decay."""
+    """Validate a batch and compare it with the champion's training data; exit 9 on drift or decay,
+    14 when the batch is too small for a drift verdict."""
     cfg = load_with_batch(config, batch, as_json)
     from monitoring.check import NoChampion, run_drift_check
     from monitoring.drift_types import DriftInputError
@@ -45,12 +46,14 @@ def drift(
     emit(result.to_dict(), as_json, lambda _: render_check(result))
     if result.status == "data_invalid":
         raise typer.Exit(int(Exit.DATA_INVALID))
+    if result.status == "insufficient_data":
+        raise typer.Exit(int(Exit.INSUFFICIENT_DATA))
     raise typer.Exit(int(Exit.DRIFT if result.signals else Exit.OK))
 
 
 def render_check(result: Any) -> None:
     out = console()
-    colour = {"ok": "green", "signal": "yellow"}.get(result.status, "red")
+    colour = {"ok": "green", "signal": "yellow", "insufficient_data": "yellow"}.get(result.status, "red")
     out.print(f"[bold {colour}]{result.status.upper()}[/] {result.summary()}")
 
 
@@ -81,7 +84,7 @@ def home_server_url(home: Path | None) -> str | None:
     Using it marks it in use for this process's life, so it does not stop for being idle
     while ``serve`` runs deployments on it.
     """
-    from retrain.config import resolve_home
+    from base.settings import resolve_home
     from retrain.server import ServerError, is_ours, mark_in_use, read_record, startup_timeout
 
     root = home if home is not None else resolve_home()
@@ -139,7 +142,7 @@ def ui(
     mlflow_port: int = typer.Option(5000, "--mlflow-port", help="Port of the MLflow UI."),
 ) -> None:
     """Start the Prefect server and the MLflow UI on 127.0.0.1; Ctrl-C stops both."""
-    from retrain.config import default_tracking_uri, resolve_home
+    from base.settings import default_tracking_uri, resolve_home
     from retrain.stopping import leave_to_command
     from retrain.ui import run_ui
 

@@ -40,11 +40,11 @@ def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:
 
 def _execute(stores: "Stores", model: str, act: Callable[[], Any], as_json: bool) -> None:
     """Run one move and turn our errors into their exit codes."""
-    from retrain.runtime import quiet_libraries
+    from base.environment import quiet_libraries
 
     quiet_libraries()
     notes = _reconcile_first(stores, model, as_json)
-    from retrain.errors import RetrainError
+    from base.errors import RetrainError
 
     try:
         result = act()
@@ -106,9 +106,9 @@ def _answer(model: str, version: str | None, approve: bool, comment: str, approv
             stores: "Stores", as_json: bool) -> None:
     from registry.approvals import answer_approval
     from registry.promotion import make_client
-    from retrain.errors import RetrainError
-    from retrain.exitcodes import Exit
-    from retrain.runtime import actor, quiet_libraries
+    from base.errors import RetrainError
+    from base.exitcodes import Exit
+    from base.environment import actor, quiet_libraries
 
     quiet_libraries()
     try:
@@ -169,7 +169,7 @@ def history(
 ) -> None:
     """Every change of the champion: versions, action, reason, actor, time, metrics."""
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
-    from retrain.runtime import quiet_libraries
+    from base.environment import quiet_libraries
 
     quiet_libraries()
     notes = _reconcile_first(stores, model, as_json)

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from retrain.commands.core import HOME, JSON
-from retrain.exitcodes import Exit
+from base.exitcodes import Exit
 from retrain.output import console, emit, fail
 
 server_app = typer.Typer(help="The Prefect server a Retrain home shares between commands.", no_args_is_help=True)
@@ -32,7 +32,7 @@ def say_state(data: dict[str, Any]) -> None:
 
 def start(home: str = HOME, as_json: bool = JSON) -> None:
     """Start the home's Prefect server now (or report the one already running)."""
-    from retrain.config import resolve_home
+    from base.settings import resolve_home
     from retrain.server import ServerError, ensure_server
 
     root = resolve_home(home)
@@ -46,7 +46,7 @@ def start(home: str = HOME, as_json: bool = JSON) -> None:
 
 def status(home: str = HOME, as_json: bool = JSON) -> None:
     """Whether the home's Prefect server runs, where, and which process it is."""
-    from retrain.config import resolve_home
+    from base.settings import resolve_home
     from retrain.processes import find_orphans
     from retrain.server import answers, is_ours, read_record
 
@@ -65,7 +65,7 @@ def status(home: str = HOME, as_json: bool = JSON) -> None:
 
 def stop(home: str = HOME, as_json: bool = JSON) -> None:
     """Stop the home's Prefect server and any server a killed command left behind."""
-    from retrain.config import resolve_home
+    from base.settings import resolve_home
     from retrain.server import ServerError, stop_server
 
     root = resolve_home(home)

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from retrain.config import load_config, resolve_home
-from retrain.outcome import RunOutcome
+from base.settings import load_config, resolve_home
+from base.outcome import RunOutcome
 from retrain.output import console
 
 MODEL = "flights-late"
@@ -30,7 +30,7 @@ MODEL = "flights-late"
 def play_demo(months: int = 12, as_json: bool = False, schedule_days: int = 60) -> dict[str, Any]:
     """Build the workspace, play every batch through the real flow, roll back once."""
     from retrain.runner import connect_prefect
-    from retrain.runtime import quiet_libraries
+    from base.environment import quiet_libraries
 
     home = resolve_home()
     connect_prefect(home, quiet=True, as_json=as_json)
@@ -186,7 +186,7 @@ def format_row(row: dict[str, Any]) -> str:
 def roll_back_once(config: Any, out: Any) -> dict[str, Any]:
     from registry.promotion import history, rollback
     from registry.store import connect
-    from retrain.runtime import actor
+    from base.environment import actor
 
     client = connect(config)
     result = rollback(config, client, config.name, reason="demo: the newest champion misbehaves", actor=actor())

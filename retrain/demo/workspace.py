@@ -185,7 +185,8 @@ def build_workspace(
     landing.mkdir()
     batches.mkdir()
     rows: dict[str, int] = {}
-    initial, later = [], []
+    initial: list[Path] = []
+    later: list[Path] = []
     for month in months:
         files = write_month(flights, month, month == broken_month, landing, rows)
         (initial if month in initial_months else later).extend(files)
@@ -242,7 +243,7 @@ def write_config(source: Path, dest: Path, home: Path | None = None) -> Path:
     Edited line by line rather than through a YAML round trip, so the comments that make
     the example worth reading survive in the copy.
     """
-    from retrain.config import load_config
+    from base.settings import load_config
 
     lines = source.read_text().splitlines(keepends=True)
     set_value(lines, "data", "path", json.dumps(DATA_GLOB))

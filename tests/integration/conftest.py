@@ -72,7 +72,7 @@ def workspace(tmp_path, monkeypatch, migrated_mlflow_db, mlflow_globals):
     import shutil
 
     from monitoring.validation import propose_suite, write_suite
-    from retrain.config import load_config
+    from base.settings import load_config
 
     for var in ("RETRAIN_HOME", "RETRAIN_TRACKING_URI", "RETRAIN_LEDGER_URL"):
         monkeypatch.delenv(var, raising=False)
@@ -92,7 +92,7 @@ def workspace(tmp_path, monkeypatch, migrated_mlflow_db, mlflow_globals):
 def run_flow(config_path: Path, trigger: str = "manual") -> dict:
     from flows.retrain import retrain_flow
 
-    return retrain_flow(config_path=str(config_path), trigger=trigger)
+    return retrain_flow(config_path=str(config_path), trigger=trigger).to_dict()
 
 
 def free_port() -> int:

@@ -10,8 +10,8 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from retrain.config import load_config
-from retrain.exitcodes import Exit
+from base.settings import load_config
+from base.exitcodes import Exit
 
 from .conftest import make_month, run_flow
 
@@ -51,7 +51,7 @@ def test_waiting_candidate_is_approved_from_the_terminal(manual):
     outcome = run_flow(config.config_path)
     assert outcome["status"] == "pending_approval", outcome
     assert champion(config) is None  # nothing moves while the candidate waits
-    assert version_tags(config, "1")["retrain.outcome"] == "pending_approval"
+    assert version_tags(config, "1")["base.outcome"] == "pending_approval"
 
     done = cli("approve", config.name, "--comment", "holdout looks right", "--as", "alice", "--json",
                "--config", str(config.config_path))
@@ -61,7 +61,7 @@ def test_waiting_candidate_is_approved_from_the_terminal(manual):
     assert (entry.to_version, entry.actor, entry.status) == ("1", "alice", "applied")
     assert "holdout looks right" in entry.reason
     tags = version_tags(config, "1")
-    assert (tags["retrain.approval"], tags["retrain.approval_by"], tags["retrain.outcome"]) == (
+    assert (tags["retrain.approval"], tags["retrain.approval_by"], tags["base.outcome"]) == (
         "approved", "alice", "promoted")
 
     again = cli("approve", config.name, "1", "--json", "--config", str(config.config_path))
@@ -97,7 +97,7 @@ def test_an_approval_after_the_deadline_is_refused_and_recorded_as_timed_out(man
     assert late.exit_code == Exit.USAGE, late.stdout
     assert "timed_out" in late.stdout or "waits for approval" in late.stdout
     assert champion(config) is None
-    assert version_tags(config, "1")["retrain.outcome"] == "timed_out"
+    assert version_tags(config, "1")["base.outcome"] == "timed_out"
 
 
 def test_an_approval_after_the_champion_moved_is_superseded(manual):
@@ -117,4 +117,4 @@ def test_an_approval_after_the_champion_moved_is_superseded(manual):
     assert done.exit_code == Exit.EXPECTATION_MISMATCH, done.stdout
     assert "superseded" in done.stdout
     assert champion(config) == "1"
-    assert version_tags(config, "3")["retrain.outcome"] == "superseded"
+    assert version_tags(config, "3")["base.outcome"] == "superseded"

@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from retrain.config import load_config
+from base.settings import load_config
 
 
 def months_into(root, synth, months, flip_last=False):

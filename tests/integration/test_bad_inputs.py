@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from retrain.config import load_config
-from retrain.exitcodes import Exit
+from base.settings import load_config
+from base.exitcodes import Exit
 
 from mlflow import MlflowClient
 

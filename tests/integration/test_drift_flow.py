@@ -10,8 +10,8 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from retrain.config import load_config
-from retrain.exitcodes import Exit
+from base.settings import load_config
+from base.exitcodes import Exit
 
 pytestmark = pytest.mark.integration
 
@@ -152,6 +152,20 @@ def test_drift_cli_exit_codes_follow_the_policy(champion, synth, tmp_path):
     watch_only = synth.write_config(tmp_path, drift={"triggers": []})
     code, data = check(shifted, watch_only)
     assert code == Exit.OK and data["signals"] == [] and data["decay"]["degraded"]
+
+
+def test_drift_cli_exits_14_on_a_batch_too_small_for_a_verdict(champion, synth, tmp_path):
+    from retrain.cli import app
+
+    tiny = write_batch(tmp_path, quiet_month(synth).head(20), "tiny.csv")
+    only_drift = synth.write_config(tmp_path, drift={"triggers": ["drift"], "min_rows": 50})
+    done = CliRunner().invoke(app, ["drift", str(only_drift), str(tiny), "--json"])
+    data = json.loads(done.stdout)
+
+    assert done.exit_code == Exit.INSUFFICIENT_DATA == 14, done.stdout
+    assert data["status"] == "insufficient_data" and data["signals"] == []
+    assert data["drift"]["status"] == "insufficient_data" and not data["drift"]["drifted"]
+    assert {c["status"] for c in data["drift"]["columns"]} == {"insufficient_data"}
 
 
 def test_drift_cli_without_champion_names_the_problem(workspace, synth, tmp_path):

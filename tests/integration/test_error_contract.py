@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from retrain.exitcodes import Exit
+from base.exitcodes import Exit
 
 PG_DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/nope"
 
@@ -61,7 +61,7 @@ def cli(child_env):
 def template(tmp_path_factory, synth):
     """Three good months and a suite proposed from them, copied into each case's folder."""
     from monitoring.validation import propose_suite, write_suite
-    from retrain.config import load_config
+    from base.settings import load_config
 
     root = tmp_path_factory.mktemp("template")
     (root / "batches").mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from retrain.config import load_config
+from base.settings import load_config
 
 
 def champion(config) -> str:

@@ -7,7 +7,7 @@ import json
 import pytest
 from mlflow import MlflowClient
 
-from retrain.config import load_config
+from base.settings import load_config
 
 
 def champion_of(config):

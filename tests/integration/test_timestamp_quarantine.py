@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrain.config import load_config
+from base.settings import load_config
 
 pytestmark = pytest.mark.integration
 

@@ -49,7 +49,7 @@ def prefect_server():
 def build(root: Path, synth, name: str = "synth") -> Path:
     """Three good months, a proposed suite, a config with the marked estimator; returns the config."""
     from monitoring.validation import propose_suite, write_suite
-    from retrain.config import load_config
+    from base.settings import load_config
 
     (root / "batches").mkdir(parents=True)
     frames = [synth.make_month(m) for m in (1, 2, 3)]

@@ -90,7 +90,7 @@ def prefect_server(tmp_path_factory, local_net):
 def build_model_workspace(root: Path, synth, name: str) -> Path:
     """Three good months, a suite proposed from them, and a config whose estimator sleeps in fit."""
     from monitoring.validation import propose_suite, write_suite
-    from retrain.config import load_config
+    from base.settings import load_config
 
     (root / "batches").mkdir(parents=True)
     frames = [synth.make_month(m) for m in (1, 2, 3)]

@@ -183,7 +183,7 @@ def test_two_triggers_at_once_run_one_retrain(serving):
 ])
 def test_policy_decides_which_events_start_a_retrain(tmp_path, synth, policy, expected):
     from flows.deploy import build_deployments
-    from retrain.config import load_config
+    from base.settings import load_config
 
     config = load_config(synth.write_config(tmp_path, drift={"triggers": policy},
                                             schedule={"anchor": "2026-03-01T06:00:00"}))

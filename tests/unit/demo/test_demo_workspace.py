@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrain.config import load_config
+from base.settings import load_config
 from training.data import select_features
 from retrain.demo.workspace import (
     AFTER_DEPARTURE,
@@ -222,7 +222,7 @@ def test_example_config_spells_out_every_setting():
     """Every field of ModelConfig is written out in the example, so it serves as the reference."""
     import yaml
 
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
     def missing(model, raw: dict, prefix: str = "") -> list[str]:
         gaps = []

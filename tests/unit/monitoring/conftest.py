@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrain.config import ModelConfig
+from base.settings import ModelConfig
 
 CARRIERS = ["AA", "B6", "DL", "UA", "WN"]
 ORIGINS = ["EWR", "JFK", "LGA"]

@@ -9,7 +9,7 @@ import pytest
 
 from monitoring.drift import detect_drift, read_value_drift
 from monitoring.drift_types import DriftInputError
-from retrain.config import ModelConfig
+from base.settings import ModelConfig
 
 
 def make_config(categorical: list[str] | None = None, exclude: tuple[str, ...] = (), **drift) -> ModelConfig:

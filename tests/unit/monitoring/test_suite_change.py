@@ -34,7 +34,7 @@ def demand_month(month: int, rows: int = 400, seed: int = 7) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
     config = ModelConfig.model_validate({
         "name": "demand", "task": "regression", "validation": {"suite": "s.json"},
@@ -106,7 +106,7 @@ def test_suite_check_replays_every_batch_and_names_what_fails(tmp_path):
     from typer.testing import CliRunner
 
     from retrain.cli import app
-    from retrain.config import load_config
+    from base.settings import load_config
 
     (tmp_path / "batches").mkdir()
     for month in (1, 2, 3, 9):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from monitoring.timestamps import CHECK, find_implausible, max_gap
-from retrain.config import ModelConfig
+from base.settings import ModelConfig
 
 NOW = pd.Timestamp("2026-11-01T12:00:00Z")
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from registry.types import VersionInfo
-from retrain.config import ModelConfig
+from base.settings import ModelConfig
 
 FEATURES = ["distance", "hour", "carrier"]
 

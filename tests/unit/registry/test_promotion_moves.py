@@ -25,7 +25,7 @@ from registry.promotion import (
     reconcile,
     rollback,
 )
-from retrain.errors import Kind
+from base.errors import Kind
 
 X = np.zeros((3, 1))
 

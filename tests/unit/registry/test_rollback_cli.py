@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from retrain.commands import registry_ops
-from retrain.exitcodes import Exit
+from base.exitcodes import Exit
 
 
 @pytest.fixture(scope="module")

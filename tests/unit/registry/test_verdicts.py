@@ -8,7 +8,7 @@ import pytest
 from registry.ledger import Stores, open_ledger
 from registry.promotion import PromotionWithheld, move_champion, promote, read_champion, release, rollback
 from registry.verdicts import active_blocks, active_hold, describe_guards
-from retrain.exitcodes import EXIT_BY_KIND, Exit
+from base.exitcodes import EXIT_BY_KIND, Exit
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from retrain.exitcodes import Exit
+from base.exitcodes import Exit
 
 HEAVY = ("prefect", "mlflow", "great_expectations", "evidently", "sklearn")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from retrain.config import ConfigError, load_config
+from base.settings import ConfigError, load_config
 
 BASE = {
     "name": "m",
@@ -73,7 +73,7 @@ def test_broken_yaml_and_missing_file(tmp_path):
 
 
 def test_store_urls_prefer_explicit_then_env_then_home(tmp_path, monkeypatch):
-    from retrain.config import store_urls
+    from base.settings import store_urls
 
     for var in ("RETRAIN_HOME", "RETRAIN_TRACKING_URI", "RETRAIN_LEDGER_URL"):
         monkeypatch.delenv(var, raising=False)

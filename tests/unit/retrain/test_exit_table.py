@@ -1,12 +1,12 @@
-"""The README's exit-code table is the one in ``retrain/exitcodes.py``; every error kind has a code."""
+"""The README's exit-code table is the one in ``base/exitcodes.py``; every error kind has a code."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from retrain.errors import Kind
-from retrain.exitcodes import EXIT_BY_KIND, MEANING, Exit, markdown_table
+from base.errors import Kind
+from base.exitcodes import EXIT_BY_KIND, MEANING, Exit, markdown_table
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-from retrain.config import ModelConfig
+from base.settings import ModelConfig
 
 CITIES = ["ams", "ber", "cph", "dub", "edi"]
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from retrain.config import METRIC_NAMES, PRIMARY_METRIC
+from base.settings import METRIC_NAMES, PRIMARY_METRIC
 from training.metrics import (
     encode, higher_is_better, metric_from_outputs, metric_names, predict_outputs, score, weighted_metric,
 )

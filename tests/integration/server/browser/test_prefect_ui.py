@@ -72,7 +72,7 @@ def served(tmp_path_factory, synth, migrated_mlflow_db, served_env, helpers):
     """Per model three versions, champion moved v1 → v2 through the ledger; ``retrain serve`` runs them."""
     from flows.deploy import register_deployments
     from registry.promotion import promote
-    from retrain.config import load_config
+    from base.settings import load_config
 
     root = tmp_path_factory.mktemp("ui-models")
     configs = {}
@@ -174,5 +174,5 @@ def test_approval_answered_in_the_prefect_ui_form_makes_the_candidate_champion(s
     assert (last.action, last.from_version, last.to_version, last.actor) == ("promote", "2", "3", "alice")
     assert "holdout looks right" in last.reason and last.run_id == run_id
     tags = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_model_version(config.name, "3").tags
-    assert (tags["retrain.outcome"], tags["retrain.approval"], tags["retrain.approval_by"]) == (
+    assert (tags["base.outcome"], tags["retrain.approval"], tags["retrain.approval_by"]) == (
         "promoted", "approved", "alice")

@@ -7,23 +7,21 @@ without caring how the run was orchestrated.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from retrain.exitcodes import Exit
-
-Status = Literal["promoted", "rejected", "data_invalid", "pending_approval", "approval_rejected", "unchanged",
-                 "withheld", "superseded", "busy"]
+from base.exitcodes import Exit
+from base.vocabulary import RunStatus, Trigger
 
 EXIT_BY_STATUS = {
-    "promoted": Exit.OK,
-    "rejected": Exit.REJECTED,
-    "approval_rejected": Exit.REJECTED,
-    "data_invalid": Exit.DATA_INVALID,
-    "pending_approval": Exit.PENDING_APPROVAL,
-    "unchanged": Exit.OK,  # same data, recipe and code as the champion: nothing to do
-    "withheld": Exit.WITHHELD,  # a hold or a blocked fingerprint stopped the promotion
-    "superseded": Exit.REJECTED,  # a person moved the champion while this run trained
-    "busy": Exit.BUSY,  # another retrain of the model holds its run lease
+    RunStatus.PROMOTED: Exit.OK,
+    RunStatus.REJECTED: Exit.REJECTED,
+    RunStatus.APPROVAL_REJECTED: Exit.REJECTED,
+    RunStatus.DATA_INVALID: Exit.DATA_INVALID,
+    RunStatus.PENDING_APPROVAL: Exit.PENDING_APPROVAL,
+    RunStatus.UNCHANGED: Exit.OK,  # same data, recipe and code as the champion: nothing to do
+    RunStatus.WITHHELD: Exit.WITHHELD,  # a hold or a blocked fingerprint stopped the promotion
+    RunStatus.SUPERSEDED: Exit.REJECTED,  # a person moved the champion while this run trained
+    RunStatus.BUSY: Exit.BUSY,  # another retrain of the model holds its run lease
 }
 
 
@@ -32,11 +30,11 @@ class RunOutcome:
     """The result of ``retrain_flow``: status, the version it registered, and why."""
 
     model: str
-    status: Status
+    status: RunStatus
     version: str | None = None
     champion_version: str | None = None
     previous_champion: str | None = None
-    trigger: str = "manual"
+    trigger: Trigger = Trigger.MANUAL
     decision: dict[str, Any] | None = None
     validation: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
@@ -54,4 +52,4 @@ class RunOutcome:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunOutcome":
-        return cls(**data)
+        return cls(**{**data, "status": RunStatus(data["status"]), "trigger": Trigger(data["trigger"])})

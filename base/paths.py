@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from retrain.errors import UsageError
+from base.errors import UsageError
 
 # A model name is an MLflow registered-model name and a folder name under the home, so it
 # may hold only characters that are safe in both, and cannot be "." or "..".

@@ -14,11 +14,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrain.config import ConfigError
-from retrain.errors import store_faults
+from base.settings import ConfigError
+from base.errors import store_faults
 
 if TYPE_CHECKING:
-    from retrain.config import ModelConfig
+    from base.settings import ModelConfig
 
 TRACKING_SCHEMES = {"", "file", "sqlite", "http", "https", "databricks", "postgresql", "mysql", "mssql"}
 LEDGER_CONNECT_TIMEOUT = 5

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from base.vocabulary import Signal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from retrain.errors import Kind, RetrainError
-from retrain.paths import NAME_PATTERN, NAME_RULE, home_path
+from base.errors import Kind, RetrainError
+from base.paths import NAME_PATTERN, NAME_RULE, home_path
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -148,11 +149,14 @@ class StateConfig(_Strict):
 
 class DriftConfig(_Strict):
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
-    column_threshold: float | None = None
-    sample_rows: int = Field(default=5000, ge=100)
+    column_threshold: float | None = Field(default=None, ge=0.0,
+                                           description="smallest distance that counts, on top of the sampling noise")
+    alpha: float = Field(default=0.01, gt=0.0, le=0.2, description="false-alarm rate per column")
+    min_rows: int = Field(default=50, ge=2, description="fewer values on a side: insufficient_data")
+    sample_rows: int = Field(default=20000, ge=100)
     seed: int = 0
     performance_tolerance: float = Field(default=0.05, ge=0.0)
-    triggers: list[Literal["drift", "performance"]] = Field(default_factory=lambda: ["drift", "performance"])
+    triggers: list[Signal] = Field(default_factory=lambda: [Signal.DRIFT, Signal.PERFORMANCE])
 
 
 class RunsConfig(_Strict):
@@ -305,7 +309,7 @@ def load_config(path: str | Path) -> ModelConfig:
     try:
         config = ModelConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(path, [_describe(err) for err in exc.errors()]) from None
+        raise ConfigError(path, [_describe(dict(err)) for err in exc.errors()]) from None
     config.config_path = path.resolve()
     return config
 

@@ -2,7 +2,7 @@
 
 Logic packages (``training``, ``registry``, ``monitoring``) say *what* went wrong by the
 kind of error they raise; only the CLI turns a kind into an exit code, through the one
-table in ``retrain.exitcodes``. ``file`` and ``field`` say where to look, so a message
+table in ``base.exitcodes``. ``file`` and ``field`` say where to look, so a message
 never needs a traceback to be acted on. This module imports nothing heavy: every layer,
 down to the config, may use it.
 """
@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 
 class Kind(str, Enum):
-    """What sort of failure; ``retrain.exitcodes.EXIT_BY_KIND`` maps each to an exit code."""
+    """What sort of failure; ``base.exitcodes.EXIT_BY_KIND`` maps each to an exit code."""
 
     UNEXPECTED = "unexpected"
     CONFIG = "config"
@@ -30,6 +30,7 @@ class Kind(str, Enum):
     BUSY = "busy"
     WITHHELD = "withheld"
     STORE_UNAVAILABLE = "store_unavailable"
+    INSUFFICIENT_DATA = "insufficient_data"
     INTERRUPTED = "interrupted"
 
 
@@ -100,7 +101,10 @@ def store_problem(exc: BaseException) -> str | None:
             return " ".join(str(orig).split())[:300]
         if "OperationalError" in str(exc)[:200] and type(exc).__module__.startswith("mlflow"):
             return " ".join(str(exc).split())[:300]
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None:
+            return None
+        exc, seen = nxt, seen + 1
     return None
 
 

@@ -2,13 +2,13 @@
 
 This is the one table: ``Exit`` names the codes, ``MEANING`` says what each means (the
 README's table is checked against it by ``tests/unit/retrain/test_exit_table.py``; print it
-with ``python -m retrain.exitcodes``), and ``EXIT_BY_KIND`` maps each kind of
-``retrain.errors.RetrainError`` to its code.
+with ``python -m base.exitcodes``), and ``EXIT_BY_KIND`` maps each kind of
+``base.errors.RetrainError`` to its code.
 """
 
 from enum import IntEnum
 
-from retrain.errors import Kind
+from base.errors import Kind
 
 
 class Exit(IntEnum):
@@ -26,6 +26,7 @@ class Exit(IntEnum):
     BUSY = 11
     WITHHELD = 12
     STORE_UNAVAILABLE = 13
+    INSUFFICIENT_DATA = 14
     INTERRUPTED = 130
 
 
@@ -45,6 +46,7 @@ MEANING = {
     Exit.WITHHELD: "a person's verdict (hold or blocked fingerprint) withheld the promotion",
     Exit.STORE_UNAVAILABLE: "a store (registry, ledger, home folder) is unavailable or refused a write "
                             "(disk full, read-only, database unreachable, lock timeout); nothing changed",
+    Exit.INSUFFICIENT_DATA: "insufficient data: too few rows for a drift verdict (neither drift nor its absence)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
 }
 
@@ -60,6 +62,7 @@ EXIT_BY_KIND = {
     Kind.BUSY: Exit.BUSY,
     Kind.WITHHELD: Exit.WITHHELD,
     Kind.STORE_UNAVAILABLE: Exit.STORE_UNAVAILABLE,
+    Kind.INSUFFICIENT_DATA: Exit.INSUFFICIENT_DATA,
     Kind.INTERRUPTED: Exit.INTERRUPTED,
 }
 

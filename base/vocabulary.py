@@ -1,0 +1,46 @@
+"""Words every layer shares: aliases, signals, triggers and run statuses.
+
+``StrEnum`` members are plain strings to MLflow, Prefect, JSON and f-strings, so they cross
+every seam unchanged while the code says exactly which words exist.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+CHAMPION = "champion"  # the alias serving traffic; only the promotion ledger moves it
+CHALLENGER = "challenger"  # the alias of the newest candidate that is not the champion
+
+
+class Signal(StrEnum):
+    """What a drift check can find; each may start a retrain (``drift.triggers``)."""
+
+    DRIFT = "drift"
+    PERFORMANCE = "performance"
+
+
+class Trigger(StrEnum):
+    """Why a retrain runs."""
+
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    DRIFT = "drift"
+    PERFORMANCE = "performance"
+    DEMO = "demo"
+
+
+class RunStatus(StrEnum):
+    """How one retrain ended; ``base.outcome.EXIT_BY_STATUS`` gives each its exit code."""
+
+    PROMOTED = "promoted"
+    REJECTED = "rejected"
+    DATA_INVALID = "data_invalid"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVAL_REJECTED = "approval_rejected"
+    UNCHANGED = "unchanged"
+    WITHHELD = "withheld"
+    SUPERSEDED = "superseded"
+    BUSY = "busy"
+
+
+EVENTS = {Signal.DRIFT: "retrain.drift.detected", Signal.PERFORMANCE: "retrain.performance.degraded"}
