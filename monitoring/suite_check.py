@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitoring.types import ValidationReport
     from base.settings import ModelConfig
+    from monitoring.types import ValidationReport
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,13 @@ class BatchVerdict:
         return "passes" if self.report.success else "quarantined"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"batch": self.batch, "path": self.path, "from_quarantine": self.quarantined,
-                "verdict": self.verdict, "report": self.report.to_dict()}
+        return {
+            "batch": self.batch,
+            "path": self.path,
+            "from_quarantine": self.quarantined,
+            "verdict": self.verdict,
+            "report": self.report.to_dict(),
+        }
 
 
 @dataclass
@@ -56,15 +61,21 @@ class SuiteCheck:
             for severity, failures in (("error", item.report.failures), ("warn", item.report.warnings)):
                 for f in failures:
                     found.setdefault((f.expectation, str(f.column or ""), severity), []).append(
-                        {"batch": item.batch, "unexpected_percent": f.unexpected_percent, "details": f.details})
-        rows = [{"expectation": kind, "column": column or None, "severity": severity, "batches": hits}
-                for (kind, column, severity), hits in found.items()]
+                        {"batch": item.batch, "unexpected_percent": f.unexpected_percent, "details": f.details}
+                    )
+        rows = [
+            {"expectation": kind, "column": column or None, "severity": severity, "batches": hits}
+            for (kind, column, severity), hits in found.items()
+        ]
         return sorted(rows, key=lambda r: (r["severity"] != "error", -len(r["batches"]), r["expectation"]))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"suite": self.suite, "batches": [b.to_dict() for b in self.batches],
-                "expectations": self.by_expectation(),
-                "totals": {"batches": len(self.batches), "would_quarantine": self.would_quarantine}}
+        return {
+            "suite": self.suite,
+            "batches": [b.to_dict() for b in self.batches],
+            "expectations": self.by_expectation(),
+            "totals": {"batches": len(self.batches), "would_quarantine": self.would_quarantine},
+        }
 
 
 def check_suite(config: "ModelConfig", suite_path: Path | None = None, quarantined: bool = True) -> SuiteCheck:
@@ -83,8 +94,9 @@ def existing_batches(config: "ModelConfig", quarantined: bool) -> list[tuple[Pat
     found = [(Path(p), False) for p in sorted(glob.glob(config.data_glob, recursive=True)) if Path(p).is_file()]
     folder = Path(config.quarantine_dir)
     if quarantined and folder.is_dir():
-        found += [(p, True) for p in sorted(folder.iterdir())
-                  if p.is_file() and not p.name.endswith((".report.json", ".tmp"))]
+        found += [
+            (p, True) for p in sorted(folder.iterdir()) if p.is_file() and not p.name.endswith((".report.json", ".tmp"))
+        ]
     return found
 
 
@@ -106,9 +118,15 @@ def verdict_rows(check: SuiteCheck) -> list[dict[str, Any]]:
     for item in check.batches:
         report = item.report
         errors = report.error or ", ".join(f.label() for f in report.failures)
-        rows.append({"batch": item.batch + (" (quarantine)" if item.quarantined else ""), "rows": report.rows,
-                     "verdict": item.verdict, "errors": errors,
-                     "warnings": ", ".join(f.label() for f in report.warnings)})
+        rows.append(
+            {
+                "batch": item.batch + (" (quarantine)" if item.quarantined else ""),
+                "rows": report.rows,
+                "verdict": item.verdict,
+                "errors": errors,
+                "warnings": ", ".join(f.label() for f in report.warnings),
+            }
+        )
     return rows
 
 

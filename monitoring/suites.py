@@ -156,10 +156,11 @@ def _propose_column(series: pd.Series, role: str, config: ModelConfig, knobs: di
         return found + _target_values(values, config)
     declared = name in (config.data.categorical or [])
     if (declared or is_categorical(series)) and values.nunique() <= knobs["max_categories"]:
-        found.append(_value_set(values, role, knobs["new_category_share"]))
+        listed = _value_set(values, role, knobs["new_category_share"])
+        found += [listed] if listed is not None else []
     elif is_number(series) and not declared:
         found += _range(values, role, knobs["range_pad"], knobs["range_mostly"])
-    return [item for item in found if item is not None]
+    return found
 
 
 def _target_values(values: pd.Series, config: ModelConfig) -> list[dict[str, Any]]:

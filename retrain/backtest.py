@@ -47,27 +47,45 @@ class BacktestResult:
 
     def totals(self) -> dict[str, dict[str, Any]]:
         """Retrains, promotions and mean next-batch metric of the policy and both baselines."""
+
         def mean(key: str) -> float | None:  # a quarantined delivery repeats its predecessor's score
             values = [s[key] for s in self.steps if s.get(key) is not None and s["decision"] != "data_invalid"]
             return round(sum(values) / len(values), 4) if values else None
 
         trained = [s for s in self.steps if s["decision"] not in ("no retrain", "data_invalid")]
         return {
-            "policy": {"retrains": len(trained), "promotions": sum(s["decision"] == "promoted" for s in self.steps),
-                       "mean_next": mean("policy_next")},
+            "policy": {
+                "retrains": len(trained),
+                "promotions": sum(s["decision"] == "promoted" for s in self.steps),
+                "mean_next": mean("policy_next"),
+            },
             "never_retrain": {"retrains": 0, "promotions": 0, "mean_next": mean("never_next")},
-            "always_retrain": {"retrains": sum(s["always_trained"] for s in self.steps),
-                               "promotions": sum(s["always_trained"] for s in self.steps),
-                               "mean_next": mean("always_next")},
+            "always_retrain": {
+                "retrains": sum(s["always_trained"] for s in self.steps),
+                "promotions": sum(s["always_trained"] for s in self.steps),
+                "mean_next": mean("always_next"),
+            },
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "metric": self.metric, "scratch": self.scratch, "steps": self.steps,
-                "totals": self.totals(), "plot": self.plot}
+        return {
+            "model": self.model,
+            "metric": self.metric,
+            "scratch": self.scratch,
+            "steps": self.steps,
+            "totals": self.totals(),
+            "plot": self.plot,
+        }
 
 
-def run_backtest(config: "ModelConfig", initial: int = 3, schedule_days: float | None = None,
-                 quarantined: bool = True, scratch: Path | None = None, out: Any = None) -> BacktestResult:
+def run_backtest(
+    config: "ModelConfig",
+    initial: int = 3,
+    schedule_days: float | None = None,
+    quarantined: bool = True,
+    scratch: Path | None = None,
+    out: Any = None,
+) -> BacktestResult:
     """Replay every batch of ``config`` in a scratch home; the real home is never opened.
 
     ``initial`` batches train the first champion together; each later one is checked for
@@ -80,8 +98,11 @@ def run_backtest(config: "ModelConfig", initial: int = 3, schedule_days: float |
     if len(arrivals) <= initial:
         from base.errors import Kind, RetrainError
 
-        raise RetrainError(f"{config.data_glob}: {len(arrivals)} batch(es); a backtest needs more than the "
-                           f"{initial} that train the first champion", kind=Kind.DATA_INVALID)
+        raise RetrainError(
+            f"{config.data_glob}: {len(arrivals)} batch(es); a backtest needs more than the "
+            f"{initial} that train the first champion",
+            kind=Kind.DATA_INVALID,
+        )
     days = schedule_days if schedule_days is not None else config.schedule.interval_hours / 24
     root = Path(scratch or tempfile.mkdtemp(prefix="retrain-backtest-"))
     replay = scratch_config(config, root)
@@ -104,7 +125,7 @@ def run_backtest(config: "ModelConfig", initial: int = 3, schedule_days: float |
             row = run_step(replay, [batch], trigger, out, check)
             if row["decision"] != "data_invalid" and arrival.start is not None:
                 last_retrain = arrival.start
-        result.steps.append(scorer.step(row, arrivals[: index + 1], arrivals[index + 1:]))
+        result.steps.append(scorer.step(row, arrivals[: index + 1], arrivals[index + 1 :]))
     return result
 
 
@@ -130,15 +151,19 @@ def scratch_config(config: "ModelConfig", root: Path) -> "ModelConfig":
     """A copy of the config whose data, suite and every store live under ``root``."""
     import yaml
 
+    from base.errors import Kind, RetrainError
     from base.settings import load_config
 
-    raw = yaml.safe_load(Path(config.config_path).read_text())
+    if config.config_path is None:
+        raise RetrainError("a backtest needs a config read from a file", kind=Kind.USAGE)
+    source = Path(config.config_path)
+    raw = yaml.safe_load(source.read_text())
     suite = root / Path(config.suite_path).name
     shutil.copyfile(config.suite_path, suite)
     raw["data"]["path"] = str(root / "batches" / "*")
     raw["validation"] = {**(raw.get("validation") or {}), "suite": str(suite)}
     raw["state"] = {"home": str(root / "home")}
-    path = root / Path(config.config_path).name
+    path = root / source.name
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     for name in STORE_ENV:  # an exported store would win over the scratch config
         os.environ.pop(name, None)
@@ -169,9 +194,14 @@ class Scorer:
         if row["decision"] != "data_invalid" and champion is not None:
             self.never = self.never or self.load(champion)
             trained = self.train_always(seen)
-        scores = {key: None if model is None or nxt is None else self.score(model, nxt.frame)
-                  for key, model in (("policy_next", self.load(champion) if champion else None),
-                                     ("never_next", self.never), ("always_next", self.always))}
+        scores = {
+            key: None if model is None or nxt is None else self.score(model, nxt.frame)
+            for key, model in (
+                ("policy_next", self.load(champion) if champion else None),
+                ("never_next", self.never),
+                ("always_next", self.always),
+            )
+        }
         return {**row, "next_batch": nxt.path.name if nxt else None, "always_trained": trained, **scores}
 
     def load(self, version: str) -> Any:
@@ -186,10 +216,9 @@ class Scorer:
         """Retrain on every batch that would pass validation so far, and always promote."""
         import pandas as pd
 
+        from training.data import DataError
         from training.pipeline import train_candidate
         from training.split import split_by_time
-
-        from training.data import DataError
 
         frames = [a.frame for a in seen if self.usable(a)]
         try:
@@ -204,8 +233,10 @@ class Scorer:
         from monitoring.validation import validate_batch
 
         if arrival.path not in self.valid:
-            self.valid[arrival.path] = arrival.frame is not None and validate_batch(
-                arrival.frame, self.config.suite_path, arrival.path.name).success
+            self.valid[arrival.path] = (
+                arrival.frame is not None
+                and validate_batch(arrival.frame, self.config.suite_path, arrival.path.name).success
+            )
         return self.valid[arrival.path]
 
     def score(self, model: Any, frame: "pd.DataFrame") -> float | None:

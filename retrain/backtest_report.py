@@ -15,14 +15,30 @@ def render_backtest(result: dict[str, Any], out: Any) -> None:
     from rich.table import Table
 
     metric = result["metric"]
-    table = Table("batch", "validation", "trigger", "decision", "champion", "next batch",
-                  f"policy {metric}", "never retrain", "always retrain",
-                  title=f"backtest of {result['model']}: {metric} of each policy's model on the next batch")
+    table = Table(
+        "batch",
+        "validation",
+        "trigger",
+        "decision",
+        "champion",
+        "next batch",
+        f"policy {metric}",
+        "never retrain",
+        "always retrain",
+        title=f"backtest of {result['model']}: {metric} of each policy's model on the next batch",
+    )
     for s in result["steps"]:
-        table.add_row(s["batch"], s["validation"], s["trigger"], s["decision"],
-                      f"v{s['champion_version']}" if s.get("champion_version") else "-",
-                      (s.get("next_batch") or "-").removesuffix(".csv"),
-                      fmt(s.get("policy_next")), fmt(s.get("never_next")), fmt(s.get("always_next")))
+        table.add_row(
+            s["batch"],
+            s["validation"],
+            s["trigger"],
+            s["decision"],
+            f"v{s['champion_version']}" if s.get("champion_version") else "-",
+            (s.get("next_batch") or "-").removesuffix(".csv"),
+            fmt(s.get("policy_next")),
+            fmt(s.get("never_next")),
+            fmt(s.get("always_next")),
+        )
     out.print(table)
     totals = Table("policy", "retrains", "promotions", f"mean next-batch {metric}", title="totals")
     for name, t in result["totals"].items():
@@ -43,15 +59,26 @@ def plot_backtest(result: dict[str, Any], path: Path) -> Path:
     labels = [f"{s['batch']} → {s['next_batch'].rsplit('.', 1)[0]}" for s in steps]
     x = list(range(len(steps)))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.0 * len(steps) + 3), 5.5))
-    for key, name, style in (("policy_next", "policy", "-o"), ("never_next", "never retrain", "--"),
-                             ("always_next", "always retrain", ":")):
+    for key, name, style in (
+        ("policy_next", "policy", "-o"),
+        ("never_next", "never retrain", "--"),
+        ("always_next", "always retrain", ":"),
+    ):
         ax.plot(x, [s.get(key) for s in steps], style, label=name)
-    marks = (("retrain", lambda s: s["decision"] not in ("no retrain", "data_invalid"), "^", "tab:orange"),
-             ("promotion", lambda s: s["decision"] == "promoted", "*", "tab:green"))
+    marks = (
+        ("retrain", lambda s: s["decision"] not in ("no retrain", "data_invalid"), "^", "tab:orange"),
+        ("promotion", lambda s: s["decision"] == "promoted", "*", "tab:green"),
+    )
     for name, chosen, marker, colour in marks:
-        picked = [(i, s["policy_next"]) for i, s in zip(x, steps) if chosen(s) and s.get("policy_next") is not None]
+        picked = [
+            (i, s["policy_next"])
+            for i, s in zip(x, steps, strict=True)
+            if chosen(s) and s.get("policy_next") is not None
+        ]
         if picked:
-            ax.scatter(*zip(*picked), marker=marker, s=140, color=colour, zorder=3, label=name)
+            ax.scatter(
+                [p[0] for p in picked], [p[1] for p in picked], marker=marker, s=140, color=colour, zorder=3, label=name
+            )
     ax.set_xticks(x, labels, rotation=45, ha="right")
     ax.set_xlabel("step → next valid batch, scored")
     ax.set_ylabel(result["metric"])

@@ -13,11 +13,15 @@ from retrain.output import console, emit
 def backtest(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
     initial: int = typer.Option(3, "--initial", min=1, help="How many first batches train the first champion."),
-    schedule_days: float = typer.Option(None, "--schedule-days", min=0,
-                                        help="Retrain when this many days passed since the last one "
-                                             "(default: schedule.interval_hours of the config)."),
-    quarantined: bool = typer.Option(True, "--quarantined/--no-quarantined",
-                                     help="Replay quarantined batches too, where they arrived."),
+    schedule_days: float = typer.Option(
+        None,
+        "--schedule-days",
+        min=0,
+        help="Retrain when this many days passed since the last one (default: schedule.interval_hours of the config).",
+    ),
+    quarantined: bool = typer.Option(
+        True, "--quarantined/--no-quarantined", help="Replay quarantined batches too, where they arrived."
+    ),
     plot: Path = typer.Option(None, "--plot", help="PNG to write (default: ./<model>-backtest.png)."),
     keep: bool = typer.Option(False, "--keep", help="Keep the scratch home (registry, ledger) for inspection."),
     as_json: bool = JSON,
@@ -32,8 +36,8 @@ def backtest(
     import shutil
     import tempfile
 
-    from retrain.runner import connect_prefect
     from base.environment import quiet_libraries
+    from retrain.runner import connect_prefect
     from retrain.runtime import SERVER_MODE_VARIABLE
 
     scratch = Path(tempfile.mkdtemp(prefix="retrain-backtest-"))
@@ -46,8 +50,9 @@ def backtest(
 
     out = console(stderr=as_json)
     try:
-        result = run_backtest(cfg, initial=initial, schedule_days=schedule_days, quarantined=quarantined,
-                              scratch=scratch, out=out)
+        result = run_backtest(
+            cfg, initial=initial, schedule_days=schedule_days, quarantined=quarantined, scratch=scratch, out=out
+        )
         result.plot = str(plot_backtest(result.to_dict(), plot or Path(f"{cfg.name}-backtest.png")).resolve())
     finally:
         if not keep:

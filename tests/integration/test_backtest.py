@@ -52,8 +52,8 @@ def test_backtest_matches_step_by_step_runs(tmp_path, synth, monkeypatch, migrat
 
     assert [s["decision"] for s in result.steps] == [r["status"] for r in runs]
     assert [s["champion_version"] for s in result.steps] == [r["champion_version"] for r in runs]
-    assert [s["decision"] for s in result.steps][0] == "promoted"
-    first, second, last = result.steps
+    assert result.steps[0]["decision"] == "promoted"
+    first, _, last = result.steps
     assert first["next_batch"] == "m03.csv" and last["next_batch"] is None
     assert first["policy_next"] == first["never_next"] and first["always_next"] is not None
     totals = result.totals()

@@ -19,14 +19,16 @@ def demand_month(month: int, rows: int = 400, seed: int = 7) -> pd.DataFrame:
     stores = rng.choice(["north", "south", "east"], rows)
     level = 100 * 1.08**month
     demand = level * (1 + 0.01 * (temp - 55)) + rng.normal(0, 5, rows)
-    frame = pd.DataFrame({
-        "ts": pd.date_range(f"2024-{month:02d}-01", periods=rows, freq="90min", tz="UTC"),
-        "temp": temp.round(1),
-        "price": rng.uniform(2.0, 5.0, rows).round(2) * 1.02**month,
-        "visitors": rng.poisson(level, rows),
-        "store": stores,
-        "demand": demand.round(1),
-    })
+    frame = pd.DataFrame(
+        {
+            "ts": pd.date_range(f"2024-{month:02d}-01", periods=rows, freq="90min", tz="UTC"),
+            "temp": temp.round(1),
+            "price": rng.uniform(2.0, 5.0, rows).round(2) * 1.02**month,
+            "visitors": rng.poisson(level, rows),
+            "store": stores,
+            "demand": demand.round(1),
+        }
+    )
     if month == 1:
         frame.loc[0, "temp"] = 900.0  # a sensor glitch in the reference
     return frame
@@ -36,9 +38,14 @@ def demand_month(month: int, rows: int = 400, seed: int = 7) -> pd.DataFrame:
 def suite(tmp_path_factory):
     from base.settings import ModelConfig
 
-    config = ModelConfig.model_validate({
-        "name": "demand", "task": "regression", "validation": {"suite": "s.json"},
-        "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "demand"}})
+    config = ModelConfig.model_validate(
+        {
+            "name": "demand",
+            "task": "regression",
+            "validation": {"suite": "s.json"},
+            "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "demand"},
+        }
+    )
     reference = pd.concat([demand_month(m) for m in (1, 2, 3)], ignore_index=True)
     return write_suite(propose_suite(reference, config), tmp_path_factory.mktemp("suite") / "s.json")
 
@@ -55,13 +62,17 @@ def test_a_new_store_in_a_small_share_passes(suite):
     assert validate_batch(frame, suite, "new-store.csv").success
 
 
-@pytest.mark.parametrize("breakage, column", [
-    (lambda f: f.rename(columns={"temp": "temperature"}), "temp"),
-    (lambda f: f.assign(price=f["price"].mask(f.index % 3 == 0)), "price"),
-    (lambda f: f.assign(visitors=f["visitors"].where(f.index % 10 != 0, -f["visitors"])), "visitors"),
-    (lambda f: f.assign(temp=f["temp"] * 10), "temp"),
-    (lambda f: f.assign(ts=f["ts"] + pd.Timedelta(days=3650 * 3)), "ts"),
-], ids=["renamed", "nulls", "negative", "unit-slip", "future"])
+@pytest.mark.parametrize(
+    "breakage, column",
+    [
+        (lambda f: f.rename(columns={"temp": "temperature"}), "temp"),
+        (lambda f: f.assign(price=f["price"].mask(f.index % 3 == 0)), "price"),
+        (lambda f: f.assign(visitors=f["visitors"].where(f.index % 10 != 0, -f["visitors"])), "visitors"),
+        (lambda f: f.assign(temp=f["temp"] * 10), "temp"),
+        (lambda f: f.assign(ts=f["ts"] + pd.Timedelta(days=3650 * 3)), "ts"),
+    ],
+    ids=["renamed", "nulls", "negative", "unit-slip", "future"],
+)
 def test_broken_batches_still_fail(suite, breakage, column):
     report = validate_batch(breakage(demand_month(8)), suite, "broken.csv")
     assert not report.success
@@ -105,8 +116,8 @@ def test_suite_check_replays_every_batch_and_names_what_fails(tmp_path):
     import yaml
     from typer.testing import CliRunner
 
-    from retrain.cli import app
     from base.settings import load_config
+    from retrain.cli import app
 
     (tmp_path / "batches").mkdir()
     for month in (1, 2, 3, 9):
@@ -114,11 +125,18 @@ def test_suite_check_replays_every_batch_and_names_what_fails(tmp_path):
     broken = demand_month(10).rename(columns={"temp": "temperature"})
     broken.to_csv(tmp_path / "batches" / "m10-broken.csv", index=False)
     path = tmp_path / "demand.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "demand", "task": "regression", "validation": {"suite": "demand.suite.json"},
-        "estimator": {"class_path": "sklearn.linear_model.Ridge"},
-        "data": {"path": "batches/*.csv", "timestamp_column": "ts", "target_column": "demand"},
-        "state": {"home": str(tmp_path / "home")}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "demand",
+                "task": "regression",
+                "validation": {"suite": "demand.suite.json"},
+                "estimator": {"class_path": "sklearn.linear_model.Ridge"},
+                "data": {"path": "batches/*.csv", "timestamp_column": "ts", "target_column": "demand"},
+                "state": {"home": str(tmp_path / "home")},
+            }
+        )
+    )
     reference = pd.concat([demand_month(m) for m in (1, 2, 3)], ignore_index=True)
     write_suite(propose_suite(reference, load_config(path)), tmp_path / "demand.suite.json")
 
@@ -126,8 +144,13 @@ def test_suite_check_replays_every_batch_and_names_what_fails(tmp_path):
     assert result.exit_code == 3, result.output
     report = json.loads(result.stdout)
     verdicts = {b["batch"]: b["verdict"] for b in report["batches"]}
-    assert verdicts == {"m01.csv": "passes", "m02.csv": "passes", "m03.csv": "passes", "m09.csv": "passes",
-                        "m10-broken.csv": "quarantined"}
+    assert verdicts == {
+        "m01.csv": "passes",
+        "m02.csv": "passes",
+        "m03.csv": "passes",
+        "m09.csv": "passes",
+        "m10-broken.csv": "quarantined",
+    }
     assert report["totals"] == {"batches": 5, "would_quarantine": 1}
     first = report["expectations"][0]
     assert first["severity"] == "error" and first["column"] == "temp"
