@@ -16,7 +16,8 @@ from base.environment import actor
 from base.outcome import RunOutcome
 from base.settings import ModelConfig, load_config
 from base.vocabulary import RunStatus, Trigger
-from flows.common import publish_approval_request, publish_decision, publish_invalid_batches
+from flows.common import (announce_champion_below_floor, publish_approval_request, publish_decision,
+                          publish_invalid_batches)
 from flows.retrain_tasks import (ask_for_approval, champion_fingerprint, current_champion, fingerprint_run, gate,
                                  intake_batch, lineage_of, list_batches, load_version, promote, quarantine,
                                  record_outcome, register, run_id, screen_timestamps, settle_model, split_data,
@@ -65,6 +66,9 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
     intakes = [intake_batch(path, config) for path in list_batches(config)]
     intakes = screen_timestamps(intakes, config)
     failed = [i for i in intakes if not i.accepted]
+    for i in intakes:  # failed ``warn`` expectations let the batch through, and are logged
+        if i.report.warnings and i.report.success and not i.cached:
+            logger.warning("batch %s passed with warnings: %s", i.path.name, i.report.summary())
     if failed:
         moved = [quarantine(i, config) for i in failed]
         champion_version = current_champion(config)
@@ -99,6 +103,8 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
     version = register(candidate, split, decision, lineage, config).version
     failpoint("after_register")
     publish_decision(config.name, version, decision, trigger)
+    if decision.champion_below_floor:
+        announce_champion_below_floor(config.name, version, decision)
     outcome = RunOutcome(status=RunStatus.REJECTED, version=version, decision=decision.to_dict(), lineage=lineage, **base)
     return settle_candidate(config, outcome, decision, reason or f"gate passed ({trigger})", override)
 

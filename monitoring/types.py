@@ -42,6 +42,7 @@ class ValidationReport:
     failures: list[ExpectationFailure] = field(default_factory=list)
     error: str | None = None
     suite: str = ""
+    warnings: list[ExpectationFailure] = field(default_factory=list)  # failed ``warn`` expectations
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +52,7 @@ class ValidationReport:
         """Rebuild a report saved with ``to_dict`` (extra keys, such as quarantine notes, are ignored)."""
         names = [item.name for item in fields(ExpectationFailure)]
         failures = [ExpectationFailure(**{name: f.get(name) for name in names}) for f in data.get("failures") or []]
+        warnings = [ExpectationFailure(**{name: f.get(name) for name in names}) for f in data.get("warnings") or []]
         return cls(
             batch=str(data["batch"]),
             success=bool(data["success"]),
@@ -59,6 +61,7 @@ class ValidationReport:
             failures=failures,
             error=data.get("error"),
             suite=str(data.get("suite") or ""),
+            warnings=warnings,
         )
 
     def summary(self) -> str:
@@ -66,8 +69,12 @@ class ValidationReport:
         if self.error is not None:
             return f"ERROR {self.batch}: {self.error}"
         if self.success:
-            return f"PASSED {self.evaluated} of {self.evaluated} expectations on {self.rows} rows"
-        labels = [failure.label() for failure in self.failures[:_SUMMARY_LIMIT]]
-        more = len(self.failures) - len(labels)
-        text = ", ".join(labels) + (f" and {more} more" if more > 0 else "")
-        return f"FAILED {len(self.failures)} of {self.evaluated} expectations: {text}"
+            passed = f"PASSED {self.evaluated - len(self.warnings)} of {self.evaluated} expectations on {self.rows} rows"
+            return passed + (f"; {len(self.warnings)} warning(s): {_labels(self.warnings)}" if self.warnings else "")
+        return f"FAILED {len(self.failures)} of {self.evaluated} expectations: {_labels(self.failures)}"
+
+
+def _labels(items: list[ExpectationFailure]) -> str:
+    labels = [item.label() for item in items[:_SUMMARY_LIMIT]]
+    more = len(items) - len(labels)
+    return ", ".join(labels) + (f" and {more} more" if more > 0 else "")

@@ -20,17 +20,18 @@ from typing import Any
 
 import pandas as pd
 
-from monitoring.suites import propose_suite, run_parameters, write_suite
 from base.errors import Kind, RetrainError
+from monitoring.gx_results import to_failure
+from monitoring.suites import SEVERITIES, propose_suite, run_parameters, write_suite
 from monitoring.types import ExpectationFailure, ValidationReport
 
 __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error", "validate_batch", "write_suite"]
 
-# Fields GX writes; the ignored ones matter to GX Cloud or renderers (any failure blocks, whatever its severity).
+# Fields GX writes for an expectation; the ignored ones only matter to GX Cloud or renderers.
+# GX's own ``severity`` field is ignored: ours lives in ``meta.severity`` (error | warn).
 _USED_FIELDS = {"type", "kwargs", "meta", "notes", "description"}
 _IGNORED_FIELDS = {"id", "severity", "rendered_content", "success_on_last_run", "expectation_context"}
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
-_HIDDEN_KWARGS = {"column", "batch_id", "result_format", "catch_exceptions"}
 
 # One GX context per process (building it costs more than a small batch), locked: flows may use threads.
 _LOCK = threading.Lock()
@@ -50,7 +51,10 @@ class SuiteError(RetrainError):
 
 
 def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> ValidationReport:
-    """Run the suite at ``suite_path`` on ``df``; failures name the expectation and column."""
+    """Run the suite at ``suite_path`` on ``df``; failures name the expectation and column.
+
+    Failed ``warn`` expectations land in ``warnings`` and leave the batch valid.
+    """
     suite_path = Path(suite_path)
     name, items, digest = read_suite(suite_path)
     with _LOCK:
@@ -59,18 +63,26 @@ def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> Valid
         outcome = definition.run(**parameters, result_format=_RESULT_FORMAT)
         _forget_stored_results()
     columns = {str(column) for column in df.columns}
-    failures = [_to_failure(result, columns) for result in outcome.results if not result.success]
-    failures += _unanswered(items, outcome.results)
-    failures.sort(key=lambda f: (f.column is not None, str(f.column), f.expectation))
+    found = [(_severity_of(r.expectation_config.meta), to_failure(r, columns)) for r in outcome.results
+             if not r.success]
+    found += _unanswered(items, outcome.results)
+    order = lambda f: (f.column is not None, str(f.column), f.expectation)  # noqa: E731
+    failures = sorted((f for level, f in found if level == "error"), key=order)
     return ValidationReport(
         batch=batch_name,
-        success=bool(outcome.success) and not failures,
+        success=not failures,
         rows=len(df),
         evaluated=len(outcome.results),
         failures=failures,
         error=None,
         suite=name,
+        warnings=sorted((f for level, f in found if level == "warn"), key=order),
     )
+
+
+def _severity_of(meta: Any) -> str:
+    """``meta.severity`` of an expectation; anything unset counts as ``error`` (blocks the batch)."""
+    return str((meta or {}).get("severity") or "error")
 
 
 def report_load_error(path: str | Path, error: BaseException | str, suite: str = "") -> ValidationReport:
@@ -165,6 +177,18 @@ def _check_item(path: Path, index: int, item: Any) -> None:
         raise SuiteError(path, f"{where}: 'type' must name an expectation, such as expect_column_to_exist")
     if not isinstance(item.get("kwargs"), dict):
         raise SuiteError(path, f"{where} ({item['type']}): 'kwargs' must be an object")
+    unknown = _parameters_in(item["kwargs"]) - set(run_parameters())
+    if unknown:
+        raise SuiteError(path, f"{where} ({item['type']}): unknown suite parameter(s) {sorted(unknown)}; "
+                               f"Retrain sets {sorted(run_parameters())}")
+    meta = item.get("meta") or {}
+    if not isinstance(meta, dict) or _severity_of(meta) not in SEVERITIES:
+        raise SuiteError(path, f"{where} ({item['type']}): meta.severity must be one of {list(SEVERITIES)}")
+
+
+def _parameters_in(kwargs: dict[str, Any]) -> set[str]:
+    """Names used as ``{"$PARAMETER": name}``: GX fails late and vaguely on one nobody sets."""
+    return {str(v["$PARAMETER"]) for v in kwargs.values() if isinstance(v, dict) and "$PARAMETER" in v}
 
 
 def _context() -> tuple[Any, Any]:
@@ -220,84 +244,15 @@ def _forget_stored_results() -> None:
         store.remove_key(key)
 
 
-def _to_failure(result: Any, columns: set[str]) -> ExpectationFailure:
-    config = result.expectation_config
-    kind, kwargs = config.type, dict(config.kwargs)
-    column = kwargs.get("column")
-    if column is not None and str(column) not in columns:
-        return ExpectationFailure(kind, column, None, None, f"column {column!r} is missing from the batch")
-    problem = _exception_message(result.exception_info)
-    if problem is not None:
-        return ExpectationFailure(kind, column, None, None, f"could not be evaluated: {problem}")
-    outcome = dict(result.result or {})
-    count, percent = outcome.get("unexpected_count"), outcome.get("unexpected_percent")
-    return ExpectationFailure(
-        expectation=kind,
-        column=column,
-        unexpected_count=None if count is None else int(count),
-        unexpected_percent=None if percent is None else round(float(percent), 4),
-        details=_describe(kind, kwargs, outcome),
-    )
-
-
-def _exception_message(info: Any) -> str | None:
-    """GX reports either one flat exception record or one record per failed metric."""
-    if not isinstance(info, dict):
-        return None
-    records = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
-    for record in records:
-        if record.get("raised_exception"):
-            return str(record.get("exception_message") or "unknown error")
-    return None
-
-
-def _describe(kind: str, kwargs: dict[str, Any], outcome: dict[str, Any]) -> str:
-    mismatch = (outcome.get("details") or {}).get("mismatched")
-    if isinstance(mismatch, dict):
-        missing, extra = mismatch.get("missing") or [], mismatch.get("unexpected") or []
-        return f"missing columns: {_names(missing)}; unexpected columns: {_names(extra)}"
-    expected = _expected(kwargs)
-    if "unexpected_count" in outcome:
-        count, total = outcome["unexpected_count"], outcome.get("element_count")
-        share = f"{count} of {total} rows ({float(outcome.get('unexpected_percent') or 0):.2f}%)"
-        if kind == "expect_column_values_to_not_be_null":
-            return f"{share} are null; expected {expected}"
-        distinct = dict.fromkeys(_show(v)[:40] for v in outcome.get("partial_unexpected_list") or [])
-        examples = ", ".join(list(distinct)[:5])
-        return f"{share} unexpected, e.g. {examples}; expected {expected}"
-    if "observed_value" in outcome:
-        return f"observed {outcome['observed_value']!r}; expected {expected}"
-    return f"expected {expected}"
-
-
-def _expected(kwargs: dict[str, Any]) -> str:
-    parts = []
-    for key, value in kwargs.items():
-        if key in _HIDDEN_KWARGS:
-            continue
-        text = _show(value)
-        if isinstance(value, (list, tuple, set)) and len(value) > 8:
-            text = f"{len(value)} values such as {list(value)[:3]!r}"
-        parts.append(f"{key}={text}")
-    return ", ".join(parts) or "(no arguments)"
-
-
-def _show(value: Any) -> str:
-    """Dates as ISO text (what a person compares), everything else as its repr."""
-    return value.isoformat() if isinstance(value, datetime) else repr(value)
-
-
-def _names(values: list[Any]) -> str:
-    return ", ".join(str(v) for v in values) or "none"
-
-
-def _unanswered(items: list[dict[str, Any]], results: list[Any]) -> list[ExpectationFailure]:
+def _unanswered(items: list[dict[str, Any]], results: list[Any]) -> list[tuple[str, ExpectationFailure]]:
     """Expectations GX returned no result for; a silent skip must not look like a pass."""
-    asked = Counter((item["type"], item["kwargs"].get("column")) for item in items)
-    answered = Counter((r.expectation_config.type, r.expectation_config.kwargs.get("column")) for r in results)
+    key = lambda kind, kwargs, meta: (kind, kwargs.get("column"), _severity_of(meta))  # noqa: E731
+    asked = Counter(key(item["type"], item["kwargs"], item.get("meta")) for item in items)
+    answered = Counter(key(r.expectation_config.type, r.expectation_config.kwargs, r.expectation_config.meta)
+                       for r in results)
     missing = asked - answered
     return [
-        ExpectationFailure(kind, column, None, None, "no result was returned for this expectation")
-        for (kind, column), times in sorted(missing.items(), key=str)
+        (level, ExpectationFailure(kind, column, None, None, "no result was returned for this expectation"))
+        for (kind, column, level), times in sorted(missing.items(), key=str)
         for _ in range(times)
     ]

@@ -40,6 +40,25 @@ def champion_warnings(stores: "StoreLocation", client: "MlflowClient", model: st
     return warnings
 
 
+def floor_warning(client: "MlflowClient", model: str, champion: str | None, latest: str | None) -> list[str]:
+    """Warn when the newest gate found the champion itself below the configured floor.
+
+    The gate records that on the candidate it judged; only a verdict about the version
+    that still is champion counts, so a later promotion or rollback silences it.
+    """
+    from registry.versions import get_version
+
+    if champion is None or latest is None:
+        return []
+    newest = get_version(client, model, latest)
+    tags = newest.tags if newest is not None else {}
+    if tags.get("gate.champion_below_floor") != "true" or tags.get("gate.champion_version") != champion:
+        return []
+    return [f"champion v{champion} of {model!r} scored {tags.get('gate.champion_score', '?')} on the holdout of "
+            f"v{latest}'s run, below the gate's floor: retrain on fresher data, lower `gate.floor` if it is too "
+            f"strict, or roll back with `retrain rollback {model}`"]
+
+
 def _disagreement(model: str, registry_champion: str | None, recorded: str | None) -> str:
     """Say how alias and ledger differ and how to make them agree again."""
     shown = f"v{registry_champion}" if registry_champion else "no champion"

@@ -20,7 +20,7 @@ from registry.ledger import LedgerEntry, StoreLocation, champion_stack, open_led
 from registry.verdicts import (active_blocks, active_hold, add_block, add_hold, lift_block, release_hold,
                                withheld_reason)
 from base.errors import Kind, RetrainError
-from base.vocabulary import CHAMPION
+from base.vocabulary import CHALLENGER, CHAMPION
 from base.environment import actor as current_actor
 
 if TYPE_CHECKING:
@@ -194,7 +194,17 @@ def _write_tags(client: "MlflowClient", entry: LedgerEntry) -> list[str]:
             client.set_model_version_tag(entry.model, version, key, value)
         except Exception as exc:
             warnings.append(f"could not tag version {version} with {key}: {exc}")
-    return warnings
+    return warnings + _retire_challenger(client, entry.model, to)
+
+
+def _retire_challenger(client: "MlflowClient", name: str, champion: str) -> list[str]:
+    """``challenger`` names a candidate that is not the champion: drop it once it became one."""
+    try:
+        if str(client.get_registered_model(name).aliases.get(CHALLENGER)) == str(champion):
+            client.delete_registered_model_alias(name, CHALLENGER)
+    except Exception as exc:
+        return [f"could not remove the challenger alias from v{champion}: {exc}"]
+    return []
 
 
 def _reconcile_locked(ledger: "Ledger", client: "MlflowClient", name: str) -> list[ReconcileNote]:

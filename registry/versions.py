@@ -158,10 +158,16 @@ def model_status(client: "MlflowClient", name: str) -> ModelStatus:
     return ModelStatus(
         name=name,
         champion=get_version(client, name, CHAMPION) if numbers else None,
-        challenger=get_version(client, name, CHALLENGER) if numbers else None,
+        challenger=_challenger(client, name) if numbers else None,
         versions=len(numbers),
         latest_version=str(max(numbers)) if numbers else None,
     )
+
+
+def _challenger(client: "MlflowClient", name: str) -> VersionInfo | None:
+    """The challenger only when it is not the champion: one version never shows in both roles."""
+    found = get_version(client, name, CHALLENGER)
+    return None if found is None or CHAMPION in found.aliases else found
 
 
 def code_version(path: Path | None = None) -> str:
@@ -241,6 +247,8 @@ def _version_tags(lineage: dict, metrics: dict, params: dict, decision: dict | N
         for key in ("metric", "candidate_score", "champion_score", "champion_version"):
             if decision.get(key) is not None:
                 tags[f"gate.{key}"] = text(decision[key])[:TAG_LIMIT]
+        if decision.get("champion_below_floor"):
+            tags["gate.champion_below_floor"] = "true"
     return tags
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from retrain.commands import core, monitoring_ops, registry_ops, server_ops
+from retrain.commands import backtest, core, monitoring_ops, registry_ops, server_ops
 from base.errors import Kind, RetrainError, StoreUnavailable, store_problem
 from retrain.output import report_error
 
@@ -91,6 +91,7 @@ def options(
 core.register(app, suite_app)
 registry_ops.register(app)
 monitoring_ops.register(app)
+backtest.register(app)
 server_ops.register(app)
 
 

@@ -94,6 +94,9 @@ def render_outcome(outcome: RunOutcome) -> None:
     for path in outcome.quarantined:
         out.print(f"  quarantined: {path}")
     for report in outcome.validation:
+        for f in report.get("warnings") or []:
+            out.print(f"  [yellow]warning[/] {report.get('batch')}: {f.get('expectation')} ({f.get('column')}): "
+                      f"{f.get('details')}")
         if not report.get("success"):
             out.print(f"  [red]{report.get('batch')}[/]: {report.get('error') or ''}")
             for f in report.get("failures", [])[:10]:

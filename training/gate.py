@@ -141,6 +141,7 @@ def _decide(
     cand_metrics = _all_metrics(task, y, cand_outputs)
     reasons: list[str] = []
     passed: list[bool] = []
+    floor_at = len(reasons)
     if config.gate.floor is not None:
         passed.append(_check_floor(metric, cand_metrics[metric], config.gate.floor, reasons))
     output_check = check_predicted(task, cand_outputs, config.constraints)
@@ -161,11 +162,12 @@ def _decide(
         return Decision(promote=False, reasons=reasons, champion_score=None, bootstrap=None,
                         champion_metrics=None, **base)
     champ_metrics = _all_metrics(task, y, champ_outputs)
+    below = _note_champion_floor(config, champ_metrics[metric], champion_version, reasons, floor_at)
     bootstrap = paired_bootstrap(task, metric, y, cand_outputs, champ_outputs, config.gate.bootstrap.resamples,
                                  config.gate.bootstrap.confidence, config.gate.bootstrap.seed)
     passed += _compare(config, cand_metrics[metric], champ_metrics[metric], champion_version, bootstrap, reasons)
     return Decision(promote=all(passed), reasons=reasons, champion_score=champ_metrics[metric],
-                    bootstrap=bootstrap, champion_metrics=champ_metrics, **base)
+                    bootstrap=bootstrap, champion_metrics=champ_metrics, champion_below_floor=below, **base)
 
 
 def _all_metrics(task: str, y: np.ndarray, outputs: Outputs) -> dict[str, float]:
@@ -183,8 +185,26 @@ def _check_floor(metric: str, value: float, floor: float, reasons: list[str]) ->
     higher = higher_is_better(metric)
     ok = bool(np.isfinite(value) and (value >= floor if higher else value <= floor))
     word = "at least" if higher else "at most"
-    reasons.append(f"{_verdict(ok)}: floor: {metric} {value:.4f} must be {word} {floor:.4f}")
+    reasons.append(f"{_verdict(ok)}: floor: candidate {metric} {value:.4f} must be {word} {floor:.4f}")
     return ok
+
+
+def _note_champion_floor(config: "ModelConfig", score: float, version: str | None, reasons: list[str],
+                         at: int) -> bool:
+    """Add the champion's score to the floor reason: a failing champion must not go unmentioned.
+
+    Returns True when the champion itself is under the floor, which the flow announces,
+    because rejecting the candidate then leaves a model in service that fails the rule.
+    """
+    floor = config.gate.floor
+    if floor is None:
+        return False
+    higher = higher_is_better(config.primary_metric)
+    ok = bool(np.isfinite(score) and (score >= floor if higher else score <= floor))
+    candidate_failed = reasons[at].startswith("fail")
+    state = "meets the floor" if ok else "fails the floor too" if candidate_failed else "fails the floor"
+    reasons[at] += f"; champion v{version} scores {score:.4f} and {state}"
+    return not ok
 
 
 def _compare(config: "ModelConfig", cand: float, champ: float, version: str | None,
@@ -213,10 +233,21 @@ def _compare(config: "ModelConfig", cand: float, champ: float, version: str | No
 def _bootstrap_reason(b: BootstrapResult, required: bool) -> str:
     interval = (f"{b.confidence:.0%} interval of the difference [{b.low:+.4f}, {b.high:+.4f}] "
                 f"over {b.used_resamples} resamples")
-    verdict = "significant" if b.significant else "not significant"
+    verdict = describe_interval(b)
     if not required:
         return f"info: bootstrap: {interval}, {verdict} (significance not required)"
     return f"{_verdict(b.significant)}: bootstrap: {interval}, {verdict} (significance required)"
+
+
+def describe_interval(b: BootstrapResult) -> str:
+    """Say which way the interval points: "not significant" alone hid a clearly worse candidate."""
+    if not (np.isfinite(b.low) and np.isfinite(b.high)):
+        return "no interval (the metric was undefined on every resample)"
+    if b.low > 0:
+        return "candidate significantly better"
+    if b.high < 0:
+        return "candidate significantly worse"
+    return "no significant difference"
 
 
 def _verdict(ok: bool) -> str:

@@ -130,6 +130,7 @@ class Decision:
     output_check: OutputCheck
     candidate_metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
+    champion_below_floor: bool = False  # the champion fails the floor on this holdout too
 
     def to_dict(self) -> dict:
         return to_jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})

@@ -1,4 +1,4 @@
-"""Core commands: ``demo``, ``run``, ``validate``, ``suite init``, ``status``."""
+"""Core commands: ``demo``, ``run``, ``validate``, ``suite init|check``, ``status``."""
 
 from __future__ import annotations
 
@@ -111,10 +111,12 @@ def render_report(report: Any) -> None:
     out = console()
     colour = "green" if report.success else "red"
     out.print(f"[{colour}]{report.summary()}[/]")
-    if report.failures:
-        table = Table("expectation", "column", "unexpected", "details")
-        for f in report.failures:
-            table.add_row(f.expectation, str(f.column or ""), str(f.unexpected_count or ""), str(f.details)[:120])
+    if report.failures or report.warnings:
+        table = Table("severity", "expectation", "column", "unexpected", "details")
+        for severity, items in (("error", report.failures), ("warn", report.warnings)):
+            for f in items:
+                table.add_row(severity, f.expectation, str(f.column or ""), str(f.unexpected_count or ""),
+                              str(f.details)[:120])
         out.print(table)
 
 
@@ -122,9 +124,11 @@ def suite_init(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
     reference: list[Path] = typer.Option(None, "--from", help="Reference batch files (default: the config's glob)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing suite file."),
+    new_categories: float = typer.Option(0.02, "--new-categories", min=0.0, max=1.0,
+                                         help="Share of rows that may hold a category never seen (0 = closed sets)."),
     as_json: bool = JSON,
 ) -> None:
-    """Propose a GX suite from reference data (columns, types, nulls, ranges, categories)."""
+    """Propose a GX suite from reference data that catches broken batches and lets growth through."""
     cfg = load_or_exit(config, as_json)
     from base.environment import quiet_libraries
 
@@ -137,15 +141,63 @@ def suite_init(
         frame = load_frames(paths, cfg.data.timestamp_column)
     except DataError as err:
         raise fail(str(err), Exit.DATA_INVALID, as_json) from None
-    suite = propose_suite(frame, cfg)
+    suite = propose_suite(frame, cfg, new_category_share=new_categories)
     try:
         write_suite(suite, cfg.suite_path, overwrite=overwrite)
     except FileExistsError:
         raise fail(f"{cfg.suite_path} exists; pass --overwrite to replace it", Exit.USAGE, as_json) from None
     summary = {"suite": str(cfg.suite_path), "expectations": len(suite["expectations"]), "rows": len(frame)}
     emit(summary, as_json, lambda s: console().print(
-        f"wrote {s['expectations']} expectations from {s['rows']} rows to {s['suite']} — review and edit it"
+        f"wrote {s['expectations']} expectations from {s['rows']} rows to {s['suite']} — review it, then "
+        f"`retrain suite check {config}` replays it over every batch"
     ))
+
+
+def suite_check(
+    config: Path = typer.Argument(..., help="Model config (YAML)."),
+    suite: Path = typer.Option(None, "--suite", help="Suite file to try (default: the config's validation.suite)."),
+    quarantined: bool = typer.Option(True, "--quarantined/--no-quarantined", help="Also replay quarantined batches."),
+    as_json: bool = JSON,
+) -> None:
+    """Replay the suite over every existing batch: which expectations would fail where. Moves nothing.
+
+    Exit 0 when every batch would pass, 3 when at least one would be quarantined.
+    """
+    cfg = load_checked(config, as_json)
+    from base.environment import quiet_libraries
+
+    quiet_libraries()
+    from monitoring.suite_check import check_suite
+
+    result = check_suite(cfg, suite, quarantined)
+    if not result.batches:
+        raise fail(f"{cfg.data_glob}: no batch files to replay the suite on", Exit.DATA_INVALID, as_json)
+    emit(result.to_dict(), as_json, lambda _: render_suite_check(result))
+    raise typer.Exit(int(Exit.DATA_INVALID if result.would_quarantine else Exit.OK))
+
+
+def render_suite_check(result: Any) -> None:
+    from rich.table import Table
+
+    from monitoring.suite_check import verdict_rows
+
+    out = console()
+    table = Table("batch", "rows", "verdict", "would quarantine it (error)", "reported only (warn)",
+                  title=f"suite {result.suite} replayed over {len(result.batches)} batch(es)")
+    for row in verdict_rows(result):
+        colour = "green" if row["verdict"] == "passes" else "red"
+        table.add_row(row["batch"], str(row["rows"]), f"[{colour}]{row['verdict']}[/]", row["errors"][:90],
+                      row["warnings"][:60])
+    out.print(table)
+    failing = result.by_expectation()
+    if failing:
+        where = Table("expectation", "column", "severity", "fails on", "worst unexpected %", title="by expectation")
+        for item in failing:
+            worst = max((h["unexpected_percent"] or 0.0) for h in item["batches"])
+            names = ", ".join(h["batch"] for h in item["batches"])
+            where.add_row(item["expectation"], str(item["column"] or ""), item["severity"], names[:70], f"{worst:.2f}")
+        out.print(where)
+    out.print(f"{result.would_quarantine} of {len(result.batches)} batch(es) would be quarantined")
 
 
 def status(
@@ -158,7 +210,7 @@ def status(
 ) -> None:
     """Champion and challenger versions, their metrics and lineage; warns when the champion is off."""
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
-    from registry.audit import champion_warnings
+    from registry.audit import champion_warnings, floor_warning
     from registry.store import client_for
     from registry.versions import model_exists, model_status
     from base.errors import store_faults
@@ -170,7 +222,9 @@ def status(
         info = model_status(client, model).to_dict()
     info.update(model_guards(stores, client, model))
     champion = (info.get("champion") or {}).get("version")
-    info["warnings"] = champion_warnings(stores, client, model, None if champion is None else str(champion))
+    champion = None if champion is None else str(champion)
+    info["warnings"] = champion_warnings(stores, client, model, champion)
+    info["warnings"] += floor_warning(client, model, champion, info.get("latest_version"))
     emit(info, as_json, render_status)
 
 
@@ -243,3 +297,4 @@ def register(app: typer.Typer, suite_app: typer.Typer) -> None:
     app.command()(validate)
     app.command()(status)
     suite_app.command("init")(suite_init)
+    suite_app.command("check")(suite_check)

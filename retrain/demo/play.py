@@ -118,7 +118,7 @@ def check_step(config: Any, batch: Path, out: Any) -> dict[str, Any]:
         return drift_check_flow(config_path=str(config.config_path), batch_path=str(batch))
 
 
-def choose_trigger(check: dict[str, Any], months_since: int, schedule_days: int) -> str | None:
+def choose_trigger(check: dict[str, Any], months_since: float, schedule_days: float) -> str | None:
     """Drift or decay signals first; else the schedule when due; an invalid batch is handled now."""
     if check["status"] == "data_invalid":
         return "manual"

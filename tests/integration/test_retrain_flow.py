@@ -36,7 +36,7 @@ def test_first_run_promotes_with_lineage(workspace, synth):
     for key in ("data_hash", "train_window", "holdout_window", "batch_files", "code_version"):
         assert version.tags.get(key), f"lineage tag {key} missing: {version.tags}"
     assert "m01.csv" in version.tags["batch_files"] and "m03.csv" in version.tags["batch_files"]
-    assert "challenger" in client.get_registered_model(config.name).aliases
+    assert "challenger" not in client.get_registered_model(config.name).aliases  # it became champion
     # first model of a name: only floor and output checks are reported
     assert outcome["decision"]["champion_score"] is None
     assert outcome["decision"]["candidate_score"] >= 0.6

@@ -26,7 +26,10 @@ def test_schema_and_row_count(batch, config):
     assert found[("expect_table_row_count_to_be_between", None)]["kwargs"] == {"min_value": 1}
     columns = found[("expect_table_columns_to_match_set", None)]["kwargs"]
     assert columns == {"column_set": list(batch.columns), "exact_match": True}
-    assert all(e["meta"]["note"] for e in suite["expectations"])
+    assert found[("expect_table_columns_to_match_set", None)]["meta"]["severity"] == "warn"
+    exist = {column for kind, column in found if kind == "expect_column_to_exist"}
+    assert exist == set(batch.columns) - {"flight"}  # the excluded column may come and go
+    assert all(e["meta"]["note"] and e["meta"]["severity"] in ("error", "warn") for e in suite["expectations"])
 
 
 def test_every_column_gets_a_null_check_from_its_observed_share(batch, config):
@@ -53,15 +56,19 @@ def test_type_lists_follow_the_dtype(batch, config):
     assert ("expect_column_values_to_be_in_type_list", "ts") not in found
 
 
-def test_numeric_ranges_are_widened_by_the_slack(batch, config):
-    found = by_key(propose_suite(batch, config, range_slack=0.1))
+def test_numeric_ranges_come_from_quantiles_widened_by_their_spread(batch, config):
+    glitched = batch.copy()
+    glitched.loc[0, "temp"] = 5_000.0  # one sensor glitch must not become the valid range
+    found = by_key(propose_suite(glitched, config, range_pad=0.5, range_mostly=0.97))
     kwargs = found[("expect_column_values_to_be_between", "temp")]["kwargs"]
-    low, high = batch["temp"].min(), batch["temp"].max()
-    pad = 0.1 * (high - low)
-    assert kwargs["min_value"] == pytest.approx(low - pad, abs=0.2) and kwargs["min_value"] <= low - pad
-    assert kwargs["max_value"] == pytest.approx(high + pad, abs=0.2) and kwargs["max_value"] >= high + pad
+    low, high = batch["temp"].quantile([0.01, 0.99])
+    growth = 3.0 * high  # non-negative: may triple, which is wider here than half the spread
+    assert kwargs["max_value"] == pytest.approx(max(high + 0.5 * (high - low), growth), abs=1.0)
+    assert kwargs["max_value"] < 5_000
+    assert kwargs["min_value"] == 0  # never negative in the reference: stays non-negative
+    assert kwargs["mostly"] == 0.97
     distance = found[("expect_column_values_to_be_between", "distance")]["kwargs"]
-    assert distance["min_value"] == 0  # never negative in the reference: stays non-negative
+    assert distance["min_value"] == 0
     assert isinstance(distance["max_value"], int) and distance["max_value"] >= batch["distance"].max()
 
 
@@ -72,7 +79,10 @@ def test_value_sets_for_categories_and_the_target(batch, config):
     )
     assert found[("expect_column_values_to_be_in_set", "origin")]["kwargs"]["value_set"] == ["EWR", "JFK", "LGA"]
     assert found[("expect_column_values_to_be_in_set", "weekend")]["kwargs"]["value_set"] == [False, True]
-    assert found[("expect_column_values_to_be_in_set", "late")]["kwargs"]["value_set"] == [0, 1]
+    assert found[("expect_column_values_to_be_in_set", "late")]["kwargs"] == {"column": "late", "value_set": [0, 1]}
+    assert found[("expect_column_values_to_be_in_set", "carrier")]["kwargs"]["mostly"] == 0.98  # new ones, a few
+    closed = by_key(propose_suite(batch, config, new_category_share=0.0))
+    assert "mostly" not in closed[("expect_column_values_to_be_in_set", "carrier")]["kwargs"]
     assert ("expect_column_values_to_be_between", "late") not in found
 
 
@@ -80,14 +90,16 @@ def test_no_value_checks_for_unused_or_high_cardinality_columns(batch, config):
     frame = batch.assign(tailnum=[f"N{i}" for i in range(len(batch))])
     found = by_key(propose_suite(frame, config, max_categories=50))
     kinds = {kind for kind, column in found if column in ("flight", "tailnum")}
-    assert kinds == {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_type_list"}
+    assert kinds == {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_type_list",
+                     "expect_column_to_exist"}
+    assert {e["meta"]["severity"] for (kind, column), e in found.items() if column == "flight"} == {"warn"}
 
 
 def test_timestamp_column_type_is_left_to_the_loader(batch, config, tmp_path):
     raw = batch.assign(ts=batch["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))  # as read from CSV, unparsed
     found = by_key(propose_suite(raw, config))
     assert {kind for kind, column in found if column == "ts"} == {
-        "expect_column_values_to_not_be_null", "expect_column_values_to_be_between"}
+        "expect_column_values_to_not_be_null", "expect_column_to_exist", "expect_column_values_to_be_between"}
     path = write_suite(propose_suite(raw, config), tmp_path / "suite.json")
     assert validate_batch(batch, path, "parsed.csv").success
 
@@ -115,11 +127,11 @@ def test_proposed_suite_rejects_future_and_ancient_batches(batch, config, tmp_pa
         assert failure.unexpected_count == len(batch)
 
 
-def test_regression_target_gets_a_range_and_declared_categoricals_a_set(batch, make_config):
+def test_regression_target_gets_no_range_and_declared_categoricals_a_set(batch, make_config):
     config = make_config("regression", categorical=["distance_band"])
     frame = batch.assign(late=batch["late"] * 10.5, distance_band=batch["distance"] // 1000)
     found = by_key(propose_suite(frame, config))
-    assert ("expect_column_values_to_be_between", "late") in found
+    assert ("expect_column_values_to_be_between", "late") not in found  # growth of the target is the point
     assert ("expect_column_values_to_be_in_set", "late") not in found
     assert found[("expect_column_values_to_be_in_set", "distance_band")]["kwargs"]["value_set"] == [0, 1, 2]
 
@@ -148,7 +160,7 @@ def test_write_suite_is_stable_and_refuses_to_overwrite(batch, config, tmp_path)
 def test_round_trip_passes_on_the_reference_and_fails_on_a_shift(batch, config, tmp_path):
     path = write_suite(propose_suite(batch, config), tmp_path / "suite.json")
     assert validate_batch(batch, path, "reference.csv").success
-    shifted = batch.assign(temp=batch["temp"] + 40.0)
+    shifted = batch.assign(temp=batch["temp"] * 10.0)  # a unit slip, far past any season
     report = validate_batch(shifted, path, "shifted.csv")
     assert [(f.expectation, f.column) for f in report.failures] == [("expect_column_values_to_be_between", "temp")]
 

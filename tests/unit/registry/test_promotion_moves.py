@@ -210,3 +210,33 @@ def test_moves_open_their_own_client_when_given_none(env):
     stores, client, name, _ = env
     result = promote(stores, None, name, 2, reason="first by hand", expect_current="none")
     assert result.to_dict()["to_version"] == "2" and read_champion(client, name) == "2"
+
+
+def test_challenger_alias_never_names_the_champion(env):
+    from registry.versions import model_status
+
+    stores, client, name, _ = env
+    _promote_all(stores, client, name, ["1"])
+    client.set_registered_model_alias(name, "challenger", "2")  # registration aliases each candidate
+    move_champion(stores, client, name, "2", "promote", "gate passed v2")
+    assert "challenger" not in client.get_registered_model(name).aliases
+    client.set_registered_model_alias(name, "challenger", "3")  # a rejected candidate keeps it
+    move_champion(stores, client, name, "1", "manual_promote", "back to v1")
+    assert str(client.get_registered_model(name).aliases["challenger"]) == "3"
+    client.set_registered_model_alias(name, "challenger", "1")  # set by hand onto the champion
+    status = model_status(client, name)
+    assert status.champion.version == "1" and status.challenger is None
+
+
+def test_status_warns_when_the_last_gate_found_the_champion_below_the_floor(env):
+    from registry.audit import floor_warning
+
+    stores, client, name, _ = env
+    _promote_all(stores, client, name, ["1"])
+    for key, value in {"gate.champion_below_floor": "true", "gate.champion_version": "1",
+                       "gate.champion_score": "0.55"}.items():
+        client.set_model_version_tag(name, "4", key, value)
+    [warning] = floor_warning(client, name, "1", "4")
+    assert "champion v1" in warning and "0.55" in warning and "below the gate's floor" in warning
+    assert floor_warning(client, name, "2", "4") == []  # a verdict about an earlier champion is stale
+    assert floor_warning(client, name, "1", "3") == []

@@ -30,11 +30,12 @@ def test_every_documented_command_is_there():
 
     result = CliRunner().invoke(app, ["--help"])
     commands = ("demo", "run", "validate", "suite", "status", "rollback", "promote", "history",
-                "drift", "serve", "approve", "reject", "ui", "server")
+                "drift", "serve", "approve", "reject", "ui", "server", "backtest")
     for command in commands:
         assert command in result.output
         sub = ["suite", "init", "--help"] if command == "suite" else [command, "--help"]
         assert CliRunner().invoke(app, sub).exit_code == 0, command
+    assert CliRunner().invoke(app, ["suite", "check", "--help"]).exit_code == 0
 
 
 def test_config_error_exits_2_and_names_the_field(tmp_path):

@@ -62,7 +62,7 @@ def test_first_model_needs_only_floor_and_outputs(make_config, holdout, model_on
 def test_floor_blocks_even_the_first_model(make_config, holdout, model_on):
     decision = decide(make_config(gate={"floor": 0.99}), holdout, model_on, "strong", None)
     assert not decision.promote
-    assert decision.reasons[0].startswith("fail: floor: roc_auc")
+    assert decision.reasons[0].startswith("fail: floor: candidate roc_auc")
     assert "0.9900" in decision.reasons[0]
 
 
@@ -70,7 +70,7 @@ def test_floor_on_a_loss_metric_is_a_ceiling(make_config, holdout, model_on):
     loose = decide(make_config(gate={"primary_metric": "log_loss", "floor": 5.0}), holdout, model_on, "strong", None)
     tight = decide(make_config(gate={"primary_metric": "log_loss", "floor": 0.01}), holdout, model_on, "strong", None)
     assert loose.promote and "at most" in loose.reasons[0]
-    assert not tight.promote and tight.reasons[0].startswith("fail: floor: log_loss")
+    assert not tight.promote and tight.reasons[0].startswith("fail: floor: candidate log_loss")
 
 
 def test_clearly_better_candidate_is_promoted(make_config, holdout, model_on):
@@ -110,6 +110,32 @@ def test_require_significant_blocks_a_tiny_improvement(make_config, holdout, mod
                     "twin_a", "twin_b")
     assert not strict.promote
     assert strict.reasons[-1].startswith("fail: bootstrap")
+
+
+def bootstrap_reason(decision) -> str:
+    return next(r for r in decision.reasons if "bootstrap:" in r)
+
+
+def test_interval_words_say_which_way(make_config, holdout, model_on):
+    config = make_config(gate={"max_regression": 1.0})
+    better = decide(config, holdout, model_on, "strong", "weak")
+    worse = decide(config, holdout, model_on, "weak", "strong")
+    same = decide(config, holdout, model_on, "twin_a", "twin_b")
+    assert "candidate significantly better" in bootstrap_reason(better)
+    assert "candidate significantly worse" in bootstrap_reason(worse)
+    assert "not significant" not in bootstrap_reason(worse)
+    assert "no significant difference" in bootstrap_reason(same)
+
+
+def test_floor_reports_the_champion_score(make_config, holdout, model_on):
+    both_fail = decide(make_config(gate={"floor": 0.99, "max_regression": 1.0}), holdout, model_on, "weak", "strong")
+    floor = both_fail.reasons[0]
+    assert floor.startswith("fail: floor: candidate roc_auc")
+    assert f"champion v3 scores {both_fail.champion_score:.4f} and fails the floor too" in floor
+    assert both_fail.champion_below_floor and both_fail.to_dict()["champion_below_floor"]
+    fine = decide(make_config(gate={"floor": 0.6}), holdout, model_on, "strong", "weak")
+    assert "champion v3 scores" in fine.reasons[0] and not fine.champion_below_floor
+    assert ("meets the floor" in fine.reasons[0]) == (fine.champion_score >= 0.6)
 
 
 def test_champion_that_cannot_score_blocks_promotion(make_config, holdout, model_on, score_models):
