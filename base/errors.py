@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
-from typing import Any, Iterator
+from enum import StrEnum
+from typing import Any
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What sort of failure; ``base.exitcodes.EXIT_BY_KIND`` maps each to an exit code."""
 
     UNEXPECTED = "unexpected"
@@ -39,8 +40,7 @@ class RetrainError(Exception):
 
     kind: Kind = Kind.UNEXPECTED
 
-    def __init__(self, message: str, *, kind: Kind | None = None, file: str | None = None,
-                 field: str | None = None):
+    def __init__(self, message: str, *, kind: Kind | None = None, file: str | None = None, field: str | None = None):
         super().__init__(message)
         if kind is not None:
             self.kind = kind
@@ -81,8 +81,16 @@ class StoreUnavailable(RetrainError):
 
 
 # Operating-system errors that mean "this store cannot take a write", not a bug of ours.
-STORE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EDQUOT,
-                errno.EEXIST, errno.EIO}
+STORE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOTDIR,
+    errno.EDQUOT,
+    errno.EEXIST,
+    errno.EIO,
+}
 _DB_FAULTS = ("OperationalError", "InterfaceError", "TimeoutError")
 
 
@@ -114,8 +122,7 @@ def hide_password(location: str) -> str:
 
 
 @contextmanager
-def store_faults(store: str, location: str, check: str,
-                 bad_url: type[BaseException] | tuple = ()) -> Iterator[None]:
+def store_faults(store: str, location: str, check: str, bad_url: type[BaseException] | tuple = ()) -> Iterator[None]:
     """Turn a store fault raised inside the block into :class:`StoreUnavailable`; re-raise the rest.
 
     ``bad_url``: exception types meaning the location itself does not parse (a config error).
@@ -126,8 +133,7 @@ def store_faults(store: str, location: str, check: str,
     except RetrainError:
         raise
     except bad_url as exc:
-        raise RetrainError(f"{store} location {shown!r} does not parse: {exc}", kind=Kind.CONFIG,
-                           field=store) from None
+        raise RetrainError(f"{store} location {shown!r} does not parse: {exc}", kind=Kind.CONFIG, field=store) from None
     except Exception as exc:
         problem = store_problem(exc)
         if problem is None:

@@ -45,7 +45,7 @@ MEANING = {
     Exit.BUSY: "another retrain of the model holds its run lease",
     Exit.WITHHELD: "a person's verdict (hold or blocked fingerprint) withheld the promotion",
     Exit.STORE_UNAVAILABLE: "a store (registry, ledger, home folder) is unavailable or refused a write "
-                            "(disk full, read-only, database unreachable, lock timeout); nothing changed",
+    "(disk full, read-only, database unreachable, lock timeout); nothing changed",
     Exit.INSUFFICIENT_DATA: "insufficient data: too few rows for a drift verdict (neither drift nor its absence)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
 }

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from base.vocabulary import Signal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from base.errors import Kind, RetrainError
 from base.paths import NAME_PATTERN, NAME_RULE, home_path
+from base.vocabulary import Signal
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -42,8 +42,9 @@ class ConfigError(RetrainError):
         self.path = str(path)
         self.problems = problems
         lines = [f"{self.path}: {field}: {msg}" for field, msg in problems]
-        super().__init__("invalid config\n" + "\n".join(lines), file=self.path,
-                         field=problems[0][0] if problems else None)
+        super().__init__(
+            "invalid config\n" + "\n".join(lines), file=self.path, field=problems[0][0] if problems else None
+        )
 
     def extra(self) -> dict[str, Any]:
         return {"problems": self.problems}
@@ -54,7 +55,7 @@ def _ordered(bounds: tuple[float, float], rate: bool, label: str = "") -> None:
     low, high = bounds
     if low > high:
         raise ValueError(f"{label}expected [low, high] with low <= high")
-    if rate and not (0.0 <= low and high <= 1.0):
+    if rate and not (low >= 0.0 and high <= 1.0):
         raise ValueError(f"{label}expected rates within [0, 1]")
 
 
@@ -149,8 +150,9 @@ class StateConfig(_Strict):
 
 class DriftConfig(_Strict):
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
-    column_threshold: float | None = Field(default=None, ge=0.0,
-                                           description="smallest distance that counts, on top of the sampling noise")
+    column_threshold: float | None = Field(
+        default=None, ge=0.0, description="smallest distance that counts, on top of the sampling noise"
+    )
     alpha: float = Field(default=0.01, gt=0.0, le=0.2, description="false-alarm rate per column")
     min_rows: int = Field(default=50, ge=2, description="fewer values on a side: insufficient_data")
     sample_rows: int = Field(default=20000, ge=100)
@@ -286,8 +288,9 @@ def default_ledger_url(home: Path) -> str:
     return f"sqlite:///{home / 'ledger.db'}"
 
 
-def store_urls(home: str | None = None, tracking_uri: str | None = None,
-               ledger_url: str | None = None) -> tuple[str, str]:
+def store_urls(
+    home: str | None = None, tracking_uri: str | None = None, ledger_url: str | None = None
+) -> tuple[str, str]:
     """Registry and ledger locations without a model config: explicit, then env, then home.
 
     Commands that name a model (rollback, history, status) and the UI flows use this, so

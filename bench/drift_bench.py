@@ -41,7 +41,7 @@ def run_child(mode: str, rows: int) -> dict:
     """Measure one mode in this process; print one JSON line."""
     import gc
 
-    import evidently.legacy.calculations.stattests  # noqa: F401  imported before the clock in every mode
+    import evidently.legacy.calculations.stattests
     import evidently.presets  # noqa: F401
     import scipy.stats  # noqa: F401
 
@@ -164,7 +164,11 @@ def measure(row_counts: list[int], reps: int, quick: bool) -> list[dict]:
                     continue
                 run = spawn(mode, rows) | {"rep": rep}
                 runs.append(run)
-                print(f"  {rows:>9,} rows  rep {rep}  {mode:<19} {run['check_s']:>7.2f} s  {run['check_cpu_s']:>7.2f} s CPU  {run['peak_rss_mb']:>7.0f} MB", flush=True)
+                print(
+                    f"  {rows:>9,} rows  rep {rep}  {mode:<19} {run['check_s']:>7.2f} s  "
+                    f"{run['check_cpu_s']:>7.2f} s CPU  {run['peak_rss_mb']:>7.0f} MB",
+                    flush=True,
+                )
                 slow_defaults |= mode == "evidently_defaults" and run["check_s"] > SLOW_SINGLE_RUN_S
     return runs
 
@@ -204,8 +208,10 @@ def _median_or_none(values: list):
 def print_table(summary: list[dict]) -> None:
     """Times are medians; 'peak' is the whole child, 'check' is the check's own peak above the
     RSS it started from (the frames are already in memory on both sides)."""
-    header = (f"{'rows/side':>10} {'mode':<19} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} "
-              f"{'+base MB':>9} {'check MB':>9} {'flagged':>8}")
+    header = (
+        f"{'rows/side':>10} {'mode':<19} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} "
+        f"{'+base MB':>9} {'check MB':>9} {'flagged':>8}"
+    )
     print("\n" + header)
     for s in summary:
         own = "-" if s["check_own_mb"] is None else f"{s['check_own_mb']:.0f}"
@@ -218,8 +224,10 @@ def print_table(summary: list[dict]) -> None:
         for other in ("scipy_full", "evidently_defaults"):
             them = next((s for s in summary if s["rows"] == rows and s["mode"] == other), None)
             if them is not None:
-                print(f"{rows:>10,} {other}/detect_drift: wall x{them['check_s'] / ours['check_s']:.1f}, "
-                      f"CPU x{them['check_cpu_s'] / max(ours['check_cpu_s'], 0.01):.1f}")
+                print(
+                    f"{rows:>10,} {other}/detect_drift: wall x{them['check_s'] / ours['check_s']:.1f}, "
+                    f"CPU x{them['check_cpu_s'] / max(ours['check_cpu_s'], 0.01):.1f}"
+                )
 
 
 def main() -> None:
@@ -238,8 +246,12 @@ def main() -> None:
     runs = measure(args.rows, args.reps, args.quick)
     summary = summarise(runs)
     print_table(summary)
-    meta = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "columns": N_NUMERIC + N_CATEGORICAL,
-            "quick": args.quick}
+    meta = {
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "columns": N_NUMERIC + N_CATEGORICAL,
+        "quick": args.quick,
+    }
     calibration = None
     if not args.no_calibration:
         from drift_calibration import calibrate, print_calibration
@@ -247,7 +259,9 @@ def main() -> None:
         calibration = calibrate(args.seeds)
         print_calibration(calibration)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(meta | {"summary": summary, "runs": runs, "calibration": calibration}, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(meta | {"summary": summary, "runs": runs, "calibration": calibration}, indent=2) + "\n"
+    )
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 

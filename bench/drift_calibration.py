@@ -54,8 +54,9 @@ def calibrate_size(size: int, seeds: int) -> dict:
         judged += len(quiet.judged_columns)
         dataset_alarms += quiet.drifted
         insufficient += quiet.status == "insufficient_data"
-        moved = detect_drift(reference, build_frame(size, seed=30_000 + seed, shifted=True), config,
-                             features=list(reference.columns))
+        moved = detect_drift(
+            reference, build_frame(size, seed=30_000 + seed, shifted=True), config, features=list(reference.columns)
+        )
         for column in hits:
             hits[column] += moved.column(column).drifted
     return {
@@ -79,12 +80,16 @@ def _config():
 
 
 def print_calibration(table: list[dict]) -> None:
-    print(f"\n{'rows/side':>10} {'seeds':>5} {'col FA rate':>11} {'dataset FA':>10} "
-          f"{'recall 0.1sd':>12} {'recall 5pt':>10} {'CPU s':>6}")
+    print(
+        f"\n{'rows/side':>10} {'seeds':>5} {'col FA rate':>11} {'dataset FA':>10} "
+        f"{'recall 0.1sd':>12} {'recall 5pt':>10} {'CPU s':>6}"
+    )
     for row in table:
-        print(f"{row['rows']:>10,} {row['seeds']:>5} {row['column_false_alarm_rate']:>11.2%} "
-              f"{row['dataset_false_alarms']:>6}/{row['seeds']:<3} {row['recall_mean_shift']:>12.0%} "
-              f"{row['recall_share_move']:>10.0%} {row['check_cpu_s']:>6.2f}")
+        print(
+            f"{row['rows']:>10,} {row['seeds']:>5} {row['column_false_alarm_rate']:>11.2%} "
+            f"{row['dataset_false_alarms']:>6}/{row['seeds']:<3} {row['recall_mean_shift']:>12.0%} "
+            f"{row['recall_share_move']:>10.0%} {row['check_cpu_s']:>6.2f}"
+        )
 
 
 def main() -> None:

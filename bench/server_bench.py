@@ -42,13 +42,13 @@ def build_workspace(root: Path) -> Path:
     """Three synthetic months, a proposed suite and a config whose home is ``root/home``."""
     import pandas as pd
 
-    from monitoring.validation import propose_suite, write_suite
     from base.settings import load_config
+    from monitoring.validation import propose_suite, write_suite
     from tests.integration.conftest import make_month, write_config
 
     (root / "batches").mkdir(parents=True)
     frames = [make_month(m) for m in (1, 2, 3)]
-    for month, frame in zip((1, 2, 3), frames):
+    for month, frame in zip((1, 2, 3), frames, strict=False):
         frame.to_csv(root / "batches" / f"m{month:02d}.csv", index=False)
     path = write_config(root)
     write_suite(propose_suite(pd.concat(frames, ignore_index=True), load_config(path)), load_config(path).suite_path)
@@ -72,16 +72,21 @@ def run_once(config: Path, env: dict[str, str], server_pid: int | None) -> dict[
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = server_cpu(server_pid) if server_pid else 0.0
     started = time.monotonic()
-    done = subprocess.run([str(ROOT / ".venv" / "bin" / "retrain"), "run", str(config), "--json"], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "retrain"), "run", str(config), "--json"], env=env, capture_output=True, text=True
+    )
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 4):
         raise SystemExit(f"retrain run failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-3000:]}")
     cli = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     server = (server_cpu(server_pid) - server_before) if server_pid else 0.0
-    return {"wall": round(wall, 2), "cli_cpu": round(cli, 2), "server_cpu": round(server, 2),
-            "total_cpu": round(cli + server, 2)}
+    return {
+        "wall": round(wall, 2),
+        "cli_cpu": round(cli, 2),
+        "server_cpu": round(server, 2),
+        "total_cpu": round(cli + server, 2),
+    }
 
 
 def main() -> None:
@@ -94,29 +99,35 @@ def main() -> None:
     try:
         config = build_workspace(scratch)
         retrain = str(ROOT / ".venv" / "bin" / "retrain")
-        subprocess.run([retrain, "server", "start", "--home", str(scratch / "home")], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [retrain, "server", "start", "--home", str(scratch / "home")], env=env, check=True, capture_output=True
+        )
         from retrain.server import read_record
 
         pid = read_record(scratch / "home").pid
         modes = {"ephemeral": (env | {"RETRAIN_PREFECT_SERVER": "ephemeral"}, None), "shared": (env, pid)}
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in modes}
-        for name, (mode_env, server_pid) in modes.items():  # warm-up, unmeasured
+        for mode_env, server_pid in modes.values():  # warm-up, unmeasured
             run_once(config, mode_env, server_pid)
         for _ in range(args.reps):
             for name, (mode_env, server_pid) in modes.items():
                 samples[name].append(run_once(config, mode_env, server_pid))
                 print(name, samples[name][-1], flush=True)
-        summary = {name: {key: statistics.median(s[key] for s in runs) for key in runs[0]}
-                   for name, runs in samples.items()}
+        summary = {
+            name: {key: statistics.median(s[key] for s in runs) for key in runs[0]} for name, runs in samples.items()
+        }
         summary["ratio_total_cpu_shared_vs_ephemeral"] = round(
-            summary["shared"]["total_cpu"] / summary["ephemeral"]["total_cpu"], 3)
+            summary["shared"]["total_cpu"] / summary["ephemeral"]["total_cpu"], 3
+        )
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"reps": args.reps, "median": summary, "samples": samples}, indent=2) + "\n")
         print(json.dumps(summary, indent=2))
     finally:
-        subprocess.run([str(ROOT / ".venv" / "bin" / "retrain"), "server", "stop", "--home", str(scratch / "home")],
-                       env=env, capture_output=True)
+        subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "retrain"), "server", "stop", "--home", str(scratch / "home")],
+            env=env,
+            capture_output=True,
+        )
         shutil.rmtree(scratch, ignore_errors=True)
 
 

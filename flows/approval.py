@@ -39,13 +39,20 @@ def approve_flow(
 
     stores = locate(model, config_path)
     who = approver.strip() or f"{UI_APPROVER} ({actor_for_ui()})"
-    answer = answer_approval(stores, client_for(stores.tracking_uri), model,
-                             None if version is None else str(version), approve, who, comment.strip(),
-                             run_id=str(flow_run.get_id() or ""))
+    answer = answer_approval(
+        stores,
+        client_for(stores.tracking_uri),
+        model,
+        None if version is None else str(version),
+        approve,
+        who,
+        comment.strip(),
+        run_id=str(flow_run.get_id() or ""),
+    )
     get_run_logger().info(answer.message)
     create_markdown_artifact(
         markdown=f"# {answer.verdict}: {model} v{answer.version}\n\n{answer.message}\n\n"
-                 f"- champion now: v{answer.champion or '-'}\n- by: {answer.approver}\n- at: {answer.at}",
+        f"- champion now: v{answer.champion or '-'}\n- by: {answer.approver}\n- at: {answer.at}",
         key=artifact_key(model, "approval-answer"),
     )
     return answer.to_dict()

@@ -38,13 +38,16 @@ def publish_decision(model: str, version: str, decision: Any, trigger: str) -> N
     rows.append({"rule": f"champion {d['metric']}", "result": d.get("champion_score")})
     boot = d.get("bootstrap") or {}
     if boot:
-        rows.append({
-            "rule": f"{boot.get('confidence', 0.95):.0%} CI of difference",
-            "result": f"{boot.get('mean_diff'):+.4f} [{boot.get('low'):+.4f}, {boot.get('high'):+.4f}]",
-        })
+        rows.append(
+            {
+                "rule": f"{boot.get('confidence', 0.95):.0%} CI of difference",
+                "result": f"{boot.get('mean_diff'):+.4f} [{boot.get('low'):+.4f}, {boot.get('high'):+.4f}]",
+            }
+        )
     rows += [{"rule": f"reason {n}", "result": r} for n, r in enumerate(d["reasons"], 1)]
     create_table_artifact(
-        table=rows, key=artifact_key(model, "gate-decision"),
+        table=rows,
+        key=artifact_key(model, "gate-decision"),
         description=f"Gate decision for {model} v{version} (champion v{d.get('champion_version')})",
     )
 
@@ -52,7 +55,7 @@ def publish_decision(model: str, version: str, decision: Any, trigger: str) -> N
 def publish_invalid_batches(model: str, failed: list[Any], moved: list[str]) -> None:
     """Say which batch failed, which expectations, and where the file went."""
     lines = [f"# {model}: batch validation failed", "", "Nothing was registered; the champion did not move.", ""]
-    for intake, where in zip(failed, moved):
+    for intake, where in zip(failed, moved, strict=False):
         lines.append(f"## {intake.path.name}")
         lines.append(f"- quarantined to `{where}`")
         lines.append(f"- {intake.report.summary()}")
@@ -65,13 +68,21 @@ def publish_invalid_batches(model: str, failed: list[Any], moved: list[str]) -> 
 def publish_approval_request(model: str, version: str, decision: Any, message: str) -> None:
     """What waits, why the gate passed it, and the two ways to answer."""
     d = decision.to_dict()
-    lines = [f"# {model} v{version} waits for approval", "", message, "",
-             f"- {d['metric']}: candidate {d.get('candidate_score')} vs champion "
-             f"v{d.get('champion_version') or '-'} {d.get('champion_score')}"]
+    lines = [
+        f"# {model} v{version} waits for approval",
+        "",
+        message,
+        "",
+        f"- {d['metric']}: candidate {d.get('candidate_score')} vs champion "
+        f"v{d.get('champion_version') or '-'} {d.get('champion_score')}",
+    ]
     lines += [f"- {r}" for r in d.get("reasons", [])]
-    lines += ["", f"Answer with the **approve/{model}** deployment (Run ▸ Custom run: version {version}, "
-              f"tick *approve* or leave it unticked to reject) or `retrain approve {model} {version}` / "
-              f"`retrain reject {model} {version}`."]
+    lines += [
+        "",
+        f"Answer with the **approve/{model}** deployment (Run ▸ Custom run: version {version}, "
+        f"tick *approve* or leave it unticked to reject) or `retrain approve {model} {version}` / "
+        f"`retrain reject {model} {version}`.",
+    ]
     create_markdown_artifact(markdown="\n".join(lines), key=artifact_key(model, "approval"))
 
 
@@ -89,7 +100,13 @@ def announce_champion_below_floor(model: str, version: str, decision: Any) -> No
     emit_event(
         event="retrain.champion.below_floor",
         resource={"prefect.resource.id": model_resource_id(model), "prefect.resource.name": model},
-        payload={"model": model, "champion_version": d.get("champion_version"), "metric": d.get("metric"),
-                 "champion_score": d.get("champion_score"), "candidate_version": version,
-                 "candidate_score": d.get("candidate_score"), "promote": d.get("promote")},
+        payload={
+            "model": model,
+            "champion_version": d.get("champion_version"),
+            "metric": d.get("metric"),
+            "champion_score": d.get("champion_score"),
+            "candidate_version": version,
+            "candidate_score": d.get("candidate_score"),
+            "promote": d.get("promote"),
+        },
     )

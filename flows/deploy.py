@@ -17,7 +17,7 @@ so redeploying updates the schedule instead of adding a second one.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
@@ -25,9 +25,9 @@ from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Interval
 from prefect.types.entrypoint import EntrypointType
 
+from base.settings import ModelConfig
 from base.vocabulary import EVENTS
 from flows.drift import model_resource_id
-from base.settings import ModelConfig
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -45,7 +45,7 @@ def deployment_of(flow: Any, **options: Any) -> "RunnerDeployment":
 def anchor_of(config: ModelConfig) -> datetime:
     """The schedule's anchor; a naive timestamp in the config is read as UTC."""
     anchor = datetime.fromisoformat(config.schedule.anchor)
-    return anchor if anchor.tzinfo else anchor.replace(tzinfo=timezone.utc)
+    return anchor if anchor.tzinfo else anchor.replace(tzinfo=UTC)
 
 
 def model_tags(config: ModelConfig) -> list[str]:
@@ -60,8 +60,11 @@ def retrain_triggers(config: ModelConfig) -> list[Any]:
             description=f"Retrain {config.name} when a drift check emits {EVENTS[signal]}",
             expect={EVENTS[signal]},
             match={"prefect.resource.id": model_resource_id(config.name)},
-            parameters={"config_path": str(config.config_path), "trigger": signal,
-                        "reason": "{{ event.payload.summary }}"},
+            parameters={
+                "config_path": str(config.config_path),
+                "trigger": signal,
+                "reason": "{{ event.payload.summary }}",
+            },
         )
         for signal in config.drift.triggers
     ]
@@ -72,10 +75,17 @@ def retrain_deployment(config: ModelConfig) -> "RunnerDeployment":
     from flows.retrain import retrain_flow
 
     hours = config.schedule.interval_hours
-    return deployment_of(retrain_flow, 
+    return deployment_of(
+        retrain_flow,
         name=config.name,
-        schedules=[Interval(timedelta(hours=hours), anchor_date=anchor_of(config), slug="retrain-interval",
-                            parameters={"trigger": "schedule", "reason": f"scheduled every {hours:g} h"})],
+        schedules=[
+            Interval(
+                timedelta(hours=hours),
+                anchor_date=anchor_of(config),
+                slug="retrain-interval",
+                parameters={"trigger": "schedule", "reason": f"scheduled every {hours:g} h"},
+            )
+        ],
         parameters={"config_path": str(config.config_path), "trigger": "manual", "reason": ""},
         concurrency_limit=ONE_AT_A_TIME,
         triggers=retrain_triggers(config),
@@ -90,7 +100,8 @@ def drift_check_deployment(config: ModelConfig) -> "RunnerDeployment":
     from flows.drift import drift_check_flow
 
     hours = config.schedule.drift_check_interval_hours
-    return deployment_of(drift_check_flow, 
+    return deployment_of(
+        drift_check_flow,
         name=config.name,
         schedules=[Interval(timedelta(hours=hours), anchor_date=anchor_of(config), slug="drift-check-interval")],
         parameters={"config_path": str(config.config_path), "batch_path": None},
@@ -108,16 +119,30 @@ def ops_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
 
     defaults = {"model": config.name, "config_path": str(config.config_path)}
     return [
-        deployment_of(approve_flow, name=config.name, parameters=defaults, tags=model_tags(config),
-                                   description=f"Approve or reject the candidate of {config.name} that waits "
-                                               "for approval (approval: manual).",
-                                   entrypoint_type=ENTRYPOINT),
-        deployment_of(rollback_flow, name=config.name, parameters=defaults, tags=model_tags(config),
-                                    description=f"Put {config.name}'s previous champion back.",
-                                    entrypoint_type=ENTRYPOINT),
-        deployment_of(promote_flow, name=config.name, parameters=defaults, tags=model_tags(config),
-                                   description=f"Make a chosen version of {config.name} champion, through the ledger.",
-                                   entrypoint_type=ENTRYPOINT),
+        deployment_of(
+            approve_flow,
+            name=config.name,
+            parameters=defaults,
+            tags=model_tags(config),
+            description=f"Approve or reject the candidate of {config.name} that waits for approval (approval: manual).",
+            entrypoint_type=ENTRYPOINT,
+        ),
+        deployment_of(
+            rollback_flow,
+            name=config.name,
+            parameters=defaults,
+            tags=model_tags(config),
+            description=f"Put {config.name}'s previous champion back.",
+            entrypoint_type=ENTRYPOINT,
+        ),
+        deployment_of(
+            promote_flow,
+            name=config.name,
+            parameters=defaults,
+            tags=model_tags(config),
+            description=f"Make a chosen version of {config.name} champion, through the ledger.",
+            entrypoint_type=ENTRYPOINT,
+        ),
     ]
 
 

@@ -19,13 +19,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from base.settings import ModelConfig, load_config
 from base.vocabulary import EVENTS
 from flows.common import IO_RETRIES, artifact_key
 from monitoring.check import Champion, DriftCheckResult, NoChampion, invalid_result, judge_batch, validate_batch_file
 from monitoring.check import load_champion as load_serving_champion
 from monitoring.intake import Intake
-from base.settings import ModelConfig, load_config
-
 
 
 def model_resource_id(model: str) -> str:
@@ -71,9 +70,15 @@ def log_check(config: ModelConfig, result: DriftCheckResult, champion_run_id: st
 
     client = connect(config)
     figures = {k: float(v) for k, v in result.figures().items() if isinstance(v, (int, float))}
-    tags = {"retrain.kind": "drift_check", "retrain.model": config.name, "retrain.batch": result.batch,
-            "retrain.champion_version": result.champion_version or "", "retrain.champion_run": champion_run_id or "",
-            "retrain.signals": ",".join(result.signals) or "none", "retrain.flow_run_id": str(flow_run.get_id() or "")}
+    tags = {
+        "retrain.kind": "drift_check",
+        "retrain.model": config.name,
+        "retrain.batch": result.batch,
+        "retrain.champion_version": result.champion_version or "",
+        "retrain.champion_run": champion_run_id or "",
+        "retrain.signals": ",".join(result.signals) or "none",
+        "retrain.flow_run_id": str(flow_run.get_id() or ""),
+    }
     with mlflow.start_run(experiment_id=monitoring_experiment(client, config), run_name=f"drift-{result.batch}") as run:
         mlflow.set_tags(tags)
         mlflow.log_metrics({clean_key(k): v for k, v in figures.items()})
@@ -98,8 +103,11 @@ def publish_check(result, mlflow_run_id: str | None) -> None:
     create_markdown_artifact(markdown="\n".join(lines), key=key, description=result.summary().splitlines()[0])
     if result.drift is not None:
         rows = [c.to_dict() for c in result.drift.columns]
-        create_table_artifact(table=rows, key=artifact_key(result.model, "drift-columns"),
-                              description=f"Per-column drift of {result.batch} vs v{result.champion_version}")
+        create_table_artifact(
+            table=rows,
+            key=artifact_key(result.model, "drift-columns"),
+            description=f"Per-column drift of {result.batch} vs v{result.champion_version}",
+        )
 
 
 def emit_findings(result, mlflow_run_id: str | None) -> list[str]:
@@ -113,13 +121,23 @@ def emit_findings(result, mlflow_run_id: str | None) -> list[str]:
         emit_event(
             event=EVENTS[signal],
             resource={"prefect.resource.id": model_resource_id(result.model), "prefect.resource.name": result.model},
-            related=[{"prefect.resource.id": f"{model_resource_id(result.model)}.v{result.champion_version}",
-                      "prefect.resource.role": "model-version"}],
-            payload={"model": result.model, "version": result.champion_version, "batch": result.batch,
-                     "signal": signal, "starts_retrain": signal in result.signals,
-                     "summary": result.summary().splitlines()[0][:500], "figures": result.figures(),
-                     "drifted_columns": list(result.drift.drifted_columns) if result.drift else [],
-                     "mlflow_run_id": mlflow_run_id},
+            related=[
+                {
+                    "prefect.resource.id": f"{model_resource_id(result.model)}.v{result.champion_version}",
+                    "prefect.resource.role": "model-version",
+                }
+            ],
+            payload={
+                "model": result.model,
+                "version": result.champion_version,
+                "batch": result.batch,
+                "signal": signal,
+                "starts_retrain": signal in result.signals,
+                "summary": result.summary().splitlines()[0][:500],
+                "figures": result.figures(),
+                "drifted_columns": list(result.drift.drifted_columns) if result.drift else [],
+                "mlflow_run_id": mlflow_run_id,
+            },
         )
     return [EVENTS[s] for s in found]
 
@@ -144,8 +162,14 @@ def drift_check_flow(config_path: str, batch_path: str | None = None) -> dict[st
         champion = load_champion(config)
     except NoChampion as err:
         logger.warning("%s", err)
-        return {"model": config.name, "batch": Path(batch_path).name, "status": "no_champion",
-                "signals": [], "events": [], "message": str(err)}
+        return {
+            "model": config.name,
+            "batch": Path(batch_path).name,
+            "status": "no_champion",
+            "signals": [],
+            "events": [],
+            "message": str(err),
+        }
     result = judge(config, intake, champion)
     run_id = log_check(config, result, champion.run_id)
     publish_check(result, run_id)

@@ -6,7 +6,6 @@ Both go through the promotion ledger exactly like the CLI; the flow adds typed p
 
 from __future__ import annotations
 
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
@@ -16,8 +15,8 @@ from flows.common import artifact_key
 
 def locate(model: str, config_path: str | None):
     """State from the model's config when given, else from RETRAIN_HOME / env URIs."""
-    from registry.ledger import Stores
     from base.settings import load_config, store_urls
+    from registry.ledger import Stores
 
     if config_path:
         return load_config(config_path)
@@ -62,8 +61,14 @@ def rollback_flow(
     from registry.promotion import rollback
 
     result = rollback(
-        locate(model, config_path), None, model, to=to_version, reason=reason, actor=actor_for_ui(),
-        expect_current=None if expect_current is None else str(expect_current), run_id=str(flow_run.get_id() or ""),
+        locate(model, config_path),
+        None,
+        model,
+        to=to_version,
+        reason=reason,
+        actor=actor_for_ui(),
+        expect_current=None if expect_current is None else str(expect_current),
+        run_id=str(flow_run.get_id() or ""),
         hold=hold,
     )
     get_run_logger().info("champion of %s: v%s -> v%s", model, result.from_version, result.to_version)
@@ -83,8 +88,14 @@ def promote_flow(
     from registry.promotion import promote
 
     result = promote(
-        locate(model, config_path), None, model, version, reason=reason, actor=actor_for_ui(),
-        expect_current=None if expect_current is None else str(expect_current), run_id=str(flow_run.get_id() or ""),
+        locate(model, config_path),
+        None,
+        model,
+        version,
+        reason=reason,
+        actor=actor_for_ui(),
+        expect_current=None if expect_current is None else str(expect_current),
+        run_id=str(flow_run.get_id() or ""),
     )
     get_run_logger().info("champion of %s: v%s -> v%s", model, result.from_version, result.to_version)
     publish_move(result, "promote")

@@ -16,12 +16,33 @@ from base.environment import actor
 from base.outcome import RunOutcome
 from base.settings import ModelConfig, load_config
 from base.vocabulary import RunStatus, Trigger
-from flows.common import (announce_champion_below_floor, publish_approval_request, publish_decision,
-                          publish_invalid_batches)
-from flows.retrain_tasks import (ask_for_approval, champion_fingerprint, current_champion, fingerprint_run, gate,
-                                 intake_batch, lineage_of, list_batches, load_version, promote, quarantine,
-                                 record_outcome, register, run_id, screen_timestamps, settle_model, split_data,
-                                 train, withheld_by_person)
+from flows.common import (
+    announce_champion_below_floor,
+    publish_approval_request,
+    publish_decision,
+    publish_invalid_batches,
+)
+from flows.retrain_tasks import (
+    ask_for_approval,
+    champion_fingerprint,
+    current_champion,
+    fingerprint_run,
+    gate,
+    intake_batch,
+    lineage_of,
+    list_batches,
+    load_version,
+    promote,
+    quarantine,
+    record_outcome,
+    register,
+    run_id,
+    screen_timestamps,
+    settle_model,
+    split_data,
+    train,
+    withheld_by_person,
+)
 from monitoring.preflight import check_references
 from registry.leases import RunBusy, acquire_run_lease
 from registry.ledger import open_ledger
@@ -36,8 +57,13 @@ def name_run() -> str:
 
 
 @flow(name="retrain", flow_run_name=name_run, log_prints=True)
-def retrain_flow(config_path: str, trigger: Trigger = Trigger.MANUAL, reason: str = "",
-                 wait_seconds: float | None = None, override: str = "") -> RunOutcome:
+def retrain_flow(
+    config_path: str,
+    trigger: Trigger = Trigger.MANUAL,
+    reason: str = "",
+    wait_seconds: float | None = None,
+    override: str = "",
+) -> RunOutcome:
     """Retrain one model from its config; promote the candidate only if it beats the champion.
 
     One retrain per model runs at a time (the run lease); a second one waits up to
@@ -48,8 +74,14 @@ def retrain_flow(config_path: str, trigger: Trigger = Trigger.MANUAL, reason: st
     check_references(config)  # deployment runs get the same early, clear errors as the CLI
     wait = config.runs.wait_seconds if wait_seconds is None else wait_seconds
     try:
-        lease = acquire_run_lease(open_ledger(config.ledger_url), config.name, owner=actor(),
-                                  run_id=run_id(), ttl=config.runs.lease_ttl, wait=wait)
+        lease = acquire_run_lease(
+            open_ledger(config.ledger_url),
+            config.name,
+            owner=actor(),
+            run_id=run_id(),
+            ttl=config.runs.lease_ttl,
+            wait=wait,
+        )
     except RunBusy as err:
         get_run_logger().warning(str(err))
         return RunOutcome(model=config.name, status=RunStatus.BUSY, trigger=trigger, message=str(err))
@@ -76,8 +108,13 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
         for i in failed:
             logger.error("batch %s failed validation: %s", i.path.name, i.report.summary())
         return RunOutcome(
-            model=config.name, status=RunStatus.DATA_INVALID, trigger=trigger, quarantined=moved,
-            champion_version=champion_version, previous_champion=champion_version, notes=notes,
+            model=config.name,
+            status=RunStatus.DATA_INVALID,
+            trigger=trigger,
+            quarantined=moved,
+            champion_version=champion_version,
+            previous_champion=champion_version,
+            notes=notes,
             validation=[i.report.to_dict() for i in intakes],
             message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered",
         )
@@ -85,16 +122,32 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
     split = split_data([i.frame for i in intakes], config)
     fingerprint = fingerprint_run(split, config)
     champion_version, champion_fp = champion_fingerprint(config)
-    base: dict = dict(model=config.name, trigger=trigger, champion_version=champion_version, notes=notes,
-                previous_champion=champion_version, fingerprint=fingerprint,
-                validation=[i.report.to_dict() for i in intakes])
+    base: dict = dict(
+        model=config.name,
+        trigger=trigger,
+        champion_version=champion_version,
+        notes=notes,
+        previous_champion=champion_version,
+        fingerprint=fingerprint,
+        validation=[i.report.to_dict() for i in intakes],
+    )
     if champion_fp == fingerprint:
-        return finish(config, RunOutcome(status=RunStatus.UNCHANGED, **base, message=(
-            f"same data, recipe and code as champion v{champion_version} (fingerprint {fingerprint}); "
-            "nothing registered")))
+        return finish(
+            config,
+            RunOutcome(
+                status=RunStatus.UNCHANGED,
+                **base,
+                message=(
+                    f"same data, recipe and code as champion v{champion_version} (fingerprint {fingerprint}); "
+                    "nothing registered"
+                ),
+            ),
+        )
     blocked = None if override else withheld_by_person(config, fingerprint, holds=False)
     if blocked:
-        return finish(config, RunOutcome(status=RunStatus.WITHHELD, **base, message=f"nothing trained or registered: {blocked}"))
+        return finish(
+            config, RunOutcome(status=RunStatus.WITHHELD, **base, message=f"nothing trained or registered: {blocked}")
+        )
 
     champion = load_version(config, champion_version)  # the champion when this run began
     candidate = train(split, config)
@@ -105,12 +158,15 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
     publish_decision(config.name, version, decision, trigger)
     if decision.champion_below_floor:
         announce_champion_below_floor(config.name, version, decision)
-    outcome = RunOutcome(status=RunStatus.REJECTED, version=version, decision=decision.to_dict(), lineage=lineage, **base)
+    outcome = RunOutcome(
+        status=RunStatus.REJECTED, version=version, decision=decision.to_dict(), lineage=lineage, **base
+    )
     return settle_candidate(config, outcome, decision, reason or f"gate passed ({trigger})", override)
 
 
-def settle_candidate(config: ModelConfig, outcome: RunOutcome, decision: Decision, reason: str,
-                     override: str) -> RunOutcome:
+def settle_candidate(
+    config: ModelConfig, outcome: RunOutcome, decision: Decision, reason: str, override: str
+) -> RunOutcome:
     """Branch on the gate, a person's hold, approval mode and the compare-and-swap."""
     version = str(outcome.version)
     if not decision.promote:
@@ -123,8 +179,10 @@ def settle_candidate(config: ModelConfig, outcome: RunOutcome, decision: Decisio
     if config.approval == "manual":
         outcome.notes += ask_for_approval(config, version)
         outcome.status = RunStatus.PENDING_APPROVAL
-        outcome.message = (f"v{version} passed the gate and waits for approval for {config.approval_timeout_hours:g} h: "
-                           f"`retrain approve {config.name} {version}` or the approve/{config.name} deployment")
+        outcome.message = (
+            f"v{version} passed the gate and waits for approval for {config.approval_timeout_hours:g} h: "
+            f"`retrain approve {config.name} {version}` or the approve/{config.name} deployment"
+        )
         publish_approval_request(config.name, version, decision, outcome.message)
         return finish(config, outcome)
     if override:
@@ -133,8 +191,10 @@ def settle_candidate(config: ModelConfig, outcome: RunOutcome, decision: Decisio
         promote(version, decision, config, reason, outcome.fingerprint, automatic=not override)
     except ExpectationMismatch as err:
         outcome.status = RunStatus.SUPERSEDED
-        outcome.message = (f"v{version} not promoted: it was gated against v{err.expected or '-'}, but the champion "
-                           f"is now {err.actual or 'none'} (moved by a person meanwhile)")
+        outcome.message = (
+            f"v{version} not promoted: it was gated against v{err.expected or '-'}, but the champion "
+            f"is now {err.actual or 'none'} (moved by a person meanwhile)"
+        )
         return finish(config, outcome, version)
     except PromotionWithheld as err:
         outcome.status, outcome.message = RunStatus.WITHHELD, str(err)

@@ -122,31 +122,50 @@ def load_version(config: ModelConfig, version: str | None) -> Any:
 
 
 @task(cache_policy=NO_CACHE)
-def gate(candidate: Candidate, champion: Any, champion_version: str | None, split: Split,
-         config: ModelConfig) -> Decision:
-    return decide_promotion(config.task, config, candidate.model, champion, split.holdout, candidate.features,
-                            champion_version)
+def gate(
+    candidate: Candidate, champion: Any, champion_version: str | None, split: Split, config: ModelConfig
+) -> Decision:
+    return decide_promotion(
+        config.task, config, candidate.model, champion, split.holdout, candidate.features, champion_version
+    )
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def register(candidate: Candidate, split: Split, decision: Decision, lineage: dict[str, Any],
-             config: ModelConfig) -> VersionInfo:
+def register(
+    candidate: Candidate, split: Split, decision: Decision, lineage: dict[str, Any], config: ModelConfig
+) -> VersionInfo:
     """Model, lineage and drift reference in one registration; a retry finds the version it made."""
     return register_candidate(
-        connect(config), config, candidate.model, split.holdout[candidate.features].head(20), lineage,
-        decision.candidate_metrics, params=candidate.params, decision=decision.to_dict(),
+        connect(config),
+        config,
+        candidate.model,
+        split.holdout[candidate.features].head(20),
+        lineage,
+        decision.candidate_metrics,
+        params=candidate.params,
+        decision=decision.to_dict(),
         reference=build_snapshot(split.train, candidate.features, config),
     )
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def promote(version: str, decision: Decision, config: ModelConfig, reason: str, fingerprint: str | None,
-            automatic: bool) -> PromotionResult:
+def promote(
+    version: str, decision: Decision, config: ModelConfig, reason: str, fingerprint: str | None, automatic: bool
+) -> PromotionResult:
     """Compare-and-swap: only if the champion is still the one the gate compared against."""
     return move_champion(
-        config, connect(config), config.name, version, action="promote", reason=reason, actor=actor(),
-        run_id=run_id(), metrics=decision.candidate_metrics, expect_current=decision.champion_version or "none",
-        fingerprint=fingerprint, automatic=automatic,
+        config,
+        connect(config),
+        config.name,
+        version,
+        action="promote",
+        reason=reason,
+        actor=actor(),
+        run_id=run_id(),
+        metrics=decision.candidate_metrics,
+        expect_current=decision.champion_version or "none",
+        fingerprint=fingerprint,
+        automatic=automatic,
     )
 
 

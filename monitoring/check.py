@@ -19,11 +19,11 @@ from base.errors import Kind, RetrainError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from base.settings import ModelConfig
     from monitoring.drift_types import DecayReport, DriftReport
     from monitoring.intake import Intake
     from monitoring.types import ValidationReport
     from registry.snapshots import ReferenceSnapshot
-    from base.settings import ModelConfig
 
 CheckStatus = Literal["ok", "signal", "data_invalid", "insufficient_data"]
 
@@ -64,21 +64,32 @@ class DriftCheckResult:
         """The few numbers worth a chart or an event payload."""
         out: dict[str, Any] = {}
         if self.drift is not None:
-            out.update(drift_share=self.drift.share, drift_threshold=self.drift.threshold,
-                       drifted_columns=len(self.drift.drifted_columns), columns=len(self.drift.columns),
-                       prediction_drifted=self.drift.prediction_drifted)
+            out.update(
+                drift_share=self.drift.share,
+                drift_threshold=self.drift.threshold,
+                drifted_columns=len(self.drift.drifted_columns),
+                columns=len(self.drift.columns),
+                prediction_drifted=self.drift.prediction_drifted,
+            )
             out.update({f"score.{c.column}": c.score for c in self.drift.columns if c.score is not None})
         if self.decay is not None and self.decay.current is not None:
-            out.update({f"{self.decay.metric}.current": self.decay.current,
-                        f"{self.decay.metric}.baseline": self.decay.baseline,
-                        f"{self.decay.metric}.drop": self.decay.drop, "labelled_rows": self.decay.rows})
+            out.update(
+                {
+                    f"{self.decay.metric}.current": self.decay.current,
+                    f"{self.decay.metric}.baseline": self.decay.baseline,
+                    f"{self.decay.metric}.drop": self.decay.drop,
+                    "labelled_rows": self.decay.rows,
+                }
+            )
         return out
 
     def summary(self) -> str:
         if self.status == "data_invalid":
             return f"{self.batch}: batch failed validation, not checked: {self.validation.summary()}"
-        lines = [f"{self.model} v{self.champion_version} on {self.batch}: "
-                 + (f"signals {', '.join(self.signals)}" if self.signals else "no retrain signal")]
+        lines = [
+            f"{self.model} v{self.champion_version} on {self.batch}: "
+            + (f"signals {', '.join(self.signals)}" if self.signals else "no retrain signal")
+        ]
         lines += [self.drift.summary()] if self.drift is not None else []
         lines += [self.decay.summary()] if self.decay is not None else []
         lines += [f"note: {n}" for n in self.notes]
@@ -86,9 +97,13 @@ class DriftCheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model, "batch": self.batch, "status": self.status,
-            "champion_version": self.champion_version, "signals": list(self.signals),
-            "triggers": list(self.triggers), "notes": list(self.notes),
+            "model": self.model,
+            "batch": self.batch,
+            "status": self.status,
+            "champion_version": self.champion_version,
+            "signals": list(self.signals),
+            "triggers": list(self.triggers),
+            "notes": list(self.notes),
             "validation": self.validation.to_dict(),
             "drift": self.drift.to_dict() if self.drift is not None else None,
             "decay": self.decay.to_dict() if self.decay is not None else None,
@@ -111,8 +126,9 @@ def validate_batch_file(config: "ModelConfig", batch_path: str | Path) -> "Intak
 
 
 def invalid_result(config: "ModelConfig", intake: "Intake") -> DriftCheckResult:
-    return DriftCheckResult(config.name, intake.path.name, "data_invalid", intake.report,
-                            triggers=tuple(config.drift.triggers))
+    return DriftCheckResult(
+        config.name, intake.path.name, "data_invalid", intake.report, triggers=tuple(config.drift.triggers)
+    )
 
 
 def load_champion(config: "ModelConfig") -> Champion:
@@ -125,8 +141,10 @@ def load_champion(config: "ModelConfig") -> Champion:
     client = connect(config)
     info = get_version(client, config.name, "champion")
     if info is None:
-        raise NoChampion(f"model {config.name!r} has no champion in {config.tracking_uri}; "
-                         "run `retrain run` first, drift is measured against the champion")
+        raise NoChampion(
+            f"model {config.name!r} has no champion in {config.tracking_uri}; "
+            "run `retrain run` first, drift is measured against the champion"
+        )
     snapshot = load_snapshot(client, config.name, info.version)
     baseline = open_ledger(config.ledger_url).last_metrics(config.name, info.version) or dict(info.metrics)
     return Champion(info.version, info.run_id, load_model(client, config.name, info.version), snapshot, baseline)
@@ -143,8 +161,16 @@ def judge_batch(config: "ModelConfig", intake: "Intake", champion: Champion) -> 
         decay, notes = measure_decay(config, frame, champion)
     signals = tuple(decide_signals(drift, decay, list(config.drift.triggers)))
     return DriftCheckResult(
-        config.name, intake.path.name, decide_status(signals, drift), intake.report, champion.version,
-        drift, decay, signals, tuple(config.drift.triggers), tuple(notes),
+        config.name,
+        intake.path.name,
+        decide_status(signals, drift),
+        intake.report,
+        champion.version,
+        drift,
+        decay,
+        signals,
+        tuple(config.drift.triggers),
+        tuple(notes),
     )
 
 
@@ -170,7 +196,9 @@ def measure_drift(config: "ModelConfig", frame: "pd.DataFrame", champion: Champi
     return detect_drift(snapshot.frame, frame, config, predict, predict, features=snapshot.features)
 
 
-def measure_decay(config: "ModelConfig", frame: "pd.DataFrame", champion: Champion) -> tuple["DecayReport | None", list[str]]:
+def measure_decay(
+    config: "ModelConfig", frame: "pd.DataFrame", champion: Champion
+) -> tuple["DecayReport | None", list[str]]:
     """Score the champion on labelled rows against its promotion score; None without labels."""
     from monitoring.decay import check_decay
 
@@ -180,6 +208,14 @@ def measure_decay(config: "ModelConfig", frame: "pd.DataFrame", champion: Champi
     baseline = champion.baseline.get(metric)
     if baseline is None:
         return None, [f"v{champion.version} has no recorded {metric}: performance not checked"]
-    report = check_decay(config.task, champion.model, frame, champion.snapshot.features, target,
-                         float(baseline), metric, config.drift.performance_tolerance)
+    report = check_decay(
+        config.task,
+        champion.model,
+        frame,
+        champion.snapshot.features,
+        target,
+        float(baseline),
+        metric,
+        config.drift.performance_tolerance,
+    )
     return report, []

@@ -11,13 +11,12 @@ same way.
 
 from __future__ import annotations
 
-from base.vocabulary import Signal
-
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from base.vocabulary import Signal
 from monitoring.drift_types import DecayReport, DriftInputError, DriftReport
 
 

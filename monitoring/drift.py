@@ -38,8 +38,14 @@ from monitoring.drift_types import DriftInputError, DriftReport
 if TYPE_CHECKING:
     from base.settings import ModelConfig
 
-__all__ = ["PREDICTION_COLUMN", "detect_drift", "read_value_drift", "render_report_html", "sample_reference",
-           "select_feature_columns"]
+__all__ = [
+    "PREDICTION_COLUMN",
+    "detect_drift",
+    "read_value_drift",
+    "render_report_html",
+    "sample_reference",
+    "select_feature_columns",
+]
 
 PREDICTION_COLUMN = "__prediction__"
 _SIDES = {"reference": 0, "current": 1}
@@ -120,8 +126,16 @@ def _judge_columns(ref: pd.DataFrame, cur: pd.DataFrame, features: list[str], co
     ref, cur = normalize_columns(ref, types), normalize_columns(cur, types)
     settings = config.drift
     columns = tuple(
-        judge_column(c, "feature" if c in features else "prediction", t, choose_method(ref[c], t),
-                     ref[c], cur[c], settings, settings.column_threshold)
+        judge_column(
+            c,
+            "feature" if c in features else "prediction",
+            t,
+            choose_method(ref[c], t),
+            ref[c],
+            cur[c],
+            settings,
+            settings.column_threshold,
+        )
         for c, t in types.items()
     )
     short = [c.column for c in columns if c.status == "insufficient_data"]

@@ -79,28 +79,55 @@ def _label(value: Any) -> str:
     return str(value)
 
 
-def judge_column(name: str, role: str, column_type: str, method: str, ref: pd.Series, cur: pd.Series,
-                 settings: Any, floor: float | None) -> ColumnDrift:
+def judge_column(
+    name: str,
+    role: str,
+    column_type: str,
+    method: str,
+    ref: pd.Series,
+    cur: pd.Series,
+    settings: Any,
+    floor: float | None,
+) -> ColumnDrift:
     """The verdict for one column; ``settings`` is the model's ``drift`` config section."""
     r, c = ref.dropna(), cur.dropna()
-    common: dict[str, Any] = dict(column=name, kind=role, column_type=column_type, reference_values=len(r), current_values=len(c))
+    common: dict[str, Any] = dict(
+        column=name, kind=role, column_type=column_type, reference_values=len(r), current_values=len(c)
+    )
     if min(len(ref), len(cur)) < settings.min_rows:
-        return ColumnDrift(method=method, score=None, threshold=None, drifted=False, status="insufficient_data", **common)
+        return ColumnDrift(
+            method=method, score=None, threshold=None, drifted=False, status="insufficient_data", **common
+        )
     if r.empty or c.empty:
         changed = r.empty != c.empty
-        return ColumnDrift(method="all_null", score=None, threshold=None, drifted=changed,
-                           status="drift" if changed else "no_drift", **common)
+        return ColumnDrift(
+            method="all_null",
+            score=None,
+            threshold=None,
+            drifted=changed,
+            status="drift" if changed else "no_drift",
+            **common,
+        )
     if min(len(r), len(c)) < settings.min_rows:
-        return ColumnDrift(method=method, score=None, threshold=None, drifted=False, status="insufficient_data", **common)
+        return ColumnDrift(
+            method=method, score=None, threshold=None, drifted=False, status="insufficient_data", **common
+        )
     from monitoring.drift_evidently import measure_distance
 
     score = measure_distance(r, c, column_type, method)
     noise = measure_noise(name, method, r, c, settings)
     threshold = max(float(np.nextafter(noise.critical, math.inf)), floor or 0.0)
     drifted = bool(score >= threshold)
-    return ColumnDrift(method=method, score=score, threshold=threshold, drifted=drifted,
-                       status="drift" if drifted else "no_drift", noise=noise.critical,
-                       p_value=noise.p_value(score), **common)
+    return ColumnDrift(
+        method=method,
+        score=score,
+        threshold=threshold,
+        drifted=drifted,
+        status="drift" if drifted else "no_drift",
+        noise=noise.critical,
+        p_value=noise.p_value(score),
+        **common,
+    )
 
 
 def measure_noise(name: str, method: str, ref: pd.Series, cur: pd.Series, settings: Any) -> Noise:
@@ -116,4 +143,4 @@ def count_categories(ref: pd.Series, cur: pd.Series) -> tuple[np.ndarray, np.nda
     """Counts per category on each side over the union of categories, in one order."""
     codes, uniques = pd.factorize(pd.concat([ref, cur], ignore_index=True), use_na_sentinel=True)
     size = len(uniques)
-    return np.bincount(codes[: len(ref)], minlength=size), np.bincount(codes[len(ref):], minlength=size)
+    return np.bincount(codes[: len(ref)], minlength=size), np.bincount(codes[len(ref) :], minlength=size)

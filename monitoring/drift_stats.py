@@ -61,7 +61,7 @@ def column_rng(seed: int, column: str) -> np.random.Generator:
 
 def critical_value(draws: np.ndarray, alpha: float) -> float:
     """The distance a column must exceed: at most ``alpha (B + 1) - 1`` null draws reach it."""
-    allowed = int(math.floor(alpha * (len(draws) + 1) + 1e-9)) - 1
+    allowed = math.floor(alpha * (len(draws) + 1) + 1e-9) - 1
     if allowed < 0:
         return math.inf
     return float(np.sort(draws)[::-1][allowed])
@@ -103,8 +103,9 @@ def _shuffled_wasserstein(sorted_pooled: np.ndarray, m: int, permutations: int, 
     return np.concatenate(out)
 
 
-def jensenshannon_noise(ref_counts: np.ndarray, cur_counts: np.ndarray, alpha: float,
-                        rng: np.random.Generator) -> Noise:
+def jensenshannon_noise(
+    ref_counts: np.ndarray, cur_counts: np.ndarray, alpha: float, rng: np.random.Generator
+) -> Noise:
     """Null of the Jensen-Shannon distance of category shares, exact at any row count."""
     pooled = (ref_counts + cur_counts).astype(np.int64)
     m = int(cur_counts.sum())

@@ -150,14 +150,18 @@ class DriftReport:
         return "\n".join(lines)
 
     def _headline(self) -> str:
-        compared = (f"compared {self.current_sampled_rows} of {self.current_rows} current rows with "
-                    f"{self.reference_sampled_rows} of {self.reference_rows} reference rows")
+        compared = (
+            f"compared {self.current_sampled_rows} of {self.current_rows} current rows with "
+            f"{self.reference_sampled_rows} of {self.reference_rows} reference rows"
+        )
         if self.status == "insufficient_data":
             return f"insufficient data: no column has {self.min_rows} values on both sides; {compared}"
         verdict = "DRIFT" if self.drifted else "no drift"
-        return (f"{verdict}: {len(self.drifted_columns)} of {len(self.judged_columns)} judged columns drifted "
-                f"(share {self.share:.2f}, threshold {self.threshold:.2f}; each column beyond its "
-                f"sampling noise at alpha {self.alpha:g}); {compared}")
+        return (
+            f"{verdict}: {len(self.drifted_columns)} of {len(self.judged_columns)} judged columns drifted "
+            f"(share {self.share:.2f}, threshold {self.threshold:.2f}; each column beyond its "
+            f"sampling noise at alpha {self.alpha:g}); {compared}"
+        )
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from base.settings import ConfigError
 from base.errors import store_faults
+from base.settings import ConfigError
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
@@ -27,8 +27,11 @@ HOME_CHECK = "check free space, permissions and that it is a folder"
 
 def check_references(config: "ModelConfig", for_run: bool = False) -> None:
     """Raise ConfigError listing every broken reference; for a run, StoreUnavailable for a store fault."""
-    problems = [p for check in (_suite_problem, _estimator_problem, _tracking_problem, _ledger_problem)
-                if (p := check(config)) is not None]
+    problems = [
+        p
+        for check in (_suite_problem, _estimator_problem, _tracking_problem, _ledger_problem)
+        if (p := check(config)) is not None
+    ]
     if problems:
         raise ConfigError(config.config_path or "(config)", problems)
     if for_run:
@@ -71,9 +74,11 @@ def _tracking_problem(config: "ModelConfig") -> tuple[str, str] | None:
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if "://" in uri or uri.startswith("file:") else ""
     if scheme in TRACKING_SCHEMES:
         return None
-    return (_source(config, "RETRAIN_TRACKING_URI", "tracking_uri"),
-            f"{uri!r} is not an MLflow tracking URI; expected one of "
-            f"{', '.join(sorted(s + ':' for s in TRACKING_SCHEMES if s))} or a local path")
+    return (
+        _source(config, "RETRAIN_TRACKING_URI", "tracking_uri"),
+        f"{uri!r} is not an MLflow tracking URI; expected one of "
+        f"{', '.join(sorted(s + ':' for s in TRACKING_SCHEMES if s))} or a local path",
+    )
 
 
 def _ledger_problem(config: "ModelConfig") -> tuple[str, str] | None:
@@ -84,8 +89,10 @@ def _ledger_problem(config: "ModelConfig") -> tuple[str, str] | None:
     try:
         sa.make_url(config.ledger_url).get_dialect()
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        return field, (f"{config.ledger_url!r} is not a usable database URL ({exc}); expected e.g. "
-                       "sqlite:////abs/path/ledger.db or postgresql+psycopg://user@host:5432/db")
+        return field, (
+            f"{config.ledger_url!r} is not a usable database URL ({exc}); expected e.g. "
+            "sqlite:////abs/path/ledger.db or postgresql+psycopg://user@host:5432/db"
+        )
     return None
 
 
@@ -115,10 +122,14 @@ def check_ledger_answers(url: str) -> None:
     args = {"connect_timeout": LEDGER_CONNECT_TIMEOUT} if parsed.get_backend_name() == "postgresql" else {}
     engine = sa.create_engine(parsed, connect_args=args)
     try:
-        with store_faults("promotion ledger", shown, "check that the database server runs, the URL names an "
-                          "existing database and the user may connect"):
-            with engine.connect():
-                pass
+        with (
+            store_faults(
+                "promotion ledger",
+                shown,
+                "check that the database server runs, the URL names an existing database and the user may connect",
+            ),
+            engine.connect(),
+        ):
+            pass
     finally:
         engine.dispose()
-

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +66,13 @@ def propose_suite(
     """Derive a GX suite dict from reference rows: schema, types, nulls, ranges, categories, time."""
     if df.empty:
         raise ValueError("cannot propose a suite from an empty frame: no rows to learn from")
-    knobs = {"range_pad": range_pad, "range_mostly": range_mostly, "null_slack": null_slack,
-             "new_category_share": new_category_share, "max_categories": max_categories}
+    knobs = {
+        "range_pad": range_pad,
+        "range_mostly": range_mostly,
+        "null_slack": null_slack,
+        "new_category_share": new_category_share,
+        "max_categories": max_categories,
+    }
     expectations = [_expectation("expect_table_row_count_to_be_between", {"min_value": 1}, "a batch must have rows")]
     expectations += _schema(df, config)
     for column in df.columns:
@@ -80,10 +85,14 @@ def propose_suite(
 def _schema(df: pd.DataFrame, config: ModelConfig) -> list[dict[str, Any]]:
     """Columns the model reads must exist (error); any other change of the column set only warns."""
     names = [str(c) for c in df.columns]
-    found = [_expectation(
-        "expect_table_columns_to_match_set", {"column_set": names, "exact_match": True},
-        f"the {len(names)} reference columns; an added or dropped column the model does not read is reported only",
-        "warn")]
+    found = [
+        _expectation(
+            "expect_table_columns_to_match_set",
+            {"column_set": names, "exact_match": True},
+            f"the {len(names)} reference columns; an added or dropped column the model does not read is reported only",
+            "warn",
+        )
+    ]
     for name in names:
         role = _role(name, config)
         if role != "unused":
@@ -115,7 +124,7 @@ def run_parameters() -> dict[str, Any]:
     ``latest_plausible_timestamp`` is now (UTC) plus a day of clock skew: the upper bound
     ``suite init`` proposes for the timestamp column, so a batch from the future fails.
     """
-    latest = datetime.now(timezone.utc) + timedelta(seconds=FUTURE_SLACK_SECONDS)
+    latest = datetime.now(UTC) + timedelta(seconds=FUTURE_SLACK_SECONDS)
     return {LATEST_TIMESTAMP_PARAMETER: latest}
 
 
@@ -147,8 +156,11 @@ def _propose_column(series: pd.Series, role: str, config: ModelConfig, knobs: di
     types = _type_list(series)
     if types:
         kwargs = {"column": name, "type_list": types}
-        found.append(_expectation("expect_column_values_to_be_in_type_list", kwargs,
-                                  f"{role} column of dtype {series.dtype}", severity))
+        found.append(
+            _expectation(
+                "expect_column_values_to_be_in_type_list", kwargs, f"{role} column of dtype {series.dtype}", severity
+            )
+        )
     if role == "unused":
         return found
     values = series.dropna()
@@ -208,8 +220,10 @@ def _range(values: pd.Series, role: str, pad: float, mostly: float) -> list[dict
     low, high = (float(q) for q in np.quantile(numbers, QUANTILES))
     integer = pd.api.types.is_integer_dtype(values.dtype)
     lower, upper = _widen(low, high, pad, integer, nonnegative=bool(numbers.min() >= 0))
-    note = (f"{role} column: 1st-99th percentiles [{low:.6g}, {high:.6g}] widened by {pad:g}x their spread "
-            f"on each side; at least {mostly:.0%} of rows must fall within")
+    note = (
+        f"{role} column: 1st-99th percentiles [{low:.6g}, {high:.6g}] widened by {pad:g}x their spread "
+        f"on each side; at least {mostly:.0%} of rows must fall within"
+    )
     if numbers.min() >= 0:
         note += f"; kept non-negative because no negative value was seen, and may grow to {GROWTH:g}x the 99th"
     kwargs = {"column": str(values.name), "min_value": lower, "max_value": upper, "mostly": mostly}
@@ -224,11 +238,16 @@ def _timestamp_range(series: pd.Series) -> list[dict[str, Any]]:
     first, last = stamps.min(), stamps.max()
     slack = max(last - first, pd.Timedelta(days=MIN_PAST_SLACK_DAYS))
     earliest = (first - slack).floor("D")
-    note = (f"timestamp column observed from {first.isoformat()} to {last.isoformat()}; allows "
-            f"{slack.days} days before that and nothing after the time of validation plus one day "
-            f"(the suite parameter {LATEST_TIMESTAMP_PARAMETER}, which Retrain sets at each validation)")
-    kwargs = {"column": str(series.name), "min_value": earliest.isoformat(),
-              "max_value": {"$PARAMETER": LATEST_TIMESTAMP_PARAMETER}}
+    note = (
+        f"timestamp column observed from {first.isoformat()} to {last.isoformat()}; allows "
+        f"{slack.days} days before that and nothing after the time of validation plus one day "
+        f"(the suite parameter {LATEST_TIMESTAMP_PARAMETER}, which Retrain sets at each validation)"
+    )
+    kwargs = {
+        "column": str(series.name),
+        "min_value": earliest.isoformat(),
+        "max_value": {"$PARAMETER": LATEST_TIMESTAMP_PARAMETER},
+    }
     return [_expectation("expect_column_values_to_be_between", kwargs, note)]
 
 
@@ -270,7 +289,7 @@ def _type_list(series: pd.Series) -> list[str] | None:
         return list(_FLOATS)
     if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
         return list(_STRINGS)
-    if isinstance(dtype, pd.DatetimeTZDtype) or isinstance(dtype, pd.CategoricalDtype):
+    if isinstance(dtype, (pd.DatetimeTZDtype, pd.CategoricalDtype)):
         return None
     if pd.api.types.is_datetime64_dtype(dtype):
         return list(_DATETIMES)

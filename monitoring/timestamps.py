@@ -39,8 +39,9 @@ def max_gap(config: "ModelConfig") -> pd.Timedelta:
     return max(span, MIN_GAP)
 
 
-def find_implausible(intakes: list[Any], config: "ModelConfig",
-                     now: pd.Timestamp | None = None) -> dict[str, ValidationReport]:
+def find_implausible(
+    intakes: list[Any], config: "ModelConfig", now: pd.Timestamp | None = None
+) -> dict[str, ValidationReport]:
     """Reports for the accepted batches whose timestamps are implausible, keyed by file path.
 
     ``intakes`` are objects with ``path`` and ``frame`` (``monitoring.intake.Intake``);
@@ -61,8 +62,10 @@ def find_implausible(intakes: list[Any], config: "ModelConfig",
         elif stamps is not None:
             spans[str(intake.path)] = (stamps.min(), stamps.max(), len(frame))
     for path, (first, last, rows) in far_from_the_rest(spans, max_gap(config)).items():
-        details = (f"timestamps from {first.isoformat()} to {last.isoformat()} lie more than "
-                   f"{max_gap(config).days} days from the other batches")
+        details = (
+            f"timestamps from {first.isoformat()} to {last.isoformat()} lie more than "
+            f"{max_gap(config).days} days from the other batches"
+        )
         reports[path] = report(Path(path).name, rows, column, rows, details)
     return reports
 
@@ -84,13 +87,16 @@ def describe_problem(stamps: pd.Series | None, column: str, now: pd.Timestamp) -
     future = stamps > now + FUTURE_SLACK
     if future.any():
         ahead = stamps[future]
-        return len(ahead), (f"{len(ahead)} of {len(stamps)} timestamps are in the future: {ahead.min().isoformat()}"
-                            f" to {ahead.max().isoformat()} (now {now.isoformat()})")
+        return len(ahead), (
+            f"{len(ahead)} of {len(stamps)} timestamps are in the future: {ahead.min().isoformat()}"
+            f" to {ahead.max().isoformat()} (now {now.isoformat()})"
+        )
     return None
 
 
-def far_from_the_rest(spans: dict[str, tuple[pd.Timestamp, pd.Timestamp, int]],
-                      gap: pd.Timedelta) -> dict[str, tuple[pd.Timestamp, pd.Timestamp, int]]:
+def far_from_the_rest(
+    spans: dict[str, tuple[pd.Timestamp, pd.Timestamp, int]], gap: pd.Timedelta
+) -> dict[str, tuple[pd.Timestamp, pd.Timestamp, int]]:
     """The batches outside the largest group of batches lying within ``gap`` of each other."""
     if len(spans) < 2:
         return {}
@@ -111,5 +117,12 @@ def report(batch: str, rows: int, column: str, affected: int, details: str) -> V
     """A failed report in the same shape as a suite failure, so quarantine and output reuse it."""
     percent = round(100.0 * affected / rows, 4) if rows else None
     failure = ExpectationFailure(CHECK, column, affected, percent, details)
-    return ValidationReport(batch=batch, success=False, rows=rows, evaluated=1, failures=[failure],
-                            error=None, suite="retrain timestamp check")
+    return ValidationReport(
+        batch=batch,
+        success=False,
+        rows=rows,
+        evaluated=1,
+        failures=[failure],
+        error=None,
+        suite="retrain timestamp check",
+    )

@@ -69,7 +69,9 @@ class ValidationReport:
         if self.error is not None:
             return f"ERROR {self.batch}: {self.error}"
         if self.success:
-            passed = f"PASSED {self.evaluated - len(self.warnings)} of {self.evaluated} expectations on {self.rows} rows"
+            passed = (
+                f"PASSED {self.evaluated - len(self.warnings)} of {self.evaluated} expectations on {self.rows} rows"
+            )
             return passed + (f"; {len(self.warnings)} warning(s): {_labels(self.warnings)}" if self.warnings else "")
         return f"FAILED {len(self.failures)} of {self.evaluated} expectations: {_labels(self.failures)}"
 

@@ -14,7 +14,7 @@ import os
 import shutil
 import threading
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,9 @@ def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> Valid
         outcome = definition.run(**parameters, result_format=_RESULT_FORMAT)
         _forget_stored_results()
     columns = {str(column) for column in df.columns}
-    found = [(_severity_of(r.expectation_config.meta), to_failure(r, columns)) for r in outcome.results
-             if not r.success]
+    found = [
+        (_severity_of(r.expectation_config.meta), to_failure(r, columns)) for r in outcome.results if not r.success
+    ]
     found += _unanswered(items, outcome.results)
     order = lambda f: (f.column is not None, str(f.column), f.expectation)  # noqa: E731
     failures = sorted((f for level, f in found if level == "error"), key=order)
@@ -101,7 +102,7 @@ def quarantine_batch(path: Path, report: ValidationReport, quarantine_dir: Path)
     """
     path, quarantine_dir = Path(path), Path(quarantine_dir)
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    moved_at = datetime.now(timezone.utc)
+    moved_at = datetime.now(UTC)
     target = _free_name(quarantine_dir, path.name, moved_at)
     report_path = target.with_name(target.name + ".report.json")
     record = report.to_dict() | {
@@ -179,8 +180,11 @@ def _check_item(path: Path, index: int, item: Any) -> None:
         raise SuiteError(path, f"{where} ({item['type']}): 'kwargs' must be an object")
     unknown = _parameters_in(item["kwargs"]) - set(run_parameters())
     if unknown:
-        raise SuiteError(path, f"{where} ({item['type']}): unknown suite parameter(s) {sorted(unknown)}; "
-                               f"Retrain sets {sorted(run_parameters())}")
+        raise SuiteError(
+            path,
+            f"{where} ({item['type']}): unknown suite parameter(s) {sorted(unknown)}; "
+            f"Retrain sets {sorted(run_parameters())}",
+        )
     meta = item.get("meta") or {}
     if not isinstance(meta, dict) or _severity_of(meta) not in SEVERITIES:
         raise SuiteError(path, f"{where} ({item['type']}): meta.severity must be one of {list(SEVERITIES)}")
@@ -248,8 +252,9 @@ def _unanswered(items: list[dict[str, Any]], results: list[Any]) -> list[tuple[s
     """Expectations GX returned no result for; a silent skip must not look like a pass."""
     key = lambda kind, kwargs, meta: (kind, kwargs.get("column"), _severity_of(meta))  # noqa: E731
     asked = Counter(key(item["type"], item["kwargs"], item.get("meta")) for item in items)
-    answered = Counter(key(r.expectation_config.type, r.expectation_config.kwargs, r.expectation_config.meta)
-                       for r in results)
+    answered = Counter(
+        key(r.expectation_config.type, r.expectation_config.kwargs, r.expectation_config.meta) for r in results
+    )
     missing = asked - answered
     return [
         (level, ExpectationFailure(kind, column, None, None, "no result was returned for this expectation"))

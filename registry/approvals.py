@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from registry.ledger import open_ledger, utc_now
-from registry.leases import current_holder
-from registry.promotion import PromotionError, move_champion, read_champion
 from base.errors import Kind
+from registry.leases import current_holder
+from registry.ledger import open_ledger, utc_now
+from registry.promotion import PromotionError, move_champion, read_champion
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -77,8 +77,13 @@ def request_approval(client: "MlflowClient", model: str, version: str, deadline:
     notes = []
     for mv in _versions(client, model):
         if (mv.tags or {}).get(OUTCOME_TAG) == PENDING and str(mv.version) != str(version):
-            set_outcome(client, model, mv.version, "superseded",
-                        superseded_by=f"v{version} passed a later gate and waits instead")
+            set_outcome(
+                client,
+                model,
+                mv.version,
+                "superseded",
+                superseded_by=f"v{version} passed a later gate and waits instead",
+            )
             notes.append(f"v{mv.version} no longer waits: v{version} replaces it")
     set_outcome(client, model, version, PENDING, approval_deadline=deadline.isoformat(timespec="seconds"))
     return notes
@@ -110,13 +115,21 @@ def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[
     for mv in versions:
         tags, number = mv.tags or {}, str(mv.version)
         if tags.get(OUTCOME_TAG) == PENDING and _expired(tags, now):
-            set_outcome(client, model, number, "timed_out", approval="timed_out",
-                        approval_at=now.isoformat(timespec="seconds"))
+            set_outcome(
+                client, model, number, "timed_out", approval="timed_out", approval_at=now.isoformat(timespec="seconds")
+            )
             notes.append(f"v{number} waited past its approval deadline {tags[DEADLINE_TAG]}: timed out")
-        elif (tags.get("gate.decision") == "promote" and OUTCOME_TAG not in tags and "retrain.approval" not in tags
-              and number != champion and number not in promoted):
-            why = (f"the run that registered it (flow run {tags.get('flow_run_id') or '-'}) ended before "
-                   "promoting it; retrain to gate a candidate again")
+        elif (
+            tags.get("gate.decision") == "promote"
+            and OUTCOME_TAG not in tags
+            and "retrain.approval" not in tags
+            and number != champion
+            and number not in promoted
+        ):
+            why = (
+                f"the run that registered it (flow run {tags.get('flow_run_id') or '-'}) ended before "
+                "promoting it; retrain to gate a candidate again"
+            )
             set_outcome(client, model, number, "abandoned", abandoned_reason=why)
             notes.append(f"v{number} abandoned: {why}")
     return notes
@@ -124,14 +137,24 @@ def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[
 
 def _closed_message(model: str, version: str, tags: dict[str, str]) -> str:
     outcome = tags.get(OUTCOME_TAG) or f"gate decision {tags.get('gate.decision', 'unknown')}"
-    hint = {"timed_out": "retrain to get a new candidate",
-            "superseded": f"answer the newer candidate (`retrain approve {model}`)",
-            "promoted": "it already is or was champion; see `retrain history`"}.get(outcome, "see `retrain status`")
+    hint = {
+        "timed_out": "retrain to get a new candidate",
+        "superseded": f"answer the newer candidate (`retrain approve {model}`)",
+        "promoted": "it already is or was champion; see `retrain history`",
+    }.get(outcome, "see `retrain status`")
     return f"v{version} of {model!r} does not wait for approval: it is {outcome}; {hint}"
 
 
-def answer_approval(config: "StoreLocation", client: "MlflowClient", model: str, version: str | None,
-                    approve: bool, approver: str, comment: str = "", run_id: str | None = None) -> ApprovalAnswer:
+def answer_approval(
+    config: "StoreLocation",
+    client: "MlflowClient",
+    model: str,
+    version: str | None,
+    approve: bool,
+    approver: str,
+    comment: str = "",
+    run_id: str | None = None,
+) -> ApprovalAnswer:
     """Approve (promote through the compare-and-swap) or reject a waiting candidate.
 
     A rejection blocks the candidate's fingerprint like a rollback does. An approval after
@@ -157,15 +180,42 @@ def answer_approval(config: "StoreLocation", client: "MlflowClient", model: str,
         with ledger.lock(model):
             add_block(ledger, model, str(version), tags.get("fingerprint"), words, approver)
         set_outcome(client, model, str(version), "approval_rejected", approval="rejected", **record)
-        return ApprovalAnswer(model, str(version), "approval_rejected", approver, comment, at,
-                              read_champion(client, model), f"{words}; it stays challenger")
+        return ApprovalAnswer(
+            model,
+            str(version),
+            "approval_rejected",
+            approver,
+            comment,
+            at,
+            read_champion(client, model),
+            f"{words}; it stays challenger",
+        )
     try:
-        move_champion(config, client, model, str(version), "promote", words, actor=approver, run_id=run_id,
-                      expect_current=tags.get(COMPARED_TAG) or "none", automatic=True)
+        move_champion(
+            config,
+            client,
+            model,
+            str(version),
+            "promote",
+            words,
+            actor=approver,
+            run_id=run_id,
+            expect_current=tags.get(COMPARED_TAG) or "none",
+            automatic=True,
+        )
     except ExpectationMismatch as err:
         set_outcome(client, model, str(version), "superseded", approval="superseded", **record)
-        return ApprovalAnswer(model, str(version), "superseded", approver, comment, at, err.actual,
-                              f"v{version} not promoted: {err}; retrain to gate a candidate against the new champion")
+        return ApprovalAnswer(
+            model,
+            str(version),
+            "superseded",
+            approver,
+            comment,
+            at,
+            err.actual,
+            f"v{version} not promoted: {err}; retrain to gate a candidate against the new champion",
+        )
     set_outcome(client, model, str(version), "promoted", approval="approved", **record)
-    return ApprovalAnswer(model, str(version), "approved", approver, comment, at, str(version),
-                          f"{words}; v{version} is champion")
+    return ApprovalAnswer(
+        model, str(version), "approved", approver, comment, at, str(version), f"{words}; v{version} is champion"
+    )

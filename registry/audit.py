@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from registry.ledger import champion_stack, open_ledger
 from base.errors import RetrainError
+from registry.ledger import champion_stack, open_ledger
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -24,8 +24,9 @@ def ledger_champion(stores: "StoreLocation", model: str) -> str | None:
     return stack[-1] if stack else None
 
 
-def champion_warnings(stores: "StoreLocation", client: "MlflowClient", model: str,
-                      registry_champion: str | None) -> list[str]:
+def champion_warnings(
+    stores: "StoreLocation", client: "MlflowClient", model: str, registry_champion: str | None
+) -> list[str]:
     """Warnings about the champion, each naming the command that fixes it; empty when all is well."""
     warnings = []
     recorded = ledger_champion(stores, model)
@@ -34,9 +35,11 @@ def champion_warnings(stores: "StoreLocation", client: "MlflowClient", model: st
     if registry_champion is not None:
         problem = load_problem(stores, client, model, registry_champion)
         if problem:
-            warnings.append(f"champion v{registry_champion} of {model!r} does not load ({problem}); "
-                            f"serve a loadable version: `retrain rollback {model} --to V` "
-                            f"or `retrain promote {model} V --reason ...`")
+            warnings.append(
+                f"champion v{registry_champion} of {model!r} does not load ({problem}); "
+                f"serve a loadable version: `retrain rollback {model} --to V` "
+                f"or `retrain promote {model} V --reason ...`"
+            )
     return warnings
 
 
@@ -54,21 +57,27 @@ def floor_warning(client: "MlflowClient", model: str, champion: str | None, late
     tags = newest.tags if newest is not None else {}
     if tags.get("gate.champion_below_floor") != "true" or tags.get("gate.champion_version") != champion:
         return []
-    return [f"champion v{champion} of {model!r} scored {tags.get('gate.champion_score', '?')} on the holdout of "
-            f"v{latest}'s run, below the gate's floor: retrain on fresher data, lower `gate.floor` if it is too "
-            f"strict, or roll back with `retrain rollback {model}`"]
+    return [
+        f"champion v{champion} of {model!r} scored {tags.get('gate.champion_score', '?')} on the holdout of "
+        f"v{latest}'s run, below the gate's floor: retrain on fresher data, lower `gate.floor` if it is too "
+        f"strict, or roll back with `retrain rollback {model}`"
+    ]
 
 
 def _disagreement(model: str, registry_champion: str | None, recorded: str | None) -> str:
     """Say how alias and ledger differ and how to make them agree again."""
     shown = f"v{registry_champion}" if registry_champion else "no champion"
     if recorded is None:
-        return (f"MLflow's champion alias of {model!r} points at {shown} but the promotion ledger records no "
-                f"champion: the alias was moved outside Retrain; record it with "
-                f"`retrain promote {model} {registry_champion} --reason ...`")
-    return (f"MLflow shows {shown} as champion of {model!r} but the promotion ledger's last champion is "
-            f"v{recorded}: the alias was moved outside Retrain; keep it with `retrain promote {model} "
-            f"{registry_champion or 'V'} --reason ...` or restore it with `retrain rollback {model} --to {recorded}`")
+        return (
+            f"MLflow's champion alias of {model!r} points at {shown} but the promotion ledger records no "
+            f"champion: the alias was moved outside Retrain; record it with "
+            f"`retrain promote {model} {registry_champion} --reason ...`"
+        )
+    return (
+        f"MLflow shows {shown} as champion of {model!r} but the promotion ledger's last champion is "
+        f"v{recorded}: the alias was moved outside Retrain; keep it with `retrain promote {model} "
+        f"{registry_champion or 'V'} --reason ...` or restore it with `retrain rollback {model} --to {recorded}`"
+    )
 
 
 def load_problem(stores: "StoreLocation", client: "MlflowClient", model: str, version: str) -> str | None:

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from base.errors import Kind, RetrainError
 from registry.ledger import as_utc, utc_now
 from registry.tables import run_leases
-from base.errors import Kind, RetrainError
 
 if TYPE_CHECKING:
     from registry.ledger import Ledger
@@ -47,13 +47,20 @@ class LeaseInfo:
 
     def describe(self) -> str:
         run = f", flow run {self.run_id}" if self.run_id else ""
-        return (f"{self.owner} (pid {self.pid} on {self.host}{run}) since "
-                f"{self.acquired_at.isoformat(timespec='seconds')}")
+        return (
+            f"{self.owner} (pid {self.pid} on {self.host}{run}) since {self.acquired_at.isoformat(timespec='seconds')}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "owner": self.owner, "host": self.host, "pid": self.pid,
-                "run_id": self.run_id, "acquired_at": self.acquired_at.isoformat(),
-                "expires_at": self.expires_at.isoformat()}
+        return {
+            "model": self.model,
+            "owner": self.owner,
+            "host": self.host,
+            "pid": self.pid,
+            "run_id": self.run_id,
+            "acquired_at": self.acquired_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+        }
 
 
 class RunBusy(RetrainError):
@@ -64,13 +71,16 @@ class RunBusy(RetrainError):
     def __init__(self, model: str, holder: LeaseInfo, waited: float):
         self.model, self.holder = model, holder
         waited_text = f" (waited {waited:.0f} s)" if waited else ""
-        super().__init__(f"another retrain of {model!r} is running: {holder.describe()}{waited_text}; "
-                         f"nothing was done — try again when it ends, or pass --wait SECONDS")
+        super().__init__(
+            f"another retrain of {model!r} is running: {holder.describe()}{waited_text}; "
+            f"nothing was done — try again when it ends, or pass --wait SECONDS"
+        )
 
 
 def _info(row: Any) -> LeaseInfo:
-    return LeaseInfo(row.model, row.owner, row.host, row.pid, row.run_id,
-                     as_utc(row.acquired_at), as_utc(row.expires_at))
+    return LeaseInfo(
+        row.model, row.owner, row.host, row.pid, row.run_id, as_utc(row.acquired_at), as_utc(row.expires_at)
+    )
 
 
 def _process_gone(pid: int) -> bool:
@@ -113,8 +123,11 @@ class RunLease:
 
     def renew(self) -> bool:
         """Push the expiry forward; False (and ``lost``) when the row is no longer ours."""
-        stmt = (run_leases.update().where(run_leases.c.model == self.model, run_leases.c.token == self.token)
-                .values(expires_at=utc_now() + timedelta(seconds=self.ttl)))
+        stmt = (
+            run_leases.update()
+            .where(run_leases.c.model == self.model, run_leases.c.token == self.token)
+            .values(expires_at=utc_now() + timedelta(seconds=self.ttl))
+        )
         with self.ledger.engine.begin() as conn:
             ours = conn.execute(stmt).rowcount == 1
         self.lost = self.lost or not ours
@@ -142,8 +155,7 @@ class RunLease:
         self.release()
 
 
-def _try_take(ledger: "Ledger", model: str, token: str, owner: str, run_id: str | None,
-              ttl: float) -> LeaseInfo | None:
+def _try_take(ledger: "Ledger", model: str, token: str, owner: str, run_id: str | None, ttl: float) -> LeaseInfo | None:
     """Take the lease if it is free or lapsed; else return who holds it."""
     now = utc_now()
     with ledger.lock(model), ledger.engine.begin() as conn:
@@ -151,14 +163,30 @@ def _try_take(ledger: "Ledger", model: str, token: str, owner: str, run_id: str 
         if row is not None and is_live(_info(row), now):
             return _info(row)
         conn.execute(run_leases.delete().where(run_leases.c.model == model))
-        conn.execute(run_leases.insert().values(
-            model=model, token=token, owner=owner, host=socket.gethostname(), pid=os.getpid(),
-            run_id=run_id, acquired_at=now, expires_at=now + timedelta(seconds=ttl)))
+        conn.execute(
+            run_leases.insert().values(
+                model=model,
+                token=token,
+                owner=owner,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                run_id=run_id,
+                acquired_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+        )
     return None
 
 
-def acquire_run_lease(ledger: "Ledger", model: str, owner: str, run_id: str | None = None,
-                      ttl: float = DEFAULT_TTL, wait: float = 0.0, poll: float = 1.0) -> RunLease:
+def acquire_run_lease(
+    ledger: "Ledger",
+    model: str,
+    owner: str,
+    run_id: str | None = None,
+    ttl: float = DEFAULT_TTL,
+    wait: float = 0.0,
+    poll: float = 1.0,
+) -> RunLease:
     """Take the model's run lease, waiting up to ``wait`` seconds; raises RunBusy after that."""
     token = uuid.uuid4().hex
     started = time.monotonic()

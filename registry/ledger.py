@@ -19,26 +19,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Protocol, overload
+from typing import Any, Protocol, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
-from registry.tables import metadata, promotions
 from base.errors import Kind, RetrainError, store_faults
+from registry.tables import metadata, promotions
 
 ACTIONS = ("promote", "manual_promote", "rollback")
 DEFAULT_LOCK_TIMEOUT = 60.0
 LEDGER_CHECK = "check that the database answers and the URL names it, or that its folder takes writes"
 # two-int advisory lock key: our namespace, then the model within this schema's ledger
 _PG_LOCK_KEY = "hashtext('retrain_promotions'), hashtext(current_schema() || '/' || :m)"
-
 
 
 class StoreLocation(Protocol):
@@ -91,7 +91,7 @@ class LedgerEntry:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @overload
@@ -103,14 +103,17 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _row_to_entry(row: Any) -> LedgerEntry:
     values = dict(row._mapping)
-    values.update(created_at=as_utc(values["created_at"]), applied_at=as_utc(values["applied_at"]),
-                  metrics=json.loads(values["metrics"] or "{}"))
+    values.update(
+        created_at=as_utc(values["created_at"]),
+        applied_at=as_utc(values["applied_at"]),
+        metrics=json.loads(values["metrics"] or "{}"),
+    )
     return LedgerEntry(**values)
 
 
@@ -129,11 +132,11 @@ def _immediate_sqlite_engine(url: sa.URL, timeout: float) -> Engine:
     engine = sa.create_engine(url, connect_args={"timeout": timeout}, poolclass=NullPool)
 
     @event.listens_for(engine, "connect")
-    def _no_pysqlite_begin(dbapi_connection, _record):  # noqa: ANN001
+    def _no_pysqlite_begin(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(conn):  # noqa: ANN001
+    def _begin_immediate(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
@@ -210,15 +213,29 @@ class Ledger:
             conn.invalidate()
 
     def write_intent(
-        self, model: str, from_version: str | None, to_version: str, action: str,
-        reason: str | None, actor: str | None, run_id: str | None, metrics: dict | None,
+        self,
+        model: str,
+        from_version: str | None,
+        to_version: str,
+        action: str,
+        reason: str | None,
+        actor: str | None,
+        run_id: str | None,
+        metrics: dict | None,
     ) -> LedgerEntry:
         """Commit a *pending* entry; it is durable when this returns."""
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
         values = dict(
-            model=model, from_version=from_version, to_version=str(to_version), action=action,
-            reason=reason, actor=actor, run_id=run_id, status="pending", created_at=utc_now(),
+            model=model,
+            from_version=from_version,
+            to_version=str(to_version),
+            action=action,
+            reason=reason,
+            actor=actor,
+            run_id=run_id,
+            status="pending",
+            created_at=utc_now(),
             metrics=json.dumps(metrics or {}, sort_keys=True),
         )
         with self.engine.begin() as conn:
@@ -269,7 +286,7 @@ def champion_stack(applied: list[LedgerEntry]) -> list[str]:
     stack: list[str] = []
     for entry in applied:
         if entry.action == "rollback" and entry.to_version in stack:
-            del stack[len(stack) - stack[::-1].index(entry.to_version):]
+            del stack[len(stack) - stack[::-1].index(entry.to_version) :]
         else:
             stack.append(entry.to_version)
     return stack

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
+from base.environment import actor as current_actor
+from base.errors import Kind, RetrainError
+from base.vocabulary import CHALLENGER, CHAMPION
 from registry.artifacts import ArtifactProblem, check_digest, has_proof
 from registry.fingerprint import fingerprint_of
 from registry.ledger import LedgerEntry, StoreLocation, champion_stack, open_ledger, utc_now
-from registry.verdicts import (active_blocks, active_hold, add_block, add_hold, lift_block, release_hold,
-                               withheld_reason)
-from base.errors import Kind, RetrainError
-from base.vocabulary import CHALLENGER, CHAMPION
-from base.environment import actor as current_actor
+from registry.verdicts import active_blocks, active_hold, add_block, add_hold, lift_block, release_hold, withheld_reason
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
     from registry.ledger import Ledger
 
 FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: after_intent | after_alias -> SIGKILL self
@@ -67,7 +68,9 @@ class ExpectationMismatch(PromotionError):
 
     def __init__(self, model: str, expected: str, actual: str | None):
         self.expected, self.actual = expected, actual
-        super().__init__(model, f"champion of {model!r} is {actual or 'none'}, not {expected} as expected; nothing changed")
+        super().__init__(
+            model, f"champion of {model!r} is {actual or 'none'}, not {expected} as expected; nothing changed"
+        )
 
 
 @dataclass(frozen=True)
@@ -186,8 +189,11 @@ def _write_tags(client: "MlflowClient", entry: LedgerEntry) -> list[str]:
     if entry.action == "rollback":  # who and why stay in the ledger; each tag costs a round trip
         tags.append((to, "retrain.rolled_back_from", old or ""))
         if old:
-            tags += [(old, "retrain.rolled_back_at", at), (old, "retrain.rolled_back_by", entry.actor or ""),
-                     (old, "retrain.rolled_back_to", to)]
+            tags += [
+                (old, "retrain.rolled_back_at", at),
+                (old, "retrain.rolled_back_by", entry.actor or ""),
+                (old, "retrain.rolled_back_to", to),
+            ]
     warnings = []
     for version, key, value in tags:
         try:
@@ -224,9 +230,12 @@ def _reconcile_locked(ledger: "Ledger", client: "MlflowClient", name: str) -> li
     for entry in pending:
         took_effect = current == entry.to_version
         outcome = "applied" if took_effect else "failed"
-        msg = (f"entry {entry.id}: MLflow shows champion at {current}; the {entry.action} took effect"
-               if took_effect else f"entry {entry.id}: champion is at {current or '(none)'}, not "
-               f"{entry.to_version}; the {entry.action} never took effect and is not retried")
+        msg = (
+            f"entry {entry.id}: MLflow shows champion at {current}; the {entry.action} took effect"
+            if took_effect
+            else f"entry {entry.id}: champion is at {current or '(none)'}, not "
+            f"{entry.to_version}; the {entry.action} never took effect and is not retried"
+        )
         ledger.mark(entry.id, outcome, f"reconciled: {msg}")
         if took_effect:
             _write_tags(client, entry)
@@ -263,10 +272,20 @@ def _is_current(expected: str, current: str | None) -> bool:
     return expected.strip().lower() in ("none", "") if current is None else expected.strip() == current
 
 
-def _move(config: StoreLocation, client: "MlflowClient | None", name: str, choose: Callable, action: str,
-          reason: str | None, actor: str | None, run_id: str | None, metrics: dict | None,
-          expect_current: str | None, guard: Callable | None = None, after: Callable | None = None
-          ) -> PromotionResult:
+def _move(
+    config: StoreLocation,
+    client: "MlflowClient | None",
+    name: str,
+    choose: Callable,
+    action: str,
+    reason: str | None,
+    actor: str | None,
+    run_id: str | None,
+    metrics: dict | None,
+    expect_current: str | None,
+    guard: Callable | None = None,
+    after: Callable | None = None,
+) -> PromotionResult:
     """The locked sequence; ``choose(current, applied_entries)`` names the target inside it.
 
     ``guard(ledger)`` may refuse the move and ``after(ledger, client, entry)`` records what
@@ -282,8 +301,16 @@ def _move(config: StoreLocation, client: "MlflowClient | None", name: str, choos
         if expect_current is not None and not _is_current(str(expect_current), current):
             raise ExpectationMismatch(name, str(expect_current), current)
         target = str(choose(current, ledger.entries(name, "applied")))
-        base: dict[str, Any] = dict(model=name, action=action, from_version=current, to_version=target, reason=reason,
-                    actor=actor, run_id=run_id, reconciled=notes)
+        base: dict[str, Any] = dict(
+            model=name,
+            action=action,
+            from_version=current,
+            to_version=target,
+            reason=reason,
+            actor=actor,
+            run_id=run_id,
+            reconciled=notes,
+        )
         if target == current:
             return PromotionResult(changed=False, entry_id=None, at=utc_now().isoformat(), **base)
         if guard is not None:
@@ -294,14 +321,22 @@ def _move(config: StoreLocation, client: "MlflowClient | None", name: str, choos
         failpoint("after_intent")
         _set_alias(ledger, client, entry)
         warnings = tuple(_write_tags(client, entry)) + tuple(after(ledger, client, entry) if after else ())
-    return PromotionResult(changed=True, entry_id=entry.id, at=entry.created_at.isoformat(),
-                           warnings=warnings, **base)
+    return PromotionResult(changed=True, entry_id=entry.id, at=entry.created_at.isoformat(), warnings=warnings, **base)
 
 
 def move_champion(
-    config: StoreLocation, client: "MlflowClient | None", name: str, to_version: str | int, action: str,
-    reason: str | None, actor: str | None = None, run_id: str | None = None, metrics: dict | None = None,
-    expect_current: str | None = None, fingerprint: str | None = None, automatic: bool = False,
+    config: StoreLocation,
+    client: "MlflowClient | None",
+    name: str,
+    to_version: str | int,
+    action: str,
+    reason: str | None,
+    actor: str | None = None,
+    run_id: str | None = None,
+    metrics: dict | None = None,
+    expect_current: str | None = None,
+    fingerprint: str | None = None,
+    automatic: bool = False,
 ) -> PromotionResult:
     """Point ``champion`` at ``to_version`` through the ledger (the gate calls this).
 
@@ -309,22 +344,43 @@ def move_champion(
     and ``automatic=True`` with the candidate's fingerprint, so a hold or a block set by a
     person refuses the move (``PromotionWithheld``) inside the same lock as the move.
     """
+
     def guard(ledger: "Ledger") -> None:
         why = withheld_reason(ledger, name, fingerprint)
         if why is not None:
             raise PromotionWithheld(name, f"v{to_version} not promoted: {why}")
 
-    return _move(config, client, name, lambda _cur, _applied: str(to_version), action, reason, actor,
-                 run_id, metrics, expect_current, guard=guard if automatic else None)
+    return _move(
+        config,
+        client,
+        name,
+        lambda _cur, _applied: str(to_version),
+        action,
+        reason,
+        actor,
+        run_id,
+        metrics,
+        expect_current,
+        guard=guard if automatic else None,
+    )
 
 
-def promote(config: StoreLocation, client: "MlflowClient | None", name: str, version: str | int, reason: str,
-            actor: str | None = None, expect_current: str | None = None, run_id: str | None = None) -> PromotionResult:
+def promote(
+    config: StoreLocation,
+    client: "MlflowClient | None",
+    name: str,
+    version: str | int,
+    reason: str,
+    actor: str | None = None,
+    expect_current: str | None = None,
+    run_id: str | None = None,
+) -> PromotionResult:
     """A person's promotion of a chosen version, recorded as ``manual_promote``.
 
     A person may promote a blocked version (the block ends) or during a hold (it stays,
     and the result says so): the ledger records who overrode what, and why.
     """
+
     def after(ledger: "Ledger", _client: "MlflowClient", entry: LedgerEntry) -> list[str]:
         notes = []
         if lift_block(ledger, name, entry.to_version, entry.actor):
@@ -333,8 +389,19 @@ def promote(config: StoreLocation, client: "MlflowClient | None", name: str, ver
             notes.append(f"{name!r} stays on hold for automatic promotions; `retrain release {name}` ends it")
         return notes
 
-    return _move(config, client, name, lambda _cur, _applied: str(version), "manual_promote", reason, actor,
-                 run_id, None, expect_current, after=after)
+    return _move(
+        config,
+        client,
+        name,
+        lambda _cur, _applied: str(version),
+        "manual_promote",
+        reason,
+        actor,
+        run_id,
+        None,
+        expect_current,
+        after=after,
+    )
 
 
 def previous_champion(name: str, current: str | None, applied: list[LedgerEntry]) -> str:
@@ -349,35 +416,46 @@ def previous_champion(name: str, current: str | None, applied: list[LedgerEntry]
     return stack[-2]
 
 
-def rollback(config: StoreLocation, client: "MlflowClient | None", name: str, to: str | int | None = None,
-             reason: str | None = None, actor: str | None = None, expect_current: str | None = None,
-             run_id: str | None = None, hold: bool = False) -> PromotionResult:
+def rollback(
+    config: StoreLocation,
+    client: "MlflowClient | None",
+    name: str,
+    to: str | int | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+    expect_current: str | None = None,
+    run_id: str | None = None,
+    hold: bool = False,
+) -> PromotionResult:
     """Put back the version that held ``champion`` before the current one (or ``to``).
 
     The version taken away is blocked by its fingerprint; ``hold`` also freezes automatic
     promotions of the model until ``release``.
     """
+
     def choose(current: str | None, applied: list[LedgerEntry]) -> str:
         return str(to) if to is not None else previous_champion(name, current, applied)
 
     def after(ledger: "Ledger", client: "MlflowClient", entry: LedgerEntry) -> list[str]:
         if entry.from_version:
             tags = client.get_model_version(name, entry.from_version).tags or {}
-            add_block(ledger, name, entry.from_version, fingerprint_of(tags), entry.reason or "rolled back",
-                      entry.actor)
+            add_block(
+                ledger, name, entry.from_version, fingerprint_of(tags), entry.reason or "rolled back", entry.actor
+            )
         if hold:
             add_hold(ledger, name, entry.reason or "held at rollback", entry.actor)
         return []
 
     try:
-        return _move(config, client, name, choose, "rollback", reason, actor, run_id, None, expect_current,
-                     after=after)
+        return _move(config, client, name, choose, "rollback", reason, actor, run_id, None, expect_current, after=after)
     except TargetUnavailable as err:
         if to is not None:
             raise
         from registry.audit import next_loadable_hint
 
-        raise TargetUnavailable(name, f"{err}; {next_loadable_hint(config, client or make_client(config), name)}") from err
+        raise TargetUnavailable(
+            name, f"{err}; {next_loadable_hint(config, client or make_client(config), name)}"
+        ) from err
 
 
 def release(config: StoreLocation, name: str, actor: str | None = None) -> dict[str, Any]:
@@ -385,9 +463,12 @@ def release(config: StoreLocation, name: str, actor: str | None = None) -> dict[
     ledger = open_ledger(config.ledger_url)
     with ledger.lock(name):
         ended = release_hold(ledger, name, actor or current_actor())
-    return {"model": name, "released": ended is not None, "hold": ended.to_dict() if ended else None,
-            "blocks": [b.to_dict() for b in active_blocks(ledger, name)]}
-
+    return {
+        "model": name,
+        "released": ended is not None,
+        "hold": ended.to_dict() if ended else None,
+        "blocks": [b.to_dict() for b in active_blocks(ledger, name)],
+    }
 
 
 def history(config: StoreLocation, name: str) -> list[LedgerEntry]:

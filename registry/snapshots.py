@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
-    from base.settings import ModelConfig
 
 SNAPSHOT_DIR = "reference"
 FRAME_FILE = "reference.parquet"
@@ -71,8 +70,11 @@ def load_snapshot(client: "MlflowClient", name: str, version: str | int) -> Refe
         raise SnapshotMissing(name, str(version), "the version has no run")
     with tempfile.TemporaryDirectory(prefix="retrain-reference-") as tmp:
         try:
-            local = Path(download_artifacts(run_id=run_id, artifact_path=SNAPSHOT_DIR, dst_path=tmp,
-                                            tracking_uri=client.tracking_uri))
+            local = Path(
+                download_artifacts(
+                    run_id=run_id, artifact_path=SNAPSHOT_DIR, dst_path=tmp, tracking_uri=client.tracking_uri
+                )
+            )
         except Exception as exc:  # MLflow raises several types for a missing artifact
             raise SnapshotMissing(name, str(version), str(exc).splitlines()[0]) from exc
         if not (local / FRAME_FILE).is_file():

@@ -46,8 +46,9 @@ def connect(config: ModelConfig) -> "MlflowClient":
     from base.errors import store_faults
 
     uri = config.tracking_uri
-    with store_faults("MLflow registry", uri, "check the home folder's free space and permissions and that the "
-                      "tracking store answers"):
+    with store_faults(
+        "MLflow registry", uri, "check the home folder's free space and permissions and that the tracking store answers"
+    ):
         config.home.mkdir(parents=True, exist_ok=True)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         use_client(client)

@@ -13,7 +13,6 @@ from typing import Any
 from base.errors import Kind, RetrainError
 
 
-
 class VersionNotFound(RetrainError, LookupError):
     """A model, version or alias that the registry does not hold."""
 

@@ -36,8 +36,14 @@ class Block:
     created_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "fingerprint": self.fingerprint,
-                "reason": self.reason, "actor": self.actor, "created_at": self.created_at.isoformat()}
+        return {
+            "model": self.model,
+            "version": self.version,
+            "fingerprint": self.fingerprint,
+            "reason": self.reason,
+            "actor": self.actor,
+            "created_at": self.created_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -50,29 +56,46 @@ class Hold:
     created_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "reason": self.reason, "actor": self.actor,
-                "created_at": self.created_at.isoformat()}
+        return {
+            "model": self.model,
+            "reason": self.reason,
+            "actor": self.actor,
+            "created_at": self.created_at.isoformat(),
+        }
 
 
-def add_block(ledger: "Ledger", model: str, version: str, fingerprint: str | None, reason: str | None,
-              actor: str | None) -> None:
+def add_block(
+    ledger: "Ledger", model: str, version: str, fingerprint: str | None, reason: str | None, actor: str | None
+) -> None:
     with ledger.engine.begin() as conn:
-        conn.execute(blocks.insert().values(model=model, version=str(version), fingerprint=fingerprint,
-                                            reason=reason, actor=actor, created_at=utc_now()))
+        conn.execute(
+            blocks.insert().values(
+                model=model,
+                version=str(version),
+                fingerprint=fingerprint,
+                reason=reason,
+                actor=actor,
+                created_at=utc_now(),
+            )
+        )
 
 
 def active_blocks(ledger: "Ledger", model: str) -> list[Block]:
     stmt = blocks.select().where(blocks.c.model == model, blocks.c.lifted_at.is_(None)).order_by(blocks.c.id)
     with ledger.engine.begin() as conn:
-        return [Block(r.model, r.version, r.fingerprint, r.reason, r.actor, as_utc(r.created_at))
-                for r in conn.execute(stmt)]
+        return [
+            Block(r.model, r.version, r.fingerprint, r.reason, r.actor, as_utc(r.created_at))
+            for r in conn.execute(stmt)
+        ]
 
 
 def lift_block(ledger: "Ledger", model: str, version: str, actor: str | None) -> int:
     """End the blocks of one version (a person promoted it again); returns how many ended."""
-    stmt = (blocks.update().where(blocks.c.model == model, blocks.c.version == str(version),
-                                  blocks.c.lifted_at.is_(None))
-            .values(lifted_at=utc_now(), lifted_by=actor))
+    stmt = (
+        blocks.update()
+        .where(blocks.c.model == model, blocks.c.version == str(version), blocks.c.lifted_at.is_(None))
+        .values(lifted_at=utc_now(), lifted_by=actor)
+    )
     with ledger.engine.begin() as conn:
         return conn.execute(stmt).rowcount
 
@@ -99,8 +122,11 @@ def release_hold(ledger: "Ledger", model: str, actor: str | None) -> Hold | None
     hold = active_hold(ledger, model)
     if hold is None:
         return None
-    stmt = (holds.update().where(holds.c.model == model, holds.c.released_at.is_(None))
-            .values(released_at=utc_now(), released_by=actor))
+    stmt = (
+        holds.update()
+        .where(holds.c.model == model, holds.c.released_at.is_(None))
+        .values(released_at=utc_now(), released_by=actor)
+    )
     with ledger.engine.begin() as conn:
         conn.execute(stmt)
     return hold
@@ -111,8 +137,10 @@ def hold_reason(ledger: "Ledger", model: str) -> str | None:
     hold = active_hold(ledger, model)
     if hold is None:
         return None
-    return (f"{model!r} is on hold since {hold.created_at.isoformat(timespec='seconds')} by {hold.actor}"
-            f"{': ' + hold.reason if hold.reason else ''}; automatic promotions wait for `retrain release {model}`")
+    return (
+        f"{model!r} is on hold since {hold.created_at.isoformat(timespec='seconds')} by {hold.actor}"
+        f"{': ' + hold.reason if hold.reason else ''}; automatic promotions wait for `retrain release {model}`"
+    )
 
 
 def block_reason(ledger: "Ledger", model: str, fingerprint: str | None) -> str | None:
@@ -121,9 +149,11 @@ def block_reason(ledger: "Ledger", model: str, fingerprint: str | None) -> str |
         return None
     for block in active_blocks(ledger, model):
         if block.fingerprint == fingerprint:
-            return (f"the candidate's fingerprint {fingerprint} equals that of v{block.version}, which "
-                    f"{block.actor} took away at {block.created_at.isoformat(timespec='seconds')}"
-                    f"{': ' + block.reason if block.reason else ''}")
+            return (
+                f"the candidate's fingerprint {fingerprint} equals that of v{block.version}, which "
+                f"{block.actor} took away at {block.created_at.isoformat(timespec='seconds')}"
+                f"{': ' + block.reason if block.reason else ''}"
+            )
     return None
 
 
@@ -137,5 +167,8 @@ def describe_guards(ledger: "Ledger", model: str) -> dict[str, Any]:
     from registry.leases import current_holder
 
     hold, running = active_hold(ledger, model), current_holder(ledger, model)
-    return {"hold": hold.to_dict() if hold else None, "blocks": [b.to_dict() for b in active_blocks(ledger, model)],
-            "running": running.to_dict() if running else None}
+    return {
+        "hold": hold.to_dict() if hold else None,
+        "blocks": [b.to_dict() for b in active_blocks(ledger, model)],
+        "running": running.to_dict() if running else None,
+    }

@@ -14,18 +14,18 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from base.settings import ModelConfig
+from base.vocabulary import CHALLENGER, CHAMPION
 from registry.artifacts import prove_loadable
 from registry.snapshots import ReferenceSnapshot, save_reference
 from registry.store import experiment_id, use_client
 from registry.types import ModelStatus, VersionInfo, VersionNotFound
-from base.settings import ModelConfig
-from base.vocabulary import CHALLENGER, CHAMPION
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,9 +79,7 @@ def register_candidate(
             mlflow.log_text(_json(decision), "decision.json")
         if reference is not None:
             save_reference(client, run.info.run_id, reference)
-        info = mlflow.sklearn.log_model(
-            model, name=MODEL_ARTIFACT, signature=signature, **_serialization(model)
-        )
+        info = mlflow.sklearn.log_model(model, name=MODEL_ARTIFACT, signature=signature, **_serialization(model))
         tags = _version_tags(lineage, metrics, params, decision)
         tags.update(prove_loadable(client, info.model_id))
         _ensure_registered_model(client, config.name)
@@ -286,7 +284,7 @@ def _version_numbers(client: "MlflowClient", name: str) -> list[int]:
 def _to_info(mv: Any) -> VersionInfo:
     tags = dict(mv.tags or {})
     metrics = {k.removeprefix("metric."): _float(v) for k, v in tags.items() if k.startswith("metric.")}
-    created = datetime.fromtimestamp((mv.creation_timestamp or 0) / 1000, tz=timezone.utc)
+    created = datetime.fromtimestamp((mv.creation_timestamp or 0) / 1000, tz=UTC)
     return VersionInfo(
         name=mv.name,
         version=str(mv.version),

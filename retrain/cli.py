@@ -20,8 +20,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from retrain.commands import backtest, core, monitoring_ops, registry_ops, server_ops
 from base.errors import Kind, RetrainError, StoreUnavailable, store_problem
+from retrain.commands import backtest, core, monitoring_ops, registry_ops, server_ops
 from retrain.output import report_error
 
 DEBUG_ENV = "RETRAIN_DEBUG"
@@ -39,7 +39,7 @@ class RetrainGroup(TyperGroup):
         except KeyboardInterrupt:
             err = RetrainError("interrupted; nothing more was started", kind=Kind.INTERRUPTED)
             raise typer.Exit(int(report_error(err, "--json" in rest))) from None
-        except Exception as exc:  # noqa: BLE001 - the one place every failure is answered
+        except Exception as exc:
             debug = bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
             raise typer.Exit(answer(exc, "--json" in rest, debug)) from None
 
@@ -48,8 +48,10 @@ def answer(exc: Exception, as_json: bool, debug: bool) -> int:
     """Report ``exc`` and return the exit code; only a bug (or ``debug``) shows a traceback."""
     err = exc if isinstance(exc, RetrainError) else as_store_fault(exc)
     if err is None:
-        err = RetrainError(f"unexpected {type(exc).__name__}: {exc} (a bug: please report it "
-                           "with the traceback printed on stderr)", kind=Kind.UNEXPECTED)
+        err = RetrainError(
+            f"unexpected {type(exc).__name__}: {exc} (a bug: please report it with the traceback printed on stderr)",
+            kind=Kind.UNEXPECTED,
+        )
         debug = True
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
@@ -62,8 +64,12 @@ def as_store_fault(exc: Exception) -> StoreUnavailable | None:
     if problem is None:
         return None
     where = getattr(exc, "filename", None) or "the home folder or a database"
-    return StoreUnavailable("a store", str(where), problem,
-                            "check free space, permissions and that the database answers; nothing was changed")
+    return StoreUnavailable(
+        "a store",
+        str(where),
+        problem,
+        "check free space, permissions and that the database answers; nothing was changed",
+    )
 
 
 app = typer.Typer(

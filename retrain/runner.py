@@ -18,9 +18,16 @@ if TYPE_CHECKING:
     from base.settings import ModelConfig
 
 
-def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = "", as_json: bool = False,
-                quiet: bool = False, wait_seconds: float | None = None, override: str = "",
-                report: "Path | None" = None) -> RunOutcome:
+def run_retrain(
+    config: "ModelConfig",
+    trigger: str = "manual",
+    reason: str = "",
+    as_json: bool = False,
+    quiet: bool = False,
+    wait_seconds: float | None = None,
+    override: str = "",
+    report: "Path | None" = None,
+) -> RunOutcome:
     """Run the flow once; data errors (too few rows, unreadable files) become ``data_invalid``."""
     from base.environment import quiet_libraries
 
@@ -30,16 +37,30 @@ def run_retrain(config: "ModelConfig", trigger: str = "manual", reason: str = ""
     from training.data import DataError
 
     try:
-        outcome = retrain_flow(config_path=str(config.config_path), trigger=Trigger(trigger), reason=reason,
-                               wait_seconds=wait_seconds, override=override)
+        outcome = retrain_flow(
+            config_path=str(config.config_path),
+            trigger=Trigger(trigger),
+            reason=reason,
+            wait_seconds=wait_seconds,
+            override=override,
+        )
     except DataError as err:
-        outcome = RunOutcome(model=config.name, status=RunStatus.DATA_INVALID, trigger=Trigger(trigger),
-                             message=f"{err}; nothing registered")
+        outcome = RunOutcome(
+            model=config.name,
+            status=RunStatus.DATA_INVALID,
+            trigger=Trigger(trigger),
+            message=f"{err}; nothing registered",
+        )
     return publish(outcome, as_json, quiet, report)
 
 
-def run_dry(config: "ModelConfig", trigger: str = "manual", as_json: bool = False, override: str = "",
-            report: "Path | None" = None) -> RunOutcome:
+def run_dry(
+    config: "ModelConfig",
+    trigger: str = "manual",
+    as_json: bool = False,
+    override: str = "",
+    report: "Path | None" = None,
+) -> RunOutcome:
     """The dry run: no Prefect server, no lease, nothing stored; the same output as a run."""
     from base.environment import quiet_libraries
 
@@ -50,8 +71,13 @@ def run_dry(config: "ModelConfig", trigger: str = "manual", as_json: bool = Fals
     try:
         outcome = dry_run(config, Trigger(trigger), override=override)
     except DataError as err:
-        outcome = RunOutcome(model=config.name, status=RunStatus.DATA_INVALID, trigger=Trigger(trigger),
-                             dry_run=True, message=f"{err}; a real run would register nothing")
+        outcome = RunOutcome(
+            model=config.name,
+            status=RunStatus.DATA_INVALID,
+            trigger=Trigger(trigger),
+            dry_run=True,
+            message=f"{err}; a real run would register nothing",
+        )
     return publish(outcome, as_json, False, report)
 
 
@@ -82,8 +108,14 @@ def connect_prefect(home: "Path", quiet: bool = False, as_json: bool = False) ->
 
 def render_outcome(outcome: RunOutcome) -> None:
     out = console()
-    colour = {"promoted": "green", "unchanged": "green", "rejected": "yellow", "superseded": "yellow",
-              "withheld": "yellow", "pending_approval": "yellow"}.get(outcome.status, "red")
+    colour = {
+        "promoted": "green",
+        "unchanged": "green",
+        "rejected": "yellow",
+        "superseded": "yellow",
+        "withheld": "yellow",
+        "pending_approval": "yellow",
+    }.get(outcome.status, "red")
     dry = " (dry run)" if outcome.dry_run else ""
     out.print(f"[bold {colour}]{outcome.status.upper()}[/]{dry} {outcome.model}: {outcome.message}")
     for note in outcome.notes:
@@ -95,8 +127,10 @@ def render_outcome(outcome: RunOutcome) -> None:
         out.print(f"  quarantined: {path}")
     for report in outcome.validation:
         for f in report.get("warnings") or []:
-            out.print(f"  [yellow]warning[/] {report.get('batch')}: {f.get('expectation')} ({f.get('column')}): "
-                      f"{f.get('details')}")
+            out.print(
+                f"  [yellow]warning[/] {report.get('batch')}: {f.get('expectation')} ({f.get('column')}): "
+                f"{f.get('details')}"
+            )
         if not report.get("success"):
             out.print(f"  [red]{report.get('batch')}[/]: {report.get('error') or ''}")
             for f in report.get("failures", [])[:10]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 SERVER_MODE_VARIABLE = "RETRAIN_PREFECT_SERVER"  # "home" (default) or "ephemeral"
 

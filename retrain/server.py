@@ -21,11 +21,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from retrain.processes import HOME_TAG, PARENT_TAG, end_orphans, end_process, is_alive, serves_home
 
@@ -227,8 +227,13 @@ def free_port() -> int:
 def server_env(home: Path, url: str) -> dict[str, str]:
     """Our environment minus Prefect client settings and parent tags, plus the home's state."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k not in (PARENT_TAG, HOME_TAG)}
-    env.update(PREFECT_HOME=str(prefect_home(home)), PREFECT_API_URL=url, DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_SERVER_LOGGING_LEVEL="WARNING")
+    env.update(
+        PREFECT_HOME=str(prefect_home(home)),
+        PREFECT_API_URL=url,
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
+    )
     for key in ("PREFECT_API_DATABASE_CONNECTION_URL",):
         if key in os.environ:
             env[key] = os.environ[key]
@@ -241,12 +246,27 @@ def start_server(home: Path, timeout: float, say: Callable[[str], None] | None =
     url = f"http://{HOST}:{port}/api"
     log = Path(home) / "logs" / "prefect-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "retrain.server_keeper", "--home", str(Path(home).resolve()),
-               "--port", str(port), "--idle-seconds", str(idle_seconds())]
+    command = [
+        sys.executable,
+        "-m",
+        "retrain.server_keeper",
+        "--home",
+        str(Path(home).resolve()),
+        "--port",
+        str(port),
+        "--idle-seconds",
+        str(idle_seconds()),
+    ]
     with log.open("ab") as out:
-        process = subprocess.Popen(command, env=server_env(home, url), stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-    record = ServerRecord(url, process.pid, port, "home", datetime.now(timezone.utc).isoformat())
+        process = subprocess.Popen(
+            command,
+            env=server_env(home, url),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    record = ServerRecord(url, process.pid, port, "home", datetime.now(UTC).isoformat())
     write_record(home, record)
     if say is not None:
         say(f"starting the Prefect server of {home} on {url} (log: {log}) ...")

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(args.port)]
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
 
-    def on_term(signum: int, frame: object) -> None:  # noqa: ARG001 - signal handler signature
+    def on_term(signum: int, frame: object) -> None:
         stop_child(child)
         raise SystemExit(0)
 

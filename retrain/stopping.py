@@ -51,7 +51,7 @@ def stop_grace() -> float:
         return DEFAULT_GRACE
 
 
-def handle_stop(signum: int, frame: object) -> None:  # noqa: ARG001 - signal handler signature
+def handle_stop(signum: int, frame: object) -> None:
     """First signal: say so, unwind with SystemExit, exit hard after the grace. Second: exit now."""
     code = EXIT_CODES.get(signal.Signals(signum), 128 + signum)
     if _stopping.is_set():

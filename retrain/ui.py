@@ -20,9 +20,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
-from typing import Callable
 
 HOST = "127.0.0.1"
 DEFAULT_PREFECT_PORT = 4200
@@ -63,8 +64,14 @@ class Service:
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -92,21 +99,50 @@ def build_services(home: Path, tracking_uri: str, prefect_port: int, mlflow_port
     from retrain.processes import owner_tags
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | owner_tags(home)
-    prefect_env = {**base, "PREFECT_HOME": str(home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                   "PREFECT_API_URL": prefect_api_url(prefect_port), "DO_NOT_TRACK": "1"}
+    prefect_env = {
+        **base,
+        "PREFECT_HOME": str(home / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": prefect_api_url(prefect_port),
+        "DO_NOT_TRACK": "1",
+    }
     for key in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_LOGGING_LEVEL"):
         if key in os.environ:
             prefect_env[key] = os.environ[key]
     mlflow_env = {**os.environ, **owner_tags(home), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     logs = home / "logs"
     return [
-        Service("Prefect", [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port",
-                            str(prefect_port)], prefect_env, f"http://{HOST}:{prefect_port}",
-                f"{prefect_api_url(prefect_port)}/health", logs / "prefect-server.log"),
-        Service("MLflow", [sys.executable, "-m", "mlflow", "server", "--host", HOST, "--port", str(mlflow_port),
-                           "--backend-store-uri", tracking_uri, "--artifacts-destination",
-                           (home / "mlartifacts").as_uri(), "--workers", "1"], mlflow_env,
-                f"http://{HOST}:{mlflow_port}", f"http://{HOST}:{mlflow_port}/health", logs / "mlflow-server.log"),
+        Service(
+            "Prefect",
+            [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port", str(prefect_port)],
+            prefect_env,
+            f"http://{HOST}:{prefect_port}",
+            f"{prefect_api_url(prefect_port)}/health",
+            logs / "prefect-server.log",
+        ),
+        Service(
+            "MLflow",
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                HOST,
+                "--port",
+                str(mlflow_port),
+                "--backend-store-uri",
+                tracking_uri,
+                "--artifacts-destination",
+                (home / "mlartifacts").as_uri(),
+                "--workers",
+                "1",
+            ],
+            mlflow_env,
+            f"http://{HOST}:{mlflow_port}",
+            f"http://{HOST}:{mlflow_port}/health",
+            logs / "mlflow-server.log",
+        ),
     ]
 
 
@@ -130,13 +166,18 @@ class Shutdown(Exception):
     """SIGTERM turned into an exception, so Ctrl-C and a service manager stop us the same way."""
 
 
-def _raise_shutdown(signum, frame) -> None:  # noqa: ANN001 - signal handler signature
+def _raise_shutdown(signum, frame) -> None:
     raise Shutdown(signal.Signals(signum).name)
 
 
-def run_ui(home: Path, tracking_uri: str, prefect_port: int = DEFAULT_PREFECT_PORT,
-           mlflow_port: int = DEFAULT_MLFLOW_PORT, say: Callable[[str], None] = print,
-           startup_timeout: float = 180.0) -> int:
+def run_ui(
+    home: Path,
+    tracking_uri: str,
+    prefect_port: int = DEFAULT_PREFECT_PORT,
+    mlflow_port: int = DEFAULT_MLFLOW_PORT,
+    say: Callable[[str], None] = print,
+    startup_timeout: float = 180.0,
+) -> int:
     """Start both (or reuse the home's Prefect server), print the addresses, block until
     Ctrl-C/SIGTERM or a child dies, stop what was started here."""
     from retrain.server import healthy_record, mark_in_use
@@ -182,13 +223,13 @@ def run_ui(home: Path, tracking_uri: str, prefect_port: int = DEFAULT_PREFECT_PO
 
 def record_prefect(home: Path, service: Service, port: int) -> str:
     """Record the Prefect server started here as the home's, so other commands use it."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from retrain.server import ServerRecord, write_record
 
     url = prefect_api_url(port)
     assert service.process is not None, "the server process was started above"
-    write_record(home, ServerRecord(url, service.process.pid, port, "ui", datetime.now(timezone.utc).isoformat()))
+    write_record(home, ServerRecord(url, service.process.pid, port, "ui", datetime.now(UTC).isoformat()))
     return url
 
 

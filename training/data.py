@@ -67,7 +67,7 @@ def load_batch(path: Path, timestamp_column: str) -> pd.DataFrame:
 
 def _file_kind(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in CSV_SUFFIXES or suffixes[-2:] == [".csv", ".gz"]:
+    if (suffixes and suffixes[-1] in CSV_SUFFIXES) or suffixes[-2:] == [".csv", ".gz"]:
         return "csv"
     if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
         return "parquet"

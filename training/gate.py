@@ -76,8 +76,14 @@ def _outside(what: str, value: float, bounds: tuple[float, float]) -> list[str]:
 
 
 def paired_bootstrap(
-    task: str, metric: str, y: Any, cand_outputs: Outputs, champ_outputs: Outputs,
-    resamples: int, confidence: float, seed: int,
+    task: str,
+    metric: str,
+    y: Any,
+    cand_outputs: Outputs,
+    champ_outputs: Outputs,
+    resamples: int,
+    confidence: float,
+    seed: int,
 ) -> BootstrapResult:
     """Confidence interval of (candidate − champion) from resampling the same holdout rows.
 
@@ -104,9 +110,16 @@ def paired_bootstrap(
     alpha = 1.0 - confidence
     low, high = np.quantile(valid, [alpha / 2, 1 - alpha / 2])
     return BootstrapResult(
-        metric=metric, mean_diff=float(valid.mean()), low=float(low), high=float(high), confidence=confidence,
-        resamples=resamples, seed=seed, significant=bool(low > 0), observed_diff=float(observed),
-        used_resamples=int(len(valid)),
+        metric=metric,
+        mean_diff=float(valid.mean()),
+        low=float(low),
+        high=float(high),
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+        significant=bool(low > 0),
+        observed_diff=float(observed),
+        used_resamples=len(valid),
     )
 
 
@@ -116,8 +129,13 @@ def _presort(task: str, y: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def decide_promotion(
-    task: str, config: "ModelConfig", candidate_model: Any, champion_model: Any | None,
-    holdout: pd.DataFrame, features: list[str], champion_version: str | None,
+    task: str,
+    config: "ModelConfig",
+    candidate_model: Any,
+    champion_model: Any | None,
+    holdout: pd.DataFrame,
+    features: list[str],
+    champion_version: str | None,
 ) -> Decision:
     """Score candidate (and champion) on the holdout and apply the gate rules in order.
 
@@ -128,8 +146,13 @@ def decide_promotion(
 
 
 def _decide(
-    task: str, config: "ModelConfig", candidate_model: Any, champion_model: Any | None,
-    holdout: pd.DataFrame, features: list[str], champion_version: str | None,
+    task: str,
+    config: "ModelConfig",
+    candidate_model: Any,
+    champion_model: Any | None,
+    holdout: pd.DataFrame,
+    features: list[str],
+    champion_version: str | None,
 ) -> Decision:
     metric = config.primary_metric
     target = config.data.target_column
@@ -148,26 +171,50 @@ def _decide(
     passed.append(output_check.passed)
     problems = "; ".join(output_check.problems)
     reasons.append("pass: output checks" if output_check.passed else f"fail: output checks: {problems}")
-    base: dict[str, Any] = dict(metric=metric, candidate_score=cand_metrics[metric], champion_version=champion_version,
-                output_check=output_check, candidate_metrics=cand_metrics)
+    base: dict[str, Any] = dict(
+        metric=metric,
+        candidate_score=cand_metrics[metric],
+        champion_version=champion_version,
+        output_check=output_check,
+        candidate_metrics=cand_metrics,
+    )
     if champion_model is None:
         reasons.append(f"info: no champion for {config.name!r} yet; only the floor and output checks apply")
-        return Decision(promote=all(passed), reasons=reasons, champion_score=None, bootstrap=None,
-                        champion_metrics=None, **base)
+        return Decision(
+            promote=all(passed), reasons=reasons, champion_score=None, bootstrap=None, champion_metrics=None, **base
+        )
     try:
         champ_outputs = predict_outputs(task, champion_model, rows[_champion_columns(champion_model, features)])
     except Exception as exc:  # any failure means we cannot compare, so we must not promote
-        reasons.append(f"fail: champion v{champion_version} could not score the holdout "
-                       f"({type(exc).__name__}: {exc}); not promoting without a comparison")
-        return Decision(promote=False, reasons=reasons, champion_score=None, bootstrap=None,
-                        champion_metrics=None, **base)
+        reasons.append(
+            f"fail: champion v{champion_version} could not score the holdout "
+            f"({type(exc).__name__}: {exc}); not promoting without a comparison"
+        )
+        return Decision(
+            promote=False, reasons=reasons, champion_score=None, bootstrap=None, champion_metrics=None, **base
+        )
     champ_metrics = _all_metrics(task, y, champ_outputs)
     below = _note_champion_floor(config, champ_metrics[metric], champion_version, reasons, floor_at)
-    bootstrap = paired_bootstrap(task, metric, y, cand_outputs, champ_outputs, config.gate.bootstrap.resamples,
-                                 config.gate.bootstrap.confidence, config.gate.bootstrap.seed)
+    bootstrap = paired_bootstrap(
+        task,
+        metric,
+        y,
+        cand_outputs,
+        champ_outputs,
+        config.gate.bootstrap.resamples,
+        config.gate.bootstrap.confidence,
+        config.gate.bootstrap.seed,
+    )
     passed += _compare(config, cand_metrics[metric], champ_metrics[metric], champion_version, bootstrap, reasons)
-    return Decision(promote=all(passed), reasons=reasons, champion_score=champ_metrics[metric],
-                    bootstrap=bootstrap, champion_metrics=champ_metrics, champion_below_floor=below, **base)
+    return Decision(
+        promote=all(passed),
+        reasons=reasons,
+        champion_score=champ_metrics[metric],
+        bootstrap=bootstrap,
+        champion_metrics=champ_metrics,
+        champion_below_floor=below,
+        **base,
+    )
 
 
 def _all_metrics(task: str, y: np.ndarray, outputs: Outputs) -> dict[str, float]:
@@ -189,8 +236,7 @@ def _check_floor(metric: str, value: float, floor: float, reasons: list[str]) ->
     return ok
 
 
-def _note_champion_floor(config: "ModelConfig", score: float, version: str | None, reasons: list[str],
-                         at: int) -> bool:
+def _note_champion_floor(config: "ModelConfig", score: float, version: str | None, reasons: list[str], at: int) -> bool:
     """Add the champion's score to the floor reason: a failing champion must not go unmentioned.
 
     Returns True when the champion itself is under the floor, which the flow announces,
@@ -207,13 +253,20 @@ def _note_champion_floor(config: "ModelConfig", score: float, version: str | Non
     return not ok
 
 
-def _compare(config: "ModelConfig", cand: float, champ: float, version: str | None,
-             bootstrap: BootstrapResult, reasons: list[str]) -> list[bool]:
+def _compare(
+    config: "ModelConfig",
+    cand: float,
+    champ: float,
+    version: str | None,
+    bootstrap: BootstrapResult,
+    reasons: list[str],
+) -> list[bool]:
     """Regression limit, required improvement and (optionally) significance vs the champion."""
     gate, metric = config.gate, config.primary_metric
     diff = (cand - champ) if higher_is_better(metric) else (champ - cand)
-    head = (f"{metric} candidate {cand:.4f} vs champion v{version} {champ:.4f} "
-            f"(difference {diff:+.4f}, positive = better)")
+    head = (
+        f"{metric} candidate {cand:.4f} vs champion v{version} {champ:.4f} (difference {diff:+.4f}, positive = better)"
+    )
     if not np.isfinite(diff):
         reasons.append(f"fail: {head}: the comparison could not be computed")
         return [False]
@@ -231,8 +284,9 @@ def _compare(config: "ModelConfig", cand: float, champ: float, version: str | No
 
 
 def _bootstrap_reason(b: BootstrapResult, required: bool) -> str:
-    interval = (f"{b.confidence:.0%} interval of the difference [{b.low:+.4f}, {b.high:+.4f}] "
-                f"over {b.used_resamples} resamples")
+    interval = (
+        f"{b.confidence:.0%} interval of the difference [{b.low:+.4f}, {b.high:+.4f}] over {b.used_resamples} resamples"
+    )
     verdict = describe_interval(b)
     if not required:
         return f"info: bootstrap: {interval}, {verdict} (significance not required)"

@@ -18,8 +18,14 @@ from base.settings import LOWER_IS_BETTER, METRIC_NAMES, PRIMARY_METRIC
 from training.types import Outputs
 
 __all__ = [
-    "PRIMARY_METRIC", "encode", "higher_is_better", "metric_from_outputs", "metric_names",
-    "predict_outputs", "score", "weighted_metric",
+    "PRIMARY_METRIC",
+    "encode",
+    "higher_is_better",
+    "metric_from_outputs",
+    "metric_names",
+    "predict_outputs",
+    "score",
+    "weighted_metric",
 ]
 
 LOG_LOSS_EPS = 1e-15

@@ -94,8 +94,6 @@ def split_columns(config: "ModelConfig", X: pd.DataFrame) -> tuple[list[str], li
     return numeric, categorical
 
 
-
-
 def as_strings(X: pd.DataFrame) -> pd.DataFrame:
     """Categories as plain strings, missing as NaN: encoders reject mixed types and pd.NA."""
     X = pd.DataFrame(X)
@@ -145,7 +143,9 @@ def _categorical_steps(estimator: Any, native: bool, tree: bool):
         # NaN codes are HistGradientBoosting's own "missing" bin; cardinality must fit max_bins
         max_bins = estimator.get_params().get("max_bins", 255)
         encode = OrdinalEncoder(
-            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan,
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            encoded_missing_value=np.nan,
             max_categories=max_bins,
         )
         return Pipeline([strings, ("encode", encode)])
@@ -153,7 +153,9 @@ def _categorical_steps(estimator: Any, native: bool, tree: bool):
         encode = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
         return Pipeline([strings, ("encode", encode)])
     encode = OneHotEncoder(
-        handle_unknown="ignore", min_frequency=ONEHOT_MIN_FREQUENCY, max_categories=ONEHOT_MAX_CATEGORIES,
+        handle_unknown="ignore",
+        min_frequency=ONEHOT_MIN_FREQUENCY,
+        max_categories=ONEHOT_MAX_CATEGORIES,
         sparse_output=False,
     )
     impute = ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True))
@@ -174,8 +176,9 @@ def train_candidate(split: Split, config: "ModelConfig") -> Candidate:
     with limited_threads(config):
         model.fit(X, y)
     params = describe_params(model.named_steps["model"])
-    return Candidate(model=model, features=features, params=params, train_rows=len(X),
-                     estimator=config.estimator.class_path)
+    return Candidate(
+        model=model, features=features, params=params, train_rows=len(X), estimator=config.estimator.class_path
+    )
 
 
 def describe_params(estimator: Any) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 import typer
 
 from base.exitcodes import Exit
-from retrain.output import console, emit, fail, report_error
 from base.paths import check_model_name
+from retrain.output import console, emit, fail, report_error
 
 
 def _model_argument(value: str) -> str:
@@ -66,14 +66,21 @@ def run(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
     trigger: str = typer.Option("manual", help="Why this run happens: manual, schedule, drift, performance."),
     reason: str = typer.Option("", help="Free text recorded with a promotion."),
-    wait: float = typer.Option(None, "--wait", min=0,
-                               help="Seconds to wait while another retrain of the model runs (default: runs.wait_seconds; "
-                                    "then exit 11)."),
-    override: str = typer.Option("", "--override",
-                                 help="Reason to promote past a hold or a blocked fingerprint (manual runs only)."),
-    dry_run: bool = typer.Option(False, "--dry-run",
-                                 help="Validate, train and gate against the champion, but store nothing; exits as the "
-                                      "real run would (0 would promote, 4 would reject, 3 invalid data)."),
+    wait: float = typer.Option(
+        None,
+        "--wait",
+        min=0,
+        help="Seconds to wait while another retrain of the model runs (default: runs.wait_seconds; then exit 11).",
+    ),
+    override: str = typer.Option(
+        "", "--override", help="Reason to promote past a hold or a blocked fingerprint (manual runs only)."
+    ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Validate, train and gate against the champion, but store nothing; exits as the "
+        "real run would (0 would promote, 4 would reject, 3 invalid data).",
+    ),
     report: Path = REPORT,
     as_json: bool = JSON,
 ) -> None:
@@ -86,8 +93,9 @@ def run(
     if dry_run:
         outcome = run_dry(cfg, trigger=trigger, as_json=as_json, override=override, report=report)
     else:
-        outcome = run_retrain(cfg, trigger=trigger, reason=reason, as_json=as_json, wait_seconds=wait,
-                              override=override, report=report)
+        outcome = run_retrain(
+            cfg, trigger=trigger, reason=reason, as_json=as_json, wait_seconds=wait, override=override, report=report
+        )
     raise typer.Exit(int(outcome.exit_code))
 
 
@@ -115,8 +123,9 @@ def render_report(report: Any) -> None:
         table = Table("severity", "expectation", "column", "unexpected", "details")
         for severity, items in (("error", report.failures), ("warn", report.warnings)):
             for f in items:
-                table.add_row(severity, f.expectation, str(f.column or ""), str(f.unexpected_count or ""),
-                              str(f.details)[:120])
+                table.add_row(
+                    severity, f.expectation, str(f.column or ""), str(f.unexpected_count or ""), str(f.details)[:120]
+                )
         out.print(table)
 
 
@@ -124,8 +133,13 @@ def suite_init(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
     reference: list[Path] = typer.Option(None, "--from", help="Reference batch files (default: the config's glob)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing suite file."),
-    new_categories: float = typer.Option(0.02, "--new-categories", min=0.0, max=1.0,
-                                         help="Share of rows that may hold a category never seen (0 = closed sets)."),
+    new_categories: float = typer.Option(
+        0.02,
+        "--new-categories",
+        min=0.0,
+        max=1.0,
+        help="Share of rows that may hold a category never seen (0 = closed sets).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Propose a GX suite from reference data that catches broken batches and lets growth through."""
@@ -147,10 +161,14 @@ def suite_init(
     except FileExistsError:
         raise fail(f"{cfg.suite_path} exists; pass --overwrite to replace it", Exit.USAGE, as_json) from None
     summary = {"suite": str(cfg.suite_path), "expectations": len(suite["expectations"]), "rows": len(frame)}
-    emit(summary, as_json, lambda s: console().print(
-        f"wrote {s['expectations']} expectations from {s['rows']} rows to {s['suite']} — review it, then "
-        f"`retrain suite check {config}` replays it over every batch"
-    ))
+    emit(
+        summary,
+        as_json,
+        lambda s: console().print(
+            f"wrote {s['expectations']} expectations from {s['rows']} rows to {s['suite']} — review it, then "
+            f"`retrain suite check {config}` replays it over every batch"
+        ),
+    )
 
 
 def suite_check(
@@ -182,12 +200,19 @@ def render_suite_check(result: Any) -> None:
     from monitoring.suite_check import verdict_rows
 
     out = console()
-    table = Table("batch", "rows", "verdict", "would quarantine it (error)", "reported only (warn)",
-                  title=f"suite {result.suite} replayed over {len(result.batches)} batch(es)")
+    table = Table(
+        "batch",
+        "rows",
+        "verdict",
+        "would quarantine it (error)",
+        "reported only (warn)",
+        title=f"suite {result.suite} replayed over {len(result.batches)} batch(es)",
+    )
     for row in verdict_rows(result):
         colour = "green" if row["verdict"] == "passes" else "red"
-        table.add_row(row["batch"], str(row["rows"]), f"[{colour}]{row['verdict']}[/]", row["errors"][:90],
-                      row["warnings"][:60])
+        table.add_row(
+            row["batch"], str(row["rows"]), f"[{colour}]{row['verdict']}[/]", row["errors"][:90], row["warnings"][:60]
+        )
     out.print(table)
     failing = result.by_expectation()
     if failing:
@@ -210,10 +235,10 @@ def status(
 ) -> None:
     """Champion and challenger versions, their metrics and lineage; warns when the champion is off."""
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    from base.errors import store_faults
     from registry.audit import champion_warnings, floor_warning
     from registry.store import client_for
     from registry.versions import model_exists, model_status
-    from base.errors import store_faults
 
     client = client_for(stores.tracking_uri)
     with store_faults("MLflow registry", stores.tracking_uri, "check that the tracking store exists and answers"):
@@ -235,15 +260,19 @@ def model_guards(stores: Any, client: Any, model: str) -> dict:
     from registry.verdicts import describe_guards
 
     notes = settle(stores, client, model)
-    return {**describe_guards(open_ledger(stores.ledger_url), model), "waiting_approval": waiting_version(client, model),
-            "notes": notes}
+    return {
+        **describe_guards(open_ledger(stores.ledger_url), model),
+        "waiting_approval": waiting_version(client, model),
+        "notes": notes,
+    }
 
 
-def resolve_stores(home: str | None, tracking_uri: str | None, ledger_url: str | None,
-                   config: Path | None, as_json: bool):
+def resolve_stores(
+    home: str | None, tracking_uri: str | None, ledger_url: str | None, config: Path | None, as_json: bool
+):
     """Explicit URLs win, then the model config's state, then the home's defaults."""
-    from registry.ledger import Stores
     from base.settings import store_urls
+    from registry.ledger import Stores
 
     if config is not None:
         cfg = load_or_exit(config, as_json)
@@ -262,8 +291,10 @@ def render_status(info: dict) -> None:
         out.print(f"[yellow]settled:[/] {note}")
     render_guards(info)
     if info.get("waiting_approval"):
-        out.print(f"v{info['waiting_approval']} waits for approval: `retrain approve {info['name']} "
-                  f"{info['waiting_approval']}` or `retrain reject ...`")
+        out.print(
+            f"v{info['waiting_approval']} waits for approval: `retrain approve {info['name']} "
+            f"{info['waiting_approval']}` or `retrain reject ...`"
+        )
     for role in ("champion", "challenger"):
         v = info.get(role)
         if not v:

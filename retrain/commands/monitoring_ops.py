@@ -15,12 +15,16 @@ from typing import Any
 
 import typer
 
-from retrain.commands.core import HOME, JSON, REPORT, TRACKING, load_or_exit, load_with_batch
 from base.exitcodes import Exit
+from retrain.commands.core import HOME, JSON, REPORT, TRACKING, load_or_exit, load_with_batch
 from retrain.output import console, emit, fail
 
-API = typer.Option(None, "--api-url", envvar="PREFECT_API_URL",
-                   help="Prefect API (default: the `retrain ui` server at http://127.0.0.1:4200/api).")
+API = typer.Option(
+    None,
+    "--api-url",
+    envvar="PREFECT_API_URL",
+    help="Prefect API (default: the `retrain ui` server at http://127.0.0.1:4200/api).",
+)
 
 
 def drift(
@@ -108,8 +112,9 @@ def home_server_url(home: Path | None) -> str | None:
 
 def serve(
     configs: list[Path] = typer.Argument(..., help="Model configs (YAML), one per model."),
-    register_only: bool = typer.Option(False, "--register-only", "--dry-run",
-                                       help="Create or update the deployments, then exit without serving."),
+    register_only: bool = typer.Option(
+        False, "--register-only", "--dry-run", help="Create or update the deployments, then exit without serving."
+    ),
     limit: int = typer.Option(None, "--limit", help="Most flow runs this process runs at once."),
     api_url: str = API,
     as_json: bool = JSON,
@@ -138,8 +143,12 @@ def render_deployments(data: dict) -> None:
 
     table = Table("deployment", "every (h)", "triggered by", "limit", title=f"deployments on {data['api_url']}")
     for d in data["deployments"]:
-        table.add_row(d["deployment"], ", ".join(f"{h:g}" for h in d["every_hours"]) or "-",
-                      ", ".join(d["triggers"]) or "-", str(d["concurrency_limit"] or "-"))
+        table.add_row(
+            d["deployment"],
+            ", ".join(f"{h:g}" for h in d["every_hours"]) or "-",
+            ", ".join(d["triggers"]) or "-",
+            str(d["concurrency_limit"] or "-"),
+        )
     console().print(table)
 
 
@@ -158,8 +167,13 @@ def ui(
     root = resolve_home(home)
     root.mkdir(parents=True, exist_ok=True)
     out = console()
-    code = run_ui(root, tracking_uri or default_tracking_uri(root), prefect_port, mlflow_port,
-                  say=lambda line: out.print(line, markup=False, soft_wrap=True))
+    code = run_ui(
+        root,
+        tracking_uri or default_tracking_uri(root),
+        prefect_port,
+        mlflow_port,
+        say=lambda line: out.print(line, markup=False, soft_wrap=True),
+    )
     raise typer.Exit(code)
 
 

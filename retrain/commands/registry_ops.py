@@ -9,8 +9,9 @@ reconciles the model's pending ledger entries and says what it decided.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -62,8 +63,10 @@ def render_result(data: dict) -> None:
         out.print(f"{data['model']}: version {data['to_version']} already is champion; nothing changed")
         return
     verb = "rolled back" if data["action"] == "rollback" else "promoted"
-    out.print(f"[green]{data['model']}: {verb}[/], champion {data['from_version'] or '(none)'} -> "
-              f"[bold]{data['to_version']}[/] (ledger entry {data['entry_id']}, by {data['actor']})")
+    out.print(
+        f"[green]{data['model']}: {verb}[/], champion {data['from_version'] or '(none)'} -> "
+        f"[bold]{data['to_version']}[/] (ledger entry {data['entry_id']}, by {data['actor']})"
+    )
     for warning in data["warnings"]:
         console(stderr=True).print(f"[yellow]warning:[/] {warning}")
 
@@ -74,7 +77,10 @@ def rollback(
     reason: str = typer.Option("", "--reason", help="Why, recorded in the ledger."),
     expect_current: str = EXPECT,
     hold: bool = typer.Option(False, "--hold", help="Also freeze automatic promotions until `retrain release`."),
-    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    home: str = HOME,
+    tracking_uri: str = TRACKING,
+    ledger_url: str = LEDGER,
+    config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
     """Put the previous champion back in one step; run again to step further back.
@@ -85,13 +91,20 @@ def rollback(
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
     from registry.promotion import rollback as roll_back
 
-    _execute(stores, model, lambda: roll_back(stores, None, model, to=to, reason=reason or None,
-                                              expect_current=expect_current, hold=hold), as_json)
+    _execute(
+        stores,
+        model,
+        lambda: roll_back(stores, None, model, to=to, reason=reason or None, expect_current=expect_current, hold=hold),
+        as_json,
+    )
 
 
 def release(
     model: str = MODEL,
-    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    home: str = HOME,
+    tracking_uri: str = TRACKING,
+    ledger_url: str = LEDGER,
+    config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
     """End a hold set by `rollback --hold`: automatic promotions resume with the next retrain."""
@@ -99,17 +112,23 @@ def release(
     from registry.promotion import release as release_hold
 
     data = release_hold(stores, model)
-    emit(data, as_json, lambda d: console().print(
-        f"{model}: hold released (set by {d['hold']['actor']})" if d["released"] else f"{model}: no hold to release"))
+    emit(
+        data,
+        as_json,
+        lambda d: console().print(
+            f"{model}: hold released (set by {d['hold']['actor']})" if d["released"] else f"{model}: no hold to release"
+        ),
+    )
 
 
-def _answer(model: str, version: str | None, approve: bool, comment: str, approver: str | None,
-            stores: "Stores", as_json: bool) -> None:
-    from registry.approvals import answer_approval
-    from registry.promotion import make_client
+def _answer(
+    model: str, version: str | None, approve: bool, comment: str, approver: str | None, stores: "Stores", as_json: bool
+) -> None:
+    from base.environment import actor, quiet_libraries
     from base.errors import RetrainError
     from base.exitcodes import Exit
-    from base.environment import actor, quiet_libraries
+    from registry.approvals import answer_approval
+    from registry.promotion import make_client
 
     quiet_libraries()
     try:
@@ -126,7 +145,10 @@ def approve(
     version: str = typer.Argument(None, help="Waiting version (default: the one that waits)."),
     comment: str = typer.Option("", "--comment", help="Why, recorded in the promotion ledger."),
     approver: str = typer.Option(None, "--as", help="Who approves (default: RETRAIN_ACTOR or user@host)."),
-    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    home: str = HOME,
+    tracking_uri: str = TRACKING,
+    ledger_url: str = LEDGER,
+    config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
     """Approve a candidate that waits for approval: it becomes champion if the champion did not move."""
@@ -139,7 +161,10 @@ def reject(
     version: str = typer.Argument(None, help="Waiting version (default: the one that waits)."),
     comment: str = typer.Option("", "--comment", help="Why, recorded on the version and its block."),
     approver: str = typer.Option(None, "--as", help="Who rejects (default: RETRAIN_ACTOR or user@host)."),
-    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    home: str = HOME,
+    tracking_uri: str = TRACKING,
+    ledger_url: str = LEDGER,
+    config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
     """Reject a candidate that waits for approval: it stays challenger and is blocked."""
@@ -152,20 +177,30 @@ def promote(
     version: str = typer.Argument(..., help="Version to make champion."),
     reason: str = typer.Option(..., "--reason", help="Why, recorded in the ledger (required)."),
     expect_current: str = EXPECT,
-    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    home: str = HOME,
+    tracking_uri: str = TRACKING,
+    ledger_url: str = LEDGER,
+    config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
     """Make a chosen version champion by hand, through the same ledger as the gate."""
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
     from registry.promotion import promote as promote_version
 
-    _execute(stores, model, lambda: promote_version(stores, None, model, version, reason,
-                                                    expect_current=expect_current), as_json)
+    _execute(
+        stores,
+        model,
+        lambda: promote_version(stores, None, model, version, reason, expect_current=expect_current),
+        as_json,
+    )
 
 
 def history(
     model: str = MODEL,
-    home: str = HOME, tracking_uri: str = TRACKING, ledger_url: str = LEDGER, config: Path = CONFIG_OPT,
+    home: str = HOME,
+    tracking_uri: str = TRACKING,
+    ledger_url: str = LEDGER,
+    config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
     """Every change of the champion: versions, action, reason, actor, time, metrics."""
@@ -174,18 +209,21 @@ def history(
 
     quiet_libraries()
     notes = _reconcile_first(stores, model, as_json)
-    from registry.ledger import champion_stack
+    from registry.ledger import champion_stack, open_ledger
     from registry.promotion import history as ledger_history
-
-    from registry.ledger import open_ledger
     from registry.verdicts import describe_guards
 
     entries = ledger_history(stores, model)
     stack = champion_stack([e for e in entries if e.status == "applied"])
-    data = {"model": model, "champion": _registry_champion(stores, model, bool(entries), as_json),
-            "ledger_champion": stack[-1] if stack else None, "champions": stack,
-            "entries": [e.to_dict() for e in entries], "reconciled": notes,
-            **describe_guards(open_ledger(stores.ledger_url), model)}
+    data = {
+        "model": model,
+        "champion": _registry_champion(stores, model, bool(entries), as_json),
+        "ledger_champion": stack[-1] if stack else None,
+        "champions": stack,
+        "entries": [e.to_dict() for e in entries],
+        "reconciled": notes,
+        **describe_guards(open_ledger(stores.ledger_url), model),
+    }
     emit(data, as_json, render_history)
 
 
@@ -213,21 +251,41 @@ def render_history(data: dict) -> None:
     if not data["entries"]:
         out.print(f"{data['model']}: no champion changes recorded")
         return
-    table = Table("#", "time (UTC)", "action", "from", "to", "status", "actor", "reason", "metrics",
-                  title=f"{data['model']}: champion history (champion now: {data['champion'] or 'none'})")
+    table = Table(
+        "#",
+        "time (UTC)",
+        "action",
+        "from",
+        "to",
+        "status",
+        "actor",
+        "reason",
+        "metrics",
+        title=f"{data['model']}: champion history (champion now: {data['champion'] or 'none'})",
+    )
     for e in data["entries"]:
         colour = {"applied": "green", "failed": "red"}.get(e["status"], "yellow")
-        table.add_row(str(e["id"]), e["created_at"][:19].replace("T", " "), e["action"], e["from_version"] or "-",
-                      e["to_version"], f"[{colour}]{e['status']}[/]", e["actor"] or "", e["reason"] or "",
-                      _metrics_text(e["metrics"]))
+        table.add_row(
+            str(e["id"]),
+            e["created_at"][:19].replace("T", " "),
+            e["action"],
+            e["from_version"] or "-",
+            e["to_version"],
+            f"[{colour}]{e['status']}[/]",
+            e["actor"] or "",
+            e["reason"] or "",
+            _metrics_text(e["metrics"]),
+        )
     out.print(table)
     for e in data["entries"]:
         if e["note"]:
             out.print(f"  #{e['id']}: {e['note']}")
     render_guards(data)
     if data["champion"] != data["ledger_champion"]:
-        console(stderr=True).print(f"[yellow]warning:[/] MLflow's champion is {data['champion'] or 'none'} but the "
-                                   f"ledger's last is {data['ledger_champion']}: the alias was moved outside Retrain")
+        console(stderr=True).print(
+            f"[yellow]warning:[/] MLflow's champion is {data['champion'] or 'none'} but the "
+            f"ledger's last is {data['ledger_champion']}: the alias was moved outside Retrain"
+        )
 
 
 def render_guards(data: dict) -> None:
@@ -235,11 +293,15 @@ def render_guards(data: dict) -> None:
     out = console()
     if data.get("hold"):
         h = data["hold"]
-        out.print(f"[bold yellow]on hold[/] since {h['created_at'][:19]} by {h['actor']}: {h['reason'] or '-'} "
-                  f"(automatic promotions wait for `retrain release {data.get('model') or data.get('name')}`)")
+        out.print(
+            f"[bold yellow]on hold[/] since {h['created_at'][:19]} by {h['actor']}: {h['reason'] or '-'} "
+            f"(automatic promotions wait for `retrain release {data.get('model') or data.get('name')}`)"
+        )
     for b in data.get("blocks") or []:
-        out.print(f"[yellow]blocked[/] v{b['version']} (fingerprint {b['fingerprint'] or '-'}) by {b['actor']}: "
-                  f"{b['reason'] or '-'}")
+        out.print(
+            f"[yellow]blocked[/] v{b['version']} (fingerprint {b['fingerprint'] or '-'}) by {b['actor']}: "
+            f"{b['reason'] or '-'}"
+        )
     if data.get("running"):
         r = data["running"]
         out.print(f"retrain running: {r['owner']} pid {r['pid']} on {r['host']} since {r['acquired_at'][:19]}")

@@ -11,8 +11,8 @@ from typing import Any
 
 import typer
 
-from retrain.commands.core import HOME, JSON
 from base.exitcodes import Exit
+from retrain.commands.core import HOME, JSON
 from retrain.output import console, emit, fail
 
 server_app = typer.Typer(help="The Prefect server a Retrain home shares between commands.", no_args_is_help=True)

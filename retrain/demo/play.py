@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from base.settings import load_config, resolve_home
 from base.outcome import RunOutcome
+from base.settings import load_config, resolve_home
 from retrain.output import console
 
 MODEL = "flights-late"
@@ -29,8 +29,8 @@ MODEL = "flights-late"
 
 def play_demo(months: int = 12, as_json: bool = False, schedule_days: int = 60) -> dict[str, Any]:
     """Build the workspace, play every batch through the real flow, roll back once."""
-    from retrain.runner import connect_prefect
     from base.environment import quiet_libraries
+    from retrain.runner import connect_prefect
 
     home = resolve_home()
     connect_prefect(home, quiet=True, as_json=as_json)
@@ -59,10 +59,17 @@ def play_demo(months: int = 12, as_json: bool = False, schedule_days: int = 60) 
             last_retrain = month_of(step[0])
     rollback = roll_back_once(config, out)
     render_timeline(timeline, out)
-    summary = {"model": MODEL, "home": str(home), "timeline": timeline, "rollback": rollback,
-               "seconds": round(time.monotonic() - started, 1)}
-    out.print(f"done in {summary['seconds']} s — try: [bold]retrain status {MODEL}[/], "
-              f"[bold]retrain history {MODEL}[/], [bold]retrain ui[/]")
+    summary = {
+        "model": MODEL,
+        "home": str(home),
+        "timeline": timeline,
+        "rollback": rollback,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    out.print(
+        f"done in {summary['seconds']} s — try: [bold]retrain status {MODEL}[/], "
+        f"[bold]retrain history {MODEL}[/], [bold]retrain ui[/]"
+    )
     return summary
 
 
@@ -81,7 +88,7 @@ def forget_previous_run(config: Any) -> None:
     client = connect(config)
     try:
         client.delete_registered_model(config.name)
-    except Exception:  # noqa: BLE001 - not registered yet
+    except Exception:
         pass
     forget_model(config.ledger_url, config.name)
     for folder in (config.quarantine_dir, config.validated_dir):
@@ -138,10 +145,19 @@ def check_columns(check: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def skipped_row(label: str, check: dict[str, Any]) -> dict[str, Any]:
-    return {"batch": label, "validation": "passed", **check_columns(check), "trigger": "-",
-            "candidate": None, "champion": None, "ci": None, "decision": "no retrain", "version": None,
-            "champion_version": check.get("champion_version"),
-            "message": "no drift or decay signal and the schedule is not due"}
+    return {
+        "batch": label,
+        "validation": "passed",
+        **check_columns(check),
+        "trigger": "-",
+        "candidate": None,
+        "champion": None,
+        "ci": None,
+        "decision": "no retrain",
+        "version": None,
+        "champion_version": check.get("champion_version"),
+        "message": "no drift or decay signal and the schedule is not due",
+    }
 
 
 def run_step(config: Any, files: list[Path], trigger: str, out: Any, check: dict | None = None) -> dict[str, Any]:
@@ -161,7 +177,9 @@ def timeline_row(label: str, outcome: RunOutcome, check: dict[str, Any] | None) 
     failed = [r for r in outcome.validation if not r.get("success")]
     return {
         "batch": label,
-        "validation": "passed" if not failed else f"FAILED ({sum(len(r.get('failures', [])) for r in failed) or 'unreadable'})",
+        "validation": "passed"
+        if not failed
+        else f"FAILED ({sum(len(r.get('failures', [])) for r in failed) or 'unreadable'})",
         **check_columns(check),
         "trigger": outcome.trigger if not failed else "-",
         "candidate": d.get("candidate_score"),
@@ -184,9 +202,9 @@ def format_row(row: dict[str, Any]) -> str:
 
 
 def roll_back_once(config: Any, out: Any) -> dict[str, Any]:
+    from base.environment import actor
     from registry.promotion import history, rollback
     from registry.store import connect
-    from base.environment import actor
 
     client = connect(config)
     result = rollback(config, client, config.name, reason="demo: the newest champion misbehaves", actor=actor())
@@ -202,21 +220,49 @@ def render_history(entries: list[Any], out: Any) -> None:
     table = Table("when", "action", "from", "to", "status", "reason", title="promotion history")
     for e in entries:
         d = e.to_dict()
-        table.add_row(str(d.get("created_at", ""))[:19], d["action"], str(d.get("from_version") or "-"),
-                      str(d["to_version"]), d["status"], str(d.get("reason") or "")[:60])
+        table.add_row(
+            str(d.get("created_at", ""))[:19],
+            d["action"],
+            str(d.get("from_version") or "-"),
+            str(d["to_version"]),
+            d["status"],
+            str(d.get("reason") or "")[:60],
+        )
     out.print(table)
 
 
 def render_timeline(rows: list[dict[str, Any]], out: Any) -> None:
     from rich.table import Table
 
-    table = Table("batch", "validation", "drift", "AUC drop", "trigger", "candidate", "champion",
-                  "95% CI cand-champ", "decision", "ver", "champ", title="timeline (AUC on the newest month)")
+    table = Table(
+        "batch",
+        "validation",
+        "drift",
+        "AUC drop",
+        "trigger",
+        "candidate",
+        "champion",
+        "95% CI cand-champ",
+        "decision",
+        "ver",
+        "champ",
+        title="timeline (AUC on the newest month)",
+    )
     for r in rows:
         ci = "" if not r["ci"] or r["ci"][0] is None else f"[{r['ci'][0]:+.4f}, {r['ci'][1]:+.4f}]"
-        table.add_row(r["batch"], r["validation"], fmt(r.get("drift_share"), 2), fmt(r.get("decay")), r["trigger"],
-                      fmt(r["candidate"]), fmt(r["champion"]), ci, r["decision"], str(r["version"] or "-"),
-                      str(r["champion_version"] or "-"))
+        table.add_row(
+            r["batch"],
+            r["validation"],
+            fmt(r.get("drift_share"), 2),
+            fmt(r.get("decay")),
+            r["trigger"],
+            fmt(r["candidate"]),
+            fmt(r["champion"]),
+            ci,
+            r["decision"],
+            str(r["version"] or "-"),
+            str(r["champion_version"] or "-"),
+        )
     out.print(table)
 
 

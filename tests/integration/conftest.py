@@ -42,8 +42,9 @@ def make_month(month: int, rows: int = 300, seed: int = 0, flip: bool = False) -
     y = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logit))).astype(int)
     if flip:
         y = 1 - y
-    return pd.DataFrame({"ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"), "x1": x1.round(4), "x2": x2.round(4),
-                         "colour": colour, "label": y})
+    return pd.DataFrame(
+        {"ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"), "x1": x1.round(4), "x2": x2.round(4), "colour": colour, "label": y}
+    )
 
 
 def write_config(root: Path, **overrides) -> Path:
@@ -71,8 +72,8 @@ def workspace(tmp_path, monkeypatch, migrated_mlflow_db, mlflow_globals):
     """Three good months in ``batches/`` plus a suite proposed from them."""
     import shutil
 
-    from monitoring.validation import propose_suite, write_suite
     from base.settings import load_config
+    from monitoring.validation import propose_suite, write_suite
 
     for var in ("RETRAIN_HOME", "RETRAIN_TRACKING_URI", "RETRAIN_LEDGER_URL"):
         monkeypatch.delenv(var, raising=False)

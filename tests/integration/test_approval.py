@@ -10,8 +10,8 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from base.settings import load_config
 from base.exitcodes import Exit
+from base.settings import load_config
 
 from .conftest import make_month, run_flow
 
@@ -19,12 +19,20 @@ pytestmark = pytest.mark.integration
 
 
 def champion(config):
-    found = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_registered_model(config.name).aliases.get("champion")
+    found = (
+        MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        .get_registered_model(config.name)
+        .aliases.get("champion")
+    )
     return None if found is None else str(found)
 
 
 def version_tags(config, version: str) -> dict:
-    return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_model_version(config.name, version).tags
+    return (
+        MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        .get_model_version(config.name, version)
+        .tags
+    )
 
 
 def cli(*args: str):
@@ -37,7 +45,8 @@ def cli(*args: str):
 def manual(workspace, synth, tmp_path):
     """The synthetic model with ``approval: manual`` and a gate any sane candidate passes."""
     return lambda hours=1.0, approval="manual": synth.write_config(
-        tmp_path, approval=approval, approval_timeout_hours=hours, gate={"max_regression": 1.0})
+        tmp_path, approval=approval, approval_timeout_hours=hours, gate={"max_regression": 1.0}
+    )
 
 
 def add_month(config, month: int) -> None:
@@ -53,8 +62,17 @@ def test_waiting_candidate_is_approved_from_the_terminal(manual):
     assert champion(config) is None  # nothing moves while the candidate waits
     assert version_tags(config, "1")["base.outcome"] == "pending_approval"
 
-    done = cli("approve", config.name, "--comment", "holdout looks right", "--as", "alice", "--json",
-               "--config", str(config.config_path))
+    done = cli(
+        "approve",
+        config.name,
+        "--comment",
+        "holdout looks right",
+        "--as",
+        "alice",
+        "--json",
+        "--config",
+        str(config.config_path),
+    )
     assert done.exit_code == Exit.OK, done.stdout
     assert champion(config) == "1"
     entry = history(config, config.name)[-1]
@@ -62,7 +80,10 @@ def test_waiting_candidate_is_approved_from_the_terminal(manual):
     assert "holdout looks right" in entry.reason
     tags = version_tags(config, "1")
     assert (tags["retrain.approval"], tags["retrain.approval_by"], tags["base.outcome"]) == (
-        "approved", "alice", "promoted")
+        "approved",
+        "alice",
+        "promoted",
+    )
 
     again = cli("approve", config.name, "1", "--json", "--config", str(config.config_path))
     assert again.exit_code != Exit.OK and "promoted" in again.stdout  # says what became of it
@@ -76,8 +97,13 @@ def test_reject_from_the_ui_flow_keeps_the_champion_and_blocks_the_candidate(man
     config = load_config(manual())
     assert run_flow(config.config_path)["status"] == "pending_approval"
     # what the UI's form sends when the box stays unticked and no name is given
-    answer = approve_flow(model=config.name, version=1, approve=False, comment="wait for the new month",
-                          config_path=str(config.config_path))
+    answer = approve_flow(
+        model=config.name,
+        version=1,
+        approve=False,
+        comment="wait for the new month",
+        config_path=str(config.config_path),
+    )
     assert answer["verdict"] == "approval_rejected"
     assert champion(config) is None
     tags = version_tags(config, "1")

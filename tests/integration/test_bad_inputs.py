@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from base.settings import load_config
 from base.exitcodes import Exit
-
-from mlflow import MlflowClient
+from base.settings import load_config
 
 
 def good_month(synth):
@@ -108,13 +107,16 @@ def test_glob_matching_nothing_is_a_clear_error_via_cli(tmp_path, synth, monkeyp
     (tmp_path / "batches").mkdir()
     config_path = synth.write_config(tmp_path, data={"path": "nowhere/*.csv"})
     (tmp_path / "synth.suite.json").write_text(
-        '{"name": "synth", "expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "ts"}}]}')
+        '{"name": "synth", "expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "ts"}}]}'
+    )
     result = CliRunner().invoke(app, ["run", str(config_path), "--json"])
 
     assert result.exit_code == Exit.DATA_INVALID, result.output
     payload = json.loads(result.stdout)
     assert "nowhere/*.csv" in payload["message"]
-    client = MlflowClient(tracking_uri=load_config(config_path).tracking_uri, registry_uri=load_config(config_path).tracking_uri)
+    client = MlflowClient(
+        tracking_uri=load_config(config_path).tracking_uri, registry_uri=load_config(config_path).tracking_uri
+    )
     assert client.search_registered_models() == []
 
 

@@ -10,8 +10,8 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from base.settings import load_config
 from base.exitcodes import Exit
+from base.settings import load_config
 
 pytestmark = pytest.mark.integration
 
@@ -52,8 +52,9 @@ def read_model_events(model: str, check_run: str, wanted: int, timeout: float = 
     from prefect import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
-    query = EventFilter(event=EventNameFilter(prefix=["retrain."]),
-                        resource=EventResourceFilter(id=[f"retrain.model.{model}"]))
+    query = EventFilter(
+        event=EventNameFilter(prefix=["retrain."]), resource=EventResourceFilter(id=[f"retrain.model.{model}"])
+    )
     deadline = time.monotonic() + timeout
     while True:
         with get_client(sync_client=True) as client:
@@ -119,7 +120,9 @@ def test_shifted_batch_emits_drift_and_decay_events(champion, synth, tmp_path):
         assert event.payload["version"] == "1" and event.payload["batch"] == "m04.csv"
         assert event.payload["starts_retrain"] is True
         assert event.payload["figures"]["drift_share"] == result["drift"]["share"]
-    run = MlflowClient(tracking_uri=load_config(champion).tracking_uri, registry_uri=load_config(champion).tracking_uri).get_run(result["mlflow_run_id"])
+    run = MlflowClient(
+        tracking_uri=load_config(champion).tracking_uri, registry_uri=load_config(champion).tracking_uri
+    ).get_run(result["mlflow_run_id"])
     artifacts = read_artifacts(run.data.tags["retrain.flow_run_id"])
     assert {a["key"] for a in artifacts} == {"synth-drift-check", "synth-drift-columns"}
     assert any("m04.csv" in str(a["data"]) for a in artifacts)

@@ -10,7 +10,6 @@ import json
 import shutil
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,8 +47,14 @@ def cli(child_env):
         env.pop(var, None)
 
     def run(*args: str, cwd: Path | None = None) -> Answer:
-        done = subprocess.run([sys.executable, "-m", "retrain.cli", *map(str, args)], capture_output=True,
-                              text=True, env=env, cwd=cwd, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "retrain.cli", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+            timeout=300,
+        )
         answer = Answer(done.returncode, done.stdout, done.stderr)
         assert "Traceback" not in done.stdout + done.stderr, answer
         return answer
@@ -60,8 +65,8 @@ def cli(child_env):
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, synth):
     """Three good months and a suite proposed from them, copied into each case's folder."""
-    from monitoring.validation import propose_suite, write_suite
     from base.settings import load_config
+    from monitoring.validation import propose_suite, write_suite
 
     root = tmp_path_factory.mktemp("template")
     (root / "batches").mkdir()
@@ -97,7 +102,9 @@ def registered(home: Path) -> list[str]:
 
     if not (home / "mlflow.db").exists():
         return []
-    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", registry_uri=f"sqlite:///{home / 'mlflow.db'}")
+    client = MlflowClient(
+        tracking_uri=f"sqlite:///{home / 'mlflow.db'}", registry_uri=f"sqlite:///{home / 'mlflow.db'}"
+    )
     return [f"{v.name}/{v.version}" for v in client.search_model_versions()]
 
 
@@ -105,23 +112,51 @@ CONFIG_CASES = {
     "bad name": (dict(name="../../x"), [], "name", "letters, digits"),
     "missing suite": (dict(validation={"suite": "nowhere.suite.json"}), [], "validation.suite", "no suite file"),
     "broken suite json": (dict(validation={"suite": "broken.suite.json"}), [], "validation.suite", "not valid JSON"),
-    "class_path missing": (dict(estimator={"class_path": "sklearn.nope.Nothing", "params": {}}), [],
-                           "estimator.class_path", "cannot be imported"),
-    "class_path not an estimator": (dict(estimator={"class_path": "collections.OrderedDict", "params": {}}), [],
-                                    "estimator.class_path", "not a scikit-learn estimator"),
-    "regressor for binary": (dict(estimator={"class_path": "sklearn.linear_model.LinearRegression", "params": {}}),
-                             [], "estimator.class_path", "needs a classifier"),
-    "inverted positive_rate": (dict(constraints={"positive_rate": [0.9, 0.1]}), [], "constraints.positive_rate",
-                               "low <= high"),
-    "inverted prediction_range": (dict(constraints={"prediction_range": [3.0, 1.0]}), [],
-                                  "constraints.prediction_range", "low <= high"),
-    "class share above 1": (dict(constraints={"class_shares": {"1": [0.2, 1.5]}}), [], "constraints.class_shares",
-                            "within [0, 1]"),
+    "class_path missing": (
+        dict(estimator={"class_path": "sklearn.nope.Nothing", "params": {}}),
+        [],
+        "estimator.class_path",
+        "cannot be imported",
+    ),
+    "class_path not an estimator": (
+        dict(estimator={"class_path": "collections.OrderedDict", "params": {}}),
+        [],
+        "estimator.class_path",
+        "not a scikit-learn estimator",
+    ),
+    "regressor for binary": (
+        dict(estimator={"class_path": "sklearn.linear_model.LinearRegression", "params": {}}),
+        [],
+        "estimator.class_path",
+        "needs a classifier",
+    ),
+    "inverted positive_rate": (
+        dict(constraints={"positive_rate": [0.9, 0.1]}),
+        [],
+        "constraints.positive_rate",
+        "low <= high",
+    ),
+    "inverted prediction_range": (
+        dict(constraints={"prediction_range": [3.0, 1.0]}),
+        [],
+        "constraints.prediction_range",
+        "low <= high",
+    ),
+    "class share above 1": (
+        dict(constraints={"class_shares": {"1": [0.2, 1.5]}}),
+        [],
+        "constraints.class_shares",
+        "within [0, 1]",
+    ),
     "bad anchor": (dict(schedule={"anchor": "not a date"}), [], "schedule.anchor", "ISO 8601"),
     "unparseable ledger_url": (dict(state={"ledger_url": "not a url"}), [], "state.ledger_url", "database URL"),
     "metric of another task": (dict(gate={"primary_metric": "rmse"}), [], "gate.primary_metric", "not a binary metric"),
-    "validate with broken suite": (dict(validation={"suite": "broken.suite.json"}), ["validate"],
-                                   "validation.suite", "not valid JSON"),
+    "validate with broken suite": (
+        dict(validation={"suite": "broken.suite.json"}),
+        ["validate"],
+        "validation.suite",
+        "not valid JSON",
+    ),
 }
 
 
@@ -248,8 +283,11 @@ def table_rows(config: Path, make_month) -> dict:
     h = ["--home", home]
     return {
         0: (["status", "synth", *h], None, "champion"),
-        1: (["serve", config, "--register-only", "--api-url", "http://127.0.0.1:1/api"], "unexpected",
-            "no Prefect server"),
+        1: (
+            ["serve", config, "--register-only", "--api-url", "http://127.0.0.1:1/api"],
+            "unexpected",
+            "no Prefect server",
+        ),
         2: (["status", "../../x", *h], "usage", "not allowed"),
         3: (["validate", config, incoming / "bad.csv"], None, "colour"),
         5: (["status", "no-such-model", *h], "unknown_model", "no registered model"),
@@ -282,7 +320,9 @@ def test_every_readme_row_a_cli_call_produces(code, cli, trained, synth):
 def champion_of(home: Path, name: str) -> str | None:
     from mlflow import MlflowClient
 
-    model = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", registry_uri=f"sqlite:///{home / 'mlflow.db'}").get_registered_model(name)
+    model = MlflowClient(
+        tracking_uri=f"sqlite:///{home / 'mlflow.db'}", registry_uri=f"sqlite:///{home / 'mlflow.db'}"
+    ).get_registered_model(name)
     return str(model.aliases["champion"]) if "champion" in model.aliases else None
 
 
@@ -350,6 +390,10 @@ def test_rollback_to_a_deleted_version_names_the_next_loadable_one(cli, model_st
 def test_debug_shows_the_traceback(child_env, template, tmp_path):
     config = case_folder(template, tmp_path / "case", estimator={"class_path": "sklearn.nope.X", "params": {}})
     env = child_env(RETRAIN_DEBUG="1")
-    done = subprocess.run([sys.executable, "-m", "retrain.cli", "run", str(config)], capture_output=True,
-                          text=True, env={k: v for k, v in env.items() if k != "RETRAIN_HOME"})
+    done = subprocess.run(
+        [sys.executable, "-m", "retrain.cli", "run", str(config)],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in env.items() if k != "RETRAIN_HOME"},
+    )
     assert done.returncode == Exit.USAGE and "Traceback" in done.stderr

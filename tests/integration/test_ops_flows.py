@@ -9,7 +9,11 @@ from base.settings import load_config
 
 
 def champion(config) -> str:
-    return str(MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_registered_model(config.name).aliases["champion"])
+    return str(
+        MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        .get_registered_model(config.name)
+        .aliases["champion"]
+    )
 
 
 @pytest.mark.integration

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from registry.ledger import open_ledger
-from base.settings import load_config
 from base.exitcodes import Exit
+from base.settings import load_config
+from registry.ledger import open_ledger
 
 from .conftest import make_month, run_flow
 
@@ -59,8 +59,12 @@ def model(workspace, synth, tmp_path, monkeypatch, request):
     (tmp_path / "slow_estimator.py").write_text(LOGGED_ESTIMATOR)
     monkeypatch.syspath_prepend(str(tmp_path))
     state = {"ledger_url": request.getfixturevalue("ledger_url")} if "ledger_url" in request.fixturenames else {}
-    path = synth.write_config(tmp_path, gate={"max_regression": 1.0}, state=state,
-                              estimator={"class_path": "slow_estimator.SlowLogisticRegression", "params": {}})
+    path = synth.write_config(
+        tmp_path,
+        gate={"max_regression": 1.0},
+        state=state,
+        estimator={"class_path": "slow_estimator.SlowLogisticRegression", "params": {}},
+    )
     return load_config(path)
 
 
@@ -70,11 +74,21 @@ def start_run(model, child_env, tmp_path):
     from prefect.settings import PREFECT_API_URL
 
     def start(*args: str, slow: float = 0, **env: str) -> subprocess.Popen:
-        environment = child_env(PYTHONPATH=f"{REPO}:{tmp_path}", PREFECT_API_URL=PREFECT_API_URL.value(),
-                                SLOW_FIT_SECONDS=str(slow), FIT_LOG=str(tmp_path / "fits.log"), **env)
-        return subprocess.Popen([sys.executable, "-m", "retrain.cli", "run", str(model.config_path), "--json", *args],
-                                env=environment, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        environment = child_env(
+            PYTHONPATH=f"{REPO}:{tmp_path}",
+            PREFECT_API_URL=PREFECT_API_URL.value(),
+            SLOW_FIT_SECONDS=str(slow),
+            FIT_LOG=str(tmp_path / "fits.log"),
+            **env,
+        )
+        return subprocess.Popen(
+            [sys.executable, "-m", "retrain.cli", "run", str(model.config_path), "--json", *args],
+            env=environment,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     return start
 
@@ -210,10 +224,14 @@ def test_a_retrain_killed_after_registering_leaves_no_version_in_limbo(model, st
     assert killed.returncode == -9
     [stranded] = versions(model)
     assert stranded.tags["gate.decision"] == "promote" and "base.outcome" not in stranded.tags
-    done = subprocess.run([sys.executable, "-m", "retrain.cli", "status", model.name, "--json",
-                           "--config", str(model.config_path)],
-                          env=child_env(PYTHONPATH=str(REPO)), cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "retrain.cli", "status", model.name, "--json", "--config", str(model.config_path)],
+        env=child_env(PYTHONPATH=str(REPO)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     status = json.loads(done.stdout)
     assert any("abandoned" in note for note in status["notes"]), status

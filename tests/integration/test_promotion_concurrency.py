@@ -9,6 +9,7 @@ racers read the same champion and the chain breaks.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -45,11 +46,20 @@ def test_concurrent_promotions_serialise(model_store, ledger_url, child_env, tmp
     name = model_store.add_model(4)
     stores = Stores(model_store.uri, ledger_url)
     move_champion(stores, model_store.client, name, "1", "promote", "first", actor="gate")
-    env = child_env(TRACKING=model_store.uri, LEDGER=ledger_url, MODEL=name, BARRIER=str(tmp_path),
-                    RETRAIN_ACTOR="racer")
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(i), *plan], env=env, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-              for i, plan in enumerate(PLANS)]
+    env = child_env(
+        TRACKING=model_store.uri, LEDGER=ledger_url, MODEL=name, BARRIER=str(tmp_path), RETRAIN_ACTOR="racer"
+    )
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(i), *plan],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, plan in enumerate(PLANS)
+    ]
     try:
         while len(list(tmp_path.glob("ready-*"))) < len(racers):  # both imported and connected
             assert all(r.poll() is None for r in racers), [r.communicate()[1][-2000:] for r in racers]
@@ -60,7 +70,7 @@ def test_concurrent_promotions_serialise(model_store, ledger_url, child_env, tmp
         for r in racers:
             if r.poll() is None:
                 r.kill()
-    for racer, (out, err) in zip(racers, outputs):
+    for racer, (_out, err) in zip(racers, outputs, strict=False):
         assert racer.returncode == 0, err[-3000:]
     results = [move for out, _ in outputs for move in json.loads(out.strip().splitlines()[-1])]
 
@@ -68,7 +78,7 @@ def test_concurrent_promotions_serialise(model_store, ledger_url, child_env, tmp
     assert [e.status for e in entries if e.status != "applied"] == []
     applied = entries
     assert len(applied) == 1 + sum(1 for _, _, changed in results if changed)
-    for before, after in zip(applied, applied[1:]):
+    for before, after in itertools.pairwise(applied):
         assert after.from_version == before.to_version, [(e.from_version, e.to_version) for e in applied]
     assert read_champion(model_store.client, name) == applied[-1].to_version
     moved = sorted((f, t) for f, t, changed in results if changed)

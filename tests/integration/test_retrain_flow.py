@@ -73,7 +73,9 @@ def test_better_fresh_month_is_gated_on_same_holdout(workspace, synth, tmp_path)
     assert decision["champion_score"] is not None
     boot = decision["bootstrap"]
     assert boot["low"] <= boot["mean_diff"] <= boot["high"]
-    assert outcome["lineage"]["holdout_window"].startswith("2024-04") or "2024-04" in outcome["lineage"]["holdout_window"]
+    assert (
+        outcome["lineage"]["holdout_window"].startswith("2024-04") or "2024-04" in outcome["lineage"]["holdout_window"]
+    )
     expected = "promoted" if decision["promote"] else "rejected"
     assert outcome["status"] == expected
     assert json.dumps(outcome)  # the outcome is plain JSON for CI

@@ -30,12 +30,22 @@ X = np.zeros((2, 1))
 @pytest.fixture
 def killed_cli(model_store, ledger_url, child_env):
     """The real ``retrain`` CLI in a fresh process that SIGKILLs itself at ``failpoint``."""
-    env = child_env(RETRAIN_HOME=str(model_store.home), RETRAIN_TRACKING_URI=model_store.uri,
-                    RETRAIN_LEDGER_URL=ledger_url, RETRAIN_ACTOR="pager")
+    env = child_env(
+        RETRAIN_HOME=str(model_store.home),
+        RETRAIN_TRACKING_URI=model_store.uri,
+        RETRAIN_LEDGER_URL=ledger_url,
+        RETRAIN_ACTOR="pager",
+    )
 
     def run(*args: str, failpoint: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "retrain.cli", *args], capture_output=True, text=True,
-                              env={**env, "RETRAIN_FAILPOINT": failpoint}, timeout=300, cwd=REPO)
+        return subprocess.run(
+            [sys.executable, "-m", "retrain.cli", *args],
+            capture_output=True,
+            text=True,
+            env={**env, "RETRAIN_FAILPOINT": failpoint},
+            timeout=300,
+            cwd=REPO,
+        )
 
     return run
 
@@ -59,8 +69,12 @@ def next_command(model_store, ledger_url, monkeypatch):
     """The next ``retrain`` command, run in this process through the same Typer commands."""
     app = typer.Typer()
     registry_ops.register(app)
-    for var, value in (("RETRAIN_HOME", str(model_store.home)), ("RETRAIN_TRACKING_URI", model_store.uri),
-                       ("RETRAIN_LEDGER_URL", ledger_url), ("RETRAIN_ACTOR", "pager")):
+    for var, value in (
+        ("RETRAIN_HOME", str(model_store.home)),
+        ("RETRAIN_TRACKING_URI", model_store.uri),
+        ("RETRAIN_LEDGER_URL", ledger_url),
+        ("RETRAIN_ACTOR", "pager"),
+    ):
         monkeypatch.setenv(var, value)
     monkeypatch.delenv("RETRAIN_FAILPOINT", raising=False)
 
@@ -85,7 +99,7 @@ def champion_3(model_store, ledger_url):
 def test_killed_after_intent_leaves_champion_and_is_marked_failed(
     model_store, ledger_url, champion_3, champion_prediction, next_command, killed_cli
 ):
-    name, stores = champion_3
+    name, _stores = champion_3
     killed = killed_cli("rollback", name, "--reason", "bad", failpoint="after_intent")
     assert killed.returncode == -9, killed.stderr
     last = open_ledger(ledger_url).entries(name)[-1]
@@ -103,7 +117,7 @@ def test_killed_after_intent_leaves_champion_and_is_marked_failed(
 def test_killed_after_alias_is_marked_applied_by_the_next_command(
     model_store, ledger_url, champion_3, champion_prediction, next_command, killed_cli
 ):
-    name, stores = champion_3
+    name, _stores = champion_3
     killed = killed_cli("rollback", name, failpoint="after_alias")
     assert killed.returncode == -9, killed.stderr
     last = open_ledger(ledger_url).entries(name)[-1]

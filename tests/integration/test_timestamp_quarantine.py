@@ -20,8 +20,9 @@ pytestmark = pytest.mark.integration
 def drop_timestamp_range(config) -> None:
     """A suite written before ``suite init`` proposed a timestamp range (or edited without one)."""
     suite = json.loads(config.suite_path.read_text())
-    suite["expectations"] = [e for e in suite["expectations"]
-                             if not (e["kwargs"].get("column") == "ts" and "between" in e["type"])]
+    suite["expectations"] = [
+        e for e in suite["expectations"] if not (e["kwargs"].get("column") == "ts" and "between" in e["type"])
+    ]
     config.suite_path.write_text(json.dumps(suite))
 
 
@@ -35,8 +36,7 @@ def report_of(moved: Path) -> dict:
     return json.loads(moved.with_name(moved.name + ".report.json").read_text())
 
 
-@pytest.mark.parametrize("start, words", [("2099-01-01", "in the future"),
-                                          ("1970-01-01", "from the other batches")])
+@pytest.mark.parametrize("start, words", [("2099-01-01", "in the future"), ("1970-01-01", "from the other batches")])
 def test_the_plausibility_check_quarantines_what_the_suite_let_through(workspace, synth, start, words):
     config = load_config(workspace)
     drop_timestamp_range(config)

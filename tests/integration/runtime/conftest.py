@@ -48,36 +48,50 @@ def prefect_server():
 
 def build(root: Path, synth, name: str = "synth") -> Path:
     """Three good months, a proposed suite, a config with the marked estimator; returns the config."""
-    from monitoring.validation import propose_suite, write_suite
     from base.settings import load_config
+    from monitoring.validation import propose_suite, write_suite
 
     (root / "batches").mkdir(parents=True)
     frames = [synth.make_month(m) for m in (1, 2, 3)]
-    for month, frame in zip((1, 2, 3), frames):
+    for month, frame in zip((1, 2, 3), frames, strict=False):
         frame.to_csv(root / "batches" / f"m{month:02d}.csv", index=False)
     (root / "marked_estimator.py").write_text(MARKED_ESTIMATOR)
-    path = synth.write_config(root, name=name,
-                              estimator={"class_path": "marked_estimator.MarkedLogisticRegression", "params": {}})
+    path = synth.write_config(
+        root, name=name, estimator={"class_path": "marked_estimator.MarkedLogisticRegression", "params": {}}
+    )
     write_suite(propose_suite(pd.concat(frames, ignore_index=True), load_config(path)), load_config(path).suite_path)
     return path
 
 
 def cli_env(root: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_", "MLFLOW_"))}
-    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PYTHONPATH=str(root),
-               FIT_STARTED=str(root / "fit-started"), OMP_NUM_THREADS="1")
+    env.update(
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PYTHONPATH=str(root),
+        FIT_STARTED=str(root / "fit-started"),
+        OMP_NUM_THREADS="1",
+    )
     env.update(extra)
     return env
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "retrain.cli", *args], env=env, cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "retrain.cli", *args],
+        env=env,
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "retrain.cli", *args], env=env, cwd=REPO, text=True,
-                          capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "retrain.cli", *args], env=env, cwd=REPO, text=True, capture_output=True, timeout=timeout
+    )
 
 
 def wait_for(check, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
@@ -98,13 +112,14 @@ def home_processes(home: Path) -> list[int]:
     found = []
     for pid in list_pids():
         env = environ_of(pid)
-        if (env.get("PREFECT_HOME") == prefect_home or env.get(HOME_TAG) == tag) and is_alive(pid):
-            if pid != os.getpid():
-                found.append(pid)
+        ours = env.get("PREFECT_HOME") == prefect_home or env.get(HOME_TAG) == tag
+        if ours and is_alive(pid) and pid != os.getpid():
+            found.append(pid)
     return found
 
 
 @pytest.fixture
 def cli():
-    return SimpleNamespace(build=build, env=cli_env, start=start, run=run, wait_for=wait_for,
-                           home_processes=home_processes)
+    return SimpleNamespace(
+        build=build, env=cli_env, start=start, run=run, wait_for=wait_for, home_processes=home_processes
+    )

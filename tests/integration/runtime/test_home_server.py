@@ -86,8 +86,13 @@ def test_a_stale_record_is_replaced(tmp_path, synth, cli):
     config = cli.build(tmp_path, synth)
     home = tmp_path / "home"
     (home / "prefect").mkdir(parents=True)
-    stale = {"url": "http://127.0.0.1:9/api", "pid": os.getpid(), "port": 9, "owner": "home",
-             "started_at": "2026-01-01T00:00:00+00:00"}  # a live pid that is not a Prefect server
+    stale = {
+        "url": "http://127.0.0.1:9/api",
+        "pid": os.getpid(),
+        "port": 9,
+        "owner": "home",
+        "started_at": "2026-01-01T00:00:00+00:00",
+    }  # a live pid that is not a Prefect server
     (home / "prefect" / "retrain-server.json").write_text(json.dumps(stale))
     done = cli.run(["run", str(config), "--json"], cli.env(tmp_path))
     try:
@@ -110,5 +115,4 @@ def test_an_unused_server_stops_on_its_own_but_not_while_a_command_uses_it(tmp_p
         fcntl.flock(handle, fcntl.LOCK_SH)
         time.sleep(20)
         assert read_record(home) is not None and cli.home_processes(home)
-    cli.wait_for(lambda: read_record(home) is None and not cli.home_processes(home), 120,
-                 "the unused server to stop")
+    cli.wait_for(lambda: read_record(home) is None and not cli.home_processes(home), 120, "the unused server to stop")

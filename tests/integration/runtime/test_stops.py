@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,8 +26,9 @@ def stop_mid_training(cli, root, config, signum):
     return process.returncode, time.monotonic() - sent, out, err
 
 
-@pytest.mark.parametrize("signum, code, words", [(signal.SIGTERM, 143, "stopped by SIGTERM"),
-                                                  (signal.SIGINT, 130, "interrupted (Ctrl-C)")])
+@pytest.mark.parametrize(
+    "signum, code, words", [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGINT, 130, "interrupted (Ctrl-C)")]
+)
 def test_a_signal_mid_training_stops_the_run_with_one_line(tmp_path, synth, cli, signum, code, words):
     config = cli.build(tmp_path, synth)
     try:
@@ -78,5 +80,6 @@ def test_kill_9_of_a_run_on_a_temporary_server_is_cleaned_up_by_the_next_command
     assert set(status["orphans"]) == set(orphans)
     cli.run(["server", "stop", "--home", str(home)], env)
     assert cli.home_processes(home) == []
-    assert all(not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2]
-               for pid in orphans)
+    assert all(
+        not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2] for pid in orphans
+    )

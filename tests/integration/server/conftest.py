@@ -66,12 +66,17 @@ def prefect_server(tmp_path_factory, local_net):
     log = (home / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
-                      # the UI's API address defaults to port 4200, not --port: point it at this server
-                      PREFECT_UI_API_URL=url,
-                      # the shortest deployment concurrency lease Prefect allows, so tests outlast it
-                      PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION="30"),
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=clean_env(
+            PREFECT_HOME=str(home),
+            PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+            # the UI's API address defaults to port 4200, not --port: point it at this server
+            PREFECT_UI_API_URL=url,
+            # the shortest deployment concurrency lease Prefect allows, so tests outlast it
+            PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION="30",
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 180
     while not local_net.answers(f"{url}/health"):
@@ -89,16 +94,17 @@ def prefect_server(tmp_path_factory, local_net):
 
 def build_model_workspace(root: Path, synth, name: str) -> Path:
     """Three good months, a suite proposed from them, and a config whose estimator sleeps in fit."""
-    from monitoring.validation import propose_suite, write_suite
     from base.settings import load_config
+    from monitoring.validation import propose_suite, write_suite
 
     (root / "batches").mkdir(parents=True)
     frames = [synth.make_month(m) for m in (1, 2, 3)]
-    for month, frame in zip((1, 2, 3), frames):
+    for month, frame in zip((1, 2, 3), frames, strict=False):
         frame.to_csv(root / "batches" / f"m{month:02d}.csv", index=False)
     (root / "slow_estimator.py").write_text(SLOW_ESTIMATOR)
-    path = synth.write_config(root, name=name,
-                              estimator={"class_path": "slow_estimator.SlowLogisticRegression", "params": {}})
+    path = synth.write_config(
+        root, name=name, estimator={"class_path": "slow_estimator.SlowLogisticRegression", "params": {}}
+    )
     config = load_config(path)
     write_suite(propose_suite(pd.concat(frames, ignore_index=True), config), config.suite_path)
     return path

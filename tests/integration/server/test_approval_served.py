@@ -38,11 +38,19 @@ def run_and_wait(name: str, parameters: dict | None = None):
 
 
 def tags(config, version: str) -> dict:
-    return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_model_version(config.name, version).tags
+    return (
+        MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        .get_model_version(config.name, version)
+        .tags
+    )
 
 
 def champion(config) -> str | None:
-    found = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_registered_model(config.name).aliases.get("champion")
+    found = (
+        MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        .get_registered_model(config.name)
+        .aliases.get("champion")
+    )
     return None if found is None else str(found)
 
 
@@ -52,13 +60,24 @@ def served_model(tmp_path, synth, helpers, served_env):
     root = tmp_path / "appr"
     helpers.build_model_workspace(root, synth, "synth-appr")
     write = lambda **extra: synth.write_config(  # noqa: E731
-        root, name="synth-appr", approval="manual", gate={"max_regression": 1.0},
-        estimator={"class_path": "slow_estimator.SlowLogisticRegression", "params": {}}, **extra)
+        root,
+        name="synth-appr",
+        approval="manual",
+        gate={"max_regression": 1.0},
+        estimator={"class_path": "slow_estimator.SlowLogisticRegression", "params": {}},
+        **extra,
+    )
     config = load_config(write(approval_timeout_hours=24))
     env = served_env(PREFECT_RUNNER_POLL_FREQUENCY="1", PYTHONPATH=str(root))
     log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "retrain.cli", "serve", str(config.config_path)], env=env,
-                               cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retrain.cli", "serve", str(config.config_path)],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
     def registered():
         assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
@@ -85,8 +104,7 @@ def test_waiting_candidates_survive_the_lease_and_are_answered(served_model, syn
     assert first.state.is_completed(), first.state
     assert tags(config, "1")["base.outcome"] == "pending_approval" and champion(config) is None
     time.sleep(max(0.0, LEASE_SECONDS + 10 - (time.time() - first.start_time.timestamp())))
-    done = retrain_cli("approve", config.name, "--config", str(config.config_path), "--as", "alice", "--json",
-                       env=env)
+    done = retrain_cli("approve", config.name, "--config", str(config.config_path), "--as", "alice", "--json", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["verdict"] == "approved"
     assert champion(config) == "1" and tags(config, "1")["retrain.approval_by"] == "alice"

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-ANCHOR = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 EMIT = """
 import sys
 from prefect.events import emit_event
@@ -25,13 +25,15 @@ for name in sys.argv[2:]:
 
 
 def retrain_cli(*args: str, env: dict, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "retrain.cli", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "retrain.cli", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def emit(model: str, *events: str, env: dict) -> None:
-    done = subprocess.run([sys.executable, "-c", EMIT, model, *events], env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", EMIT, model, *events], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -60,8 +62,11 @@ def event_runs(deployment_id) -> list:
     from prefect.client.schemas.sorting import FlowRunSort
 
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-                                     sort=FlowRunSort.START_TIME_DESC, limit=50)
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=50,
+        )
     return [r for r in runs if r.parameters.get("trigger") in ("drift", "performance")]
 
 
@@ -71,8 +76,11 @@ def scheduled_runs(deployment_id) -> list:
     from prefect.client.schemas.sorting import FlowRunSort
 
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-                                     sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=5)
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=5,
+        )
     return [r for r in runs if r.state and r.state.is_scheduled()]
 
 
@@ -87,11 +95,16 @@ def ever_ran(run_id) -> bool:
 def serving(tmp_path, synth, helpers, served_env):
     """``retrain serve`` for two models in a subprocess; its runner polls every second."""
     configs = [helpers.build_model_workspace(tmp_path / name, synth, name) for name in ("synth-a", "synth-b")]
-    env = served_env(SLOW_FIT_SECONDS="60", PREFECT_RUNNER_POLL_FREQUENCY="1",
-                     PYTHONPATH=str(tmp_path / "synth-a"))
+    env = served_env(SLOW_FIT_SECONDS="60", PREFECT_RUNNER_POLL_FREQUENCY="1", PYTHONPATH=str(tmp_path / "synth-a"))
     log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "retrain.cli", "serve", *map(str, configs)], env=env,
-                               cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retrain.cli", "serve", *map(str, configs)],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
     def registered():
         assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
@@ -116,8 +129,13 @@ def test_register_only_creates_interval_schedule_triggers_and_limit(tmp_path, sy
         done = retrain_cli("serve", str(config), "--register-only", "--json", env=served_env())
         assert done.returncode == 0, done.stdout + done.stderr
     listed = {d["deployment"] for d in json.loads(done.stdout)["deployments"]}
-    assert listed == {"retrain/synth-m", "drift-check/synth-m", "approve/synth-m", "rollback/synth-m",
-                      "promote/synth-m"}
+    assert listed == {
+        "retrain/synth-m",
+        "drift-check/synth-m",
+        "approve/synth-m",
+        "rollback/synth-m",
+        "promote/synth-m",
+    }
 
     retrain = deployment("retrain/synth-m")
     assert len(retrain.schedules) == 1
@@ -141,7 +159,9 @@ def test_register_only_creates_interval_schedule_triggers_and_limit(tmp_path, sy
     with get_client(sync_client=True) as client:
         automations = client.read_resource_related_automations(f"prefect.deployment.{retrain.id}")
     assert sorted(e for a in automations for e in a.trigger.expect) == [
-        "retrain.drift.detected", "retrain.performance.degraded"]
+        "retrain.drift.detected",
+        "retrain.performance.degraded",
+    ]
     for automation in automations:
         assert automation.trigger.match.model_dump()["prefect.resource.id"] == "retrain.model.synth-m"
 
@@ -177,18 +197,22 @@ def test_two_triggers_at_once_run_one_retrain(serving):
     assert "concurrency limit" in (cancelled[0].state.message or "").lower()
 
 
-@pytest.mark.parametrize("policy, expected", [
-    (["performance"], ["retrain.performance.degraded"]),
-    ([], []),
-])
+@pytest.mark.parametrize(
+    "policy, expected",
+    [
+        (["performance"], ["retrain.performance.degraded"]),
+        ([], []),
+    ],
+)
 def test_policy_decides_which_events_start_a_retrain(tmp_path, synth, policy, expected):
-    from flows.deploy import build_deployments
     from base.settings import load_config
+    from flows.deploy import build_deployments
 
-    config = load_config(synth.write_config(tmp_path, drift={"triggers": policy},
-                                            schedule={"anchor": "2026-03-01T06:00:00"}))
+    config = load_config(
+        synth.write_config(tmp_path, drift={"triggers": policy}, schedule={"anchor": "2026-03-01T06:00:00"})
+    )
     retrain, drift_check, *ops = build_deployments(config)
 
     assert sorted(e for t in retrain.triggers for e in t.expect) == expected
-    assert retrain.schedules[0].schedule.anchor_date == datetime(2026, 3, 1, 6, tzinfo=timezone.utc)
+    assert retrain.schedules[0].schedule.anchor_date == datetime(2026, 3, 1, 6, tzinfo=UTC)
     assert drift_check.triggers == [] and [d.flow_name for d in ops] == ["approve", "rollback", "promote"]

@@ -22,9 +22,23 @@ def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path, local_net)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_"))}
     out = (tmp_path / "ui.out").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "retrain.cli", "ui", "--home", str(tmp_path / "home"),
-         "--prefect-port", str(prefect_port), "--mlflow-port", str(mlflow_port)],
-        env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "retrain.cli",
+            "ui",
+            "--home",
+            str(tmp_path / "home"),
+            "--prefect-port",
+            str(prefect_port),
+            "--mlflow-port",
+            str(mlflow_port),
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 240
@@ -54,14 +68,21 @@ def test_ui_reuses_the_homes_running_prefect_server(tmp_path, local_net):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_"))}
     home = tmp_path / "home"
     cli = [sys.executable, "-m", "retrain.cli"]
-    started = subprocess.run([*cli, "server", "start", "--home", str(home)], env=env, cwd=REPO,
-                             capture_output=True, text=True, timeout=300)
+    started = subprocess.run(
+        [*cli, "server", "start", "--home", str(home)], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert started.returncode == 0, started.stderr
     shared = read_record(home)
     mlflow_port = local_net.free_port()
     out = (tmp_path / "ui.out").open("w")
-    process = subprocess.Popen([*cli, "ui", "--home", str(home), "--mlflow-port", str(mlflow_port)], env=env,
-                               cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [*cli, "ui", "--home", str(home), "--mlflow-port", str(mlflow_port)],
+        env=env,
+        cwd=REPO,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while "Ctrl-C" not in (tmp_path / "ui.out").read_text():

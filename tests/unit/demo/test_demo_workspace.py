@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from base.settings import load_config
-from training.data import select_features
 from retrain.demo.workspace import (
     AFTER_DEPARTURE,
     CONFIG_NAME,
@@ -18,12 +17,13 @@ from retrain.demo.workspace import (
     SUITE_NAME,
     WEATHER_COLUMNS,
     build_workspace,
-    plan_months,
     deliver_batch,
     describe_months,
     find_data_dir,
     make_broken_batch,
+    plan_months,
 )
+from training.data import select_features
 
 MONTHS = (1, 2, 3, 7)
 INITIAL = (1, 2)
@@ -108,12 +108,14 @@ def test_workspace_config_reads_its_own_batches(workspace):
 
 
 def test_suite_is_copied_only_when_it_exists(example_copy, flights, tmp_path):
-    without = build_workspace(tmp_path / "a", months=(1, 4), initial_months=(1,), broken_month=None,
-                              flights=flights, example_dir=example_copy)
+    without = build_workspace(
+        tmp_path / "a", months=(1, 4), initial_months=(1,), broken_month=None, flights=flights, example_dir=example_copy
+    )
     assert without.suite_path is None and not (without.root / SUITE_NAME).exists()
     (example_copy / SUITE_NAME).write_text('{"name": "flights-late", "expectations": []}')
-    with_suite = build_workspace(tmp_path / "b", months=(1, 4), initial_months=(1,), broken_month=None,
-                                 flights=flights, example_dir=example_copy)
+    with_suite = build_workspace(
+        tmp_path / "b", months=(1, 4), initial_months=(1,), broken_month=None, flights=flights, example_dir=example_copy
+    )
     assert with_suite.suite_path.read_text() == (example_copy / SUITE_NAME).read_text()
     assert load_config(with_suite.config_path).suite_path == with_suite.suite_path
     assert with_suite.broken_batch is None
@@ -122,8 +124,15 @@ def test_suite_is_copied_only_when_it_exists(example_copy, flights, tmp_path):
 def test_config_copy_points_at_batches_and_pins_home(example_copy, flights, tmp_path):
     text = (example_copy / CONFIG_NAME).read_text()
     (example_copy / CONFIG_NAME).write_text(text.replace("path: batches/*.csv", "path: elsewhere/*.parquet"))
-    built = build_workspace(tmp_path / "demo", months=(1, 4), initial_months=(1,), broken_month=None,
-                            flights=flights, home=tmp_path / "state", example_dir=example_copy)
+    built = build_workspace(
+        tmp_path / "demo",
+        months=(1, 4),
+        initial_months=(1,),
+        broken_month=None,
+        flights=flights,
+        home=tmp_path / "state",
+        example_dir=example_copy,
+    )
     config = load_config(built.config_path)
     assert config.data.path == "batches/*.csv"
     assert config.state.home == str((tmp_path / "state").resolve())

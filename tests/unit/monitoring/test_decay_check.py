@@ -17,7 +17,9 @@ def make_batch(n: int, seed: int, flip_labels: bool = False) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
     label = (x1 + 0.5 * x2 + rng.normal(scale=0.5, size=n) > 0).astype(int)
-    return pd.DataFrame({"x1": x1, "x2": x2, "y": 1 - label if flip_labels else label, "amount": 3 * x1 - x2 + rng.normal(size=n)})
+    return pd.DataFrame(
+        {"x1": x1, "x2": x2, "y": 1 - label if flip_labels else label, "amount": 3 * x1 - x2 + rng.normal(size=n)}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,9 @@ def test_same_distribution_batch_is_not_degraded(classifier, baseline_auc):
 
 
 def test_label_flipped_batch_is_degraded(classifier, baseline_auc):
-    report = check_decay("binary", classifier, make_batch(1_000, seed=4, flip_labels=True), FEATURES, "y", baseline_auc, "roc_auc", 0.05)
+    report = check_decay(
+        "binary", classifier, make_batch(1_000, seed=4, flip_labels=True), FEATURES, "y", baseline_auc, "roc_auc", 0.05
+    )
     assert report.degraded
     assert report.drop == pytest.approx(baseline_auc - report.current)
     assert report.drop > 0.05
@@ -65,7 +69,9 @@ def test_unlabelled_rows_are_ignored_and_no_labels_is_not_a_signal(classifier, b
     batch.loc[:299, "y"] = np.nan
     partly = check_decay("binary", classifier, batch, FEATURES, "y", baseline_auc, "roc_auc", 0.05)
     assert partly.rows == 300 and partly.current is not None
-    unlabelled = check_decay("binary", classifier, batch.drop(columns=["y"]), FEATURES, "y", baseline_auc, "roc_auc", 0.05)
+    unlabelled = check_decay(
+        "binary", classifier, batch.drop(columns=["y"]), FEATURES, "y", baseline_auc, "roc_auc", 0.05
+    )
     assert not unlabelled.degraded and unlabelled.current is None
     assert "no labels" in unlabelled.reason
 
@@ -81,12 +87,23 @@ def test_single_class_batch_is_reported_as_not_checked(classifier, baseline_auc)
 
 def test_missing_features_are_named(classifier, baseline_auc):
     with pytest.raises(DriftInputError) as err:
-        check_decay("binary", classifier, make_batch(100, seed=9).drop(columns=["x2"]), FEATURES, "y", baseline_auc, "roc_auc", 0.05)
+        check_decay(
+            "binary",
+            classifier,
+            make_batch(100, seed=9).drop(columns=["x2"]),
+            FEATURES,
+            "y",
+            baseline_auc,
+            "roc_auc",
+            0.05,
+        )
     assert err.value.columns == ["x2"]
 
 
 def test_signals_respect_the_configured_triggers(classifier, baseline_auc):
-    degraded = check_decay("binary", classifier, make_batch(500, seed=10, flip_labels=True), FEATURES, "y", baseline_auc, "roc_auc", 0.05)
+    degraded = check_decay(
+        "binary", classifier, make_batch(500, seed=10, flip_labels=True), FEATURES, "y", baseline_auc, "roc_auc", 0.05
+    )
     healthy = check_decay("binary", classifier, make_batch(500, seed=11), FEATURES, "y", baseline_auc, "roc_auc", 0.05)
     assert decide_signals(None, degraded, ["drift", "performance"]) == ["performance"]
     assert decide_signals(None, degraded, ["drift"]) == []

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from base.settings import ModelConfig
 from monitoring.drift import detect_drift
 from monitoring.drift_columns import count_categories
 from monitoring.drift_evidently import measure_distance
 from monitoring.drift_stats import jensenshannon_of_counts
-from base.settings import ModelConfig
 
 SHARES = np.array([0.4, 0.25, 0.15, 0.1, 0.06, 0.04])
 LABELS = np.array(["a", "b", "c", "d", "e", "f"])
@@ -53,8 +53,9 @@ def make_frame(n: int, seed: int, mean_shift: float = 0.0, share_move: float = 0
     )
 
 
-def count_false_alarms(rows: int, seeds: range, reference_rows: int | None = None,
-                       drift_share: float = 0.25) -> tuple[int, int, int]:
+def count_false_alarms(
+    rows: int, seeds: range, reference_rows: int | None = None, drift_share: float = 0.25
+) -> tuple[int, int, int]:
     """(flagged columns, judged columns, drifted datasets) over in-distribution pairs."""
     flagged = judged = datasets = 0
     config = make_config(drift_share=drift_share)

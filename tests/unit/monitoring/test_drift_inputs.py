@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from base.settings import ModelConfig
 from monitoring.drift import detect_drift, read_value_drift
 from monitoring.drift_types import DriftInputError
-from base.settings import ModelConfig
 
 
 def make_config(categorical: list[str] | None = None, exclude: tuple[str, ...] = (), **drift) -> ModelConfig:
@@ -86,7 +86,9 @@ def test_integer_labels_read_as_floats_are_the_same_category():
 
 def test_predictions_on_one_side_only_are_refused():
     with pytest.raises(DriftInputError, match="both sides"):
-        detect_drift(make_frame(3_000, seed=1), make_frame(2_000, seed=2), make_config(), reference_predictions=np.zeros(3_000))
+        detect_drift(
+            make_frame(3_000, seed=1), make_frame(2_000, seed=2), make_config(), reference_predictions=np.zeros(3_000)
+        )
 
 
 def test_misaligned_predictions_are_refused():
@@ -113,7 +115,10 @@ def test_results_are_matched_by_column_name_not_position():
             {"config": {"type": "evidently:metric_v2:ValueDrift", "column": "a"}, "value": 0.01},
         ],
         "tests": [
-            {"metric_config": {"params": {"type": "evidently:metric_v2:ValueDrift", "column": "a"}}, "status": "SUCCESS"},
+            {
+                "metric_config": {"params": {"type": "evidently:metric_v2:ValueDrift", "column": "a"}},
+                "status": "SUCCESS",
+            },
             {"metric_config": {"params": {"type": "evidently:metric_v2:ValueDrift", "column": "b"}}, "status": "FAIL"},
         ],
     }

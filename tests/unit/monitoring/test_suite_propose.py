@@ -90,8 +90,11 @@ def test_no_value_checks_for_unused_or_high_cardinality_columns(batch, config):
     frame = batch.assign(tailnum=[f"N{i}" for i in range(len(batch))])
     found = by_key(propose_suite(frame, config, max_categories=50))
     kinds = {kind for kind, column in found if column in ("flight", "tailnum")}
-    assert kinds == {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_type_list",
-                     "expect_column_to_exist"}
+    assert kinds == {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_in_type_list",
+        "expect_column_to_exist",
+    }
     assert {e["meta"]["severity"] for (kind, column), e in found.items() if column == "flight"} == {"warn"}
 
 
@@ -99,7 +102,10 @@ def test_timestamp_column_type_is_left_to_the_loader(batch, config, tmp_path):
     raw = batch.assign(ts=batch["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))  # as read from CSV, unparsed
     found = by_key(propose_suite(raw, config))
     assert {kind for kind, column in found if column == "ts"} == {
-        "expect_column_values_to_not_be_null", "expect_column_to_exist", "expect_column_values_to_be_between"}
+        "expect_column_values_to_not_be_null",
+        "expect_column_to_exist",
+        "expect_column_values_to_be_between",
+    }
     path = write_suite(propose_suite(raw, config), tmp_path / "suite.json")
     assert validate_batch(batch, path, "parsed.csv").success
 
@@ -111,8 +117,10 @@ def test_timestamp_range_reaches_back_a_year_and_forward_to_validation_time(batc
     assert kwargs["max_value"] == {"$PARAMETER": "latest_plausible_timestamp"}
 
 
-@pytest.mark.parametrize("shift, passes", [(pd.Timedelta(days=60), True), (pd.Timedelta(days=-300), True),
-                                           (pd.Timedelta(days=-800), False), (None, False)])
+@pytest.mark.parametrize(
+    "shift, passes",
+    [(pd.Timedelta(days=60), True), (pd.Timedelta(days=-300), True), (pd.Timedelta(days=-800), False), (None, False)],
+)
 def test_proposed_suite_rejects_future_and_ancient_batches(batch, config, tmp_path, shift, passes):
     path = write_suite(propose_suite(batch, config), tmp_path / "suite.json")
     if shift is None:  # a batch dated in 2099 (the future, whatever today is)

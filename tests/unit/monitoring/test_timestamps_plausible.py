@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from monitoring.timestamps import CHECK, find_implausible, max_gap
 from base.settings import ModelConfig
+from monitoring.timestamps import CHECK, find_implausible, max_gap
 
 NOW = pd.Timestamp("2026-11-01T12:00:00Z")
 
@@ -28,14 +28,18 @@ def flagged(found: dict) -> set[str]:
 
 
 def test_ordinary_months_pass(make_batch, config):
-    batches = intakes(m1=month(make_batch, "2026-07-01"), m2=month(make_batch, "2026-08-01"),
-                      m3=month(make_batch, "2026-09-01"))
+    batches = intakes(
+        m1=month(make_batch, "2026-07-01"), m2=month(make_batch, "2026-08-01"), m3=month(make_batch, "2026-09-01")
+    )
     assert find_implausible(batches, config, now=NOW) == {}
 
 
 def test_a_batch_dated_2099_is_flagged_with_a_report(make_batch, config):
-    batches = intakes(m1=month(make_batch, "2026-08-01"), m2=month(make_batch, "2026-09-01"),
-                      bad=month(make_batch, "2099-01-01", rows=50))
+    batches = intakes(
+        m1=month(make_batch, "2026-08-01"),
+        m2=month(make_batch, "2026-09-01"),
+        bad=month(make_batch, "2099-01-01", rows=50),
+    )
     found = find_implausible(batches, config, now=NOW)
     assert flagged(found) == {"bad"}
     report = found["/data/batches/bad.csv"]
@@ -56,12 +60,17 @@ def test_a_day_of_clock_skew_is_tolerated(make_batch, config):
 
 
 def test_a_batch_far_behind_the_others_is_flagged(make_batch, config):
-    batches = intakes(old=month(make_batch, "1970-01-01", rows=300), m1=month(make_batch, "2026-08-01"),
-                      m2=month(make_batch, "2026-09-01"))
+    batches = intakes(
+        old=month(make_batch, "1970-01-01", rows=300),
+        m1=month(make_batch, "2026-08-01"),
+        m2=month(make_batch, "2026-09-01"),
+    )
     found = find_implausible(batches, config, now=NOW)
     assert flagged(found) == {"old"}
-    assert f"more than {max_gap(config).days} days from the other batches" in found["/data/batches/old.csv"] \
-        .failures[0].details
+    assert (
+        f"more than {max_gap(config).days} days from the other batches"
+        in found["/data/batches/old.csv"].failures[0].details
+    )
 
 
 def test_a_gap_shorter_than_the_window_is_not_far(make_batch, config):
@@ -70,10 +79,15 @@ def test_a_gap_shorter_than_the_window_is_not_far(make_batch, config):
 
 
 def test_the_window_widens_what_counts_as_far(make_batch):
-    two_years = ModelConfig.model_validate({
-        "name": "m", "task": "binary", "validation": {"suite": "s.json"},
-        "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "late"},
-        "window": {"train_days": 700, "holdout_days": 30}})
+    two_years = ModelConfig.model_validate(
+        {
+            "name": "m",
+            "task": "binary",
+            "validation": {"suite": "s.json"},
+            "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "late"},
+            "window": {"train_days": 700, "holdout_days": 30},
+        }
+    )
     assert max_gap(two_years) == pd.Timedelta(days=730)
     batches = intakes(m1=month(make_batch, "2024-10-01"), m2=month(make_batch, "2026-09-01"))
     assert find_implausible(batches, two_years, now=NOW) == {}

@@ -20,8 +20,7 @@ def test_summary_of_a_failure_lists_expectation_and_column():
     table = ExpectationFailure("expect_table_columns_to_match_set", None, None, None, "missing columns: x")
     report = ValidationReport("b.csv", False, 10, 24, [table, failure("dep_time")], None, "s")
     assert report.summary() == (
-        "FAILED 2 of 24 expectations: expect_table_columns_to_match_set, "
-        "expect_column_values_to_be_between(dep_time)"
+        "FAILED 2 of 24 expectations: expect_table_columns_to_match_set, expect_column_values_to_be_between(dep_time)"
     )
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from registry.types import VersionInfo
 from base.settings import ModelConfig
+from registry.types import VersionInfo
 
 FEATURES = ["distance", "hour", "carrier"]
 

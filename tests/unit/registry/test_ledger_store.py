@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,8 +20,9 @@ def run_code(child_env):
     """Run Python source in a fresh process that finds the ledger at ``url``."""
 
     def run(code: str, url: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env=child_env(LEDGER_URL=url), timeout=120)
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=child_env(LEDGER_URL=url), timeout=120
+        )
 
     return run
 
@@ -75,7 +76,7 @@ def test_forget_model_removes_only_that_models_entries(tmp_path):
 
 
 def _entry(i: int, action: str, to: str) -> LedgerEntry:
-    return LedgerEntry(i, "m", None, to, action, None, None, None, "applied", datetime.now(timezone.utc), None, None)
+    return LedgerEntry(i, "m", None, to, action, None, None, None, "applied", datetime.now(UTC), None, None)
 
 
 @pytest.mark.parametrize(
@@ -144,10 +145,8 @@ def test_lock_dies_with_the_process_that_held_it(ledger_url, run_code):
 def test_waiting_writer_gets_the_lock_after_release(ledger_url):
     ledger = Ledger(ledger_url, lock_timeout=0.3)
     ledger.create_tables()
-    with ledger.lock("m"):
-        with pytest.raises(LedgerBusy, match="'m'"):
-            with Ledger(ledger_url, lock_timeout=0.3).lock("m"):
-                pass
+    with ledger.lock("m"), pytest.raises(LedgerBusy, match="'m'"), Ledger(ledger_url, lock_timeout=0.3).lock("m"):
+        pass
     with Ledger(ledger_url, lock_timeout=0.3).lock("m"):
         pass
     ledger.dispose()

@@ -12,6 +12,7 @@ import uuid
 import numpy as np
 import pytest
 
+from base.errors import Kind
 from registry.ledger import Stores, open_ledger
 from registry.promotion import (
     ExpectationMismatch,
@@ -25,7 +26,6 @@ from registry.promotion import (
     reconcile,
     rollback,
 )
-from base.errors import Kind
 
 X = np.zeros((3, 1))
 
@@ -63,7 +63,7 @@ def env(registry, tmp_path, monkeypatch):
     """Stores with a fresh ledger, the client, a new model of 4 versions, a predictor."""
     import mlflow
 
-    root, uri, client, add_model = registry
+    _root, uri, client, add_model = registry
     monkeypatch.setenv("RETRAIN_ACTOR", "oncall@test")
     for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
         monkeypatch.setenv(var, uri)  # recorded, so teardown restores the originals
@@ -82,8 +82,16 @@ def env(registry, tmp_path, monkeypatch):
 
 def _promote_all(stores, client, name, versions):
     for v in versions:
-        move_champion(stores, client, name, v, "promote", f"gate passed v{v}", run_id=f"run-{v}",
-                      metrics={"roc_auc": 0.7 + int(v) / 100})
+        move_champion(
+            stores,
+            client,
+            name,
+            v,
+            "promote",
+            f"gate passed v{v}",
+            run_id=f"run-{v}",
+            metrics={"roc_auc": 0.7 + int(v) / 100},
+        )
 
 
 def test_rollback_restores_previous_champion_and_walks_back(env):
@@ -174,7 +182,11 @@ def test_history_records_actor_reason_and_metrics(env):
     promote(stores, client, name, "4", reason="picked by hand")
     entries = history(stores, name)
     assert [(e.action, e.from_version, e.to_version) for e in entries] == [
-        ("promote", None, "1"), ("promote", "1", "2"), ("rollback", "2", "1"), ("manual_promote", "1", "4")]
+        ("promote", None, "1"),
+        ("promote", "1", "2"),
+        ("rollback", "2", "1"),
+        ("manual_promote", "1", "4"),
+    ]
     assert {e.actor for e in entries} == {"oncall@test"}
     assert entries[1].run_id == "run-2" and entries[2].reason == "drift alarm"
     assert entries[2].metrics == entries[0].metrics == {"roc_auc": pytest.approx(0.71)}
@@ -233,8 +245,11 @@ def test_status_warns_when_the_last_gate_found_the_champion_below_the_floor(env)
 
     stores, client, name, _ = env
     _promote_all(stores, client, name, ["1"])
-    for key, value in {"gate.champion_below_floor": "true", "gate.champion_version": "1",
-                       "gate.champion_score": "0.55"}.items():
+    for key, value in {
+        "gate.champion_below_floor": "true",
+        "gate.champion_version": "1",
+        "gate.champion_score": "0.55",
+    }.items():
         client.set_model_version_tag(name, "4", key, value)
     [warning] = floor_warning(client, name, "1", "4")
     assert "champion v1" in warning and "0.55" in warning and "below the gate's floor" in warning

@@ -15,8 +15,8 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from retrain.commands import registry_ops
 from base.exitcodes import Exit
+from retrain.commands import registry_ops
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,10 @@ def test_history_lists_every_entry_with_metrics(cli, model_store):
     result, data = cli("history", name, "--json")
     assert result.exit_code == 0
     assert [(e["action"], e["from_version"], e["to_version"]) for e in data["entries"]] == [
-        ("manual_promote", None, "1"), ("manual_promote", "1", "2"), ("rollback", "2", "1")]
+        ("manual_promote", None, "1"),
+        ("manual_promote", "1", "2"),
+        ("rollback", "2", "1"),
+    ]
     assert data["champion"] == "1" and data["entries"][2]["reason"] == "too slow"
     table, _ = cli("history", name)
     assert "too slow" in table.stdout and "rollback" in table.stdout and "ci-bot" in table.stdout
@@ -128,11 +131,17 @@ def test_commands_reconcile_a_pending_entry_first_and_say_so(cli, model_store):
 def test_config_file_supplies_the_stores(cli, model_store, tmp_path, app):
     name = model_store.add_model(2)
     config = tmp_path / "model.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": name, "task": "binary", "validation": {"suite": "s.json"},
-        "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "y"},
-        "state": {"home": str(model_store.home)},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": name,
+                "task": "binary",
+                "validation": {"suite": "s.json"},
+                "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "y"},
+                "state": {"home": str(model_store.home)},
+            }
+        )
+    )
     result = CliRunner().invoke(app, ["promote", name, "2", "--reason", "cfg", "--config", str(config), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["to_version"] == "2"
@@ -142,8 +151,10 @@ def test_config_file_supplies_the_stores(cli, model_store, tmp_path, app):
 
 
 def test_importing_the_commands_pays_for_no_heavy_library(child_env):
-    code = ("import sys, retrain.commands.registry_ops\n"
-            "print(','.join(m for m in ('mlflow', 'prefect', 'great_expectations', 'evidently', 'sklearn')"
-            " if m in sys.modules))")
+    code = (
+        "import sys, retrain.commands.registry_ops\n"
+        "print(','.join(m for m in ('mlflow', 'prefect', 'great_expectations', 'evidently', 'sklearn')"
+        " if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=child_env())
     assert out.stdout.strip() == ""

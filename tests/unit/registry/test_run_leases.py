@@ -67,13 +67,20 @@ def test_heartbeat_keeps_a_short_lease_alive(ledger):
 
 def test_a_killed_holder_on_this_host_frees_the_lease_at_once(ledger, ledger_url, child_env):
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time\n"
-         "from registry.ledger import Ledger\n"
-         "from registry.leases import acquire_run_lease\n"
-         "l = Ledger(sys.argv[1]); acquire_run_lease(l, 'm', owner='victim', ttl=3600)\n"
-         "print('held', flush=True); time.sleep(600)\n", ledger_url],
-        env=child_env(), stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from registry.ledger import Ledger\n"
+            "from registry.leases import acquire_run_lease\n"
+            "l = Ledger(sys.argv[1]); acquire_run_lease(l, 'm', owner='victim', ttl=3600)\n"
+            "print('held', flush=True); time.sleep(600)\n",
+            ledger_url,
+        ],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert current_holder(ledger, "m").owner == "victim"

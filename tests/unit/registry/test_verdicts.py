@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from base.exitcodes import EXIT_BY_KIND, Exit
 from registry.ledger import Stores, open_ledger
 from registry.promotion import PromotionWithheld, move_champion, promote, read_champion, release, rollback
 from registry.verdicts import active_blocks, active_hold, describe_guards
-from base.exitcodes import EXIT_BY_KIND, Exit
 
 
 @pytest.fixture
@@ -27,16 +27,19 @@ def test_rollback_blocks_the_version_it_took_away(model):
     stores, name, client = model
     rollback(stores, client, name, reason="bad calibration", actor="alice")
     blocks = active_blocks(open_ledger(stores.ledger_url), name)
-    assert [(b.version, b.fingerprint, b.actor, b.reason) for b in blocks] == [("3", "fp-three", "alice",
-                                                                             "bad calibration")]
+    assert [(b.version, b.fingerprint, b.actor, b.reason) for b in blocks] == [
+        ("3", "fp-three", "alice", "bad calibration")
+    ]
     with pytest.raises(PromotionWithheld) as refused:  # a retrain that rebuilt v3 exactly
-        move_champion(stores, client, name, "4", "promote", "gate", expect_current="2", fingerprint="fp-three",
-                      automatic=True)
+        move_champion(
+            stores, client, name, "4", "promote", "gate", expect_current="2", fingerprint="fp-three", automatic=True
+        )
     assert EXIT_BY_KIND[refused.value.kind] == Exit.WITHHELD and "v3" in str(refused.value)
     assert read_champion(client, name) == "2"
     # a different candidate is not blocked
-    move_champion(stores, client, name, "4", "promote", "gate", expect_current="2", fingerprint="fp-new",
-                  automatic=True)
+    move_champion(
+        stores, client, name, "4", "promote", "gate", expect_current="2", fingerprint="fp-new", automatic=True
+    )
     assert read_champion(client, name) == "4"
 
 

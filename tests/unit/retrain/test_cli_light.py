@@ -29,8 +29,23 @@ def test_every_documented_command_is_there():
     from retrain.cli import app
 
     result = CliRunner().invoke(app, ["--help"])
-    commands = ("demo", "run", "validate", "suite", "status", "rollback", "promote", "history",
-                "drift", "serve", "approve", "reject", "ui", "server", "backtest")
+    commands = (
+        "demo",
+        "run",
+        "validate",
+        "suite",
+        "status",
+        "rollback",
+        "promote",
+        "history",
+        "drift",
+        "serve",
+        "approve",
+        "reject",
+        "ui",
+        "server",
+        "backtest",
+    )
     for command in commands:
         assert command in result.output
         sub = ["suite", "init", "--help"] if command == "suite" else [command, "--help"]

@@ -82,4 +82,6 @@ def test_store_urls_prefer_explicit_then_env_then_home(tmp_path, monkeypatch):
     monkeypatch.setenv("RETRAIN_TRACKING_URI", "sqlite:///env.db")
     assert store_urls(str(home))[0] == "sqlite:///env.db"
     assert store_urls(str(home), tracking_uri="sqlite:///x.db", ledger_url="sqlite:///y.db") == (
-        "sqlite:///x.db", "sqlite:///y.db")
+        "sqlite:///x.db",
+        "sqlite:///y.db",
+    )

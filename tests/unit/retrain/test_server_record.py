@@ -12,7 +12,13 @@ import pytest
 
 from retrain.processes import HOME_TAG, PARENT_TAG, find_orphans, owner_tags, parent_tag, tag_alive
 from retrain.server import (
-    ServerError, ServerRecord, ensure_server, healthy_record, idle_seconds, read_record, startup_timeout,
+    ServerError,
+    ServerRecord,
+    ensure_server,
+    healthy_record,
+    idle_seconds,
+    read_record,
+    startup_timeout,
     write_record,
 )
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-BUSY = '''
+BUSY = """
 import sys, time
 from retrain.stopping import install_stop_handlers
 install_stop_handlers()
@@ -18,9 +18,9 @@ try:
     time.sleep(60)
 finally:
     print("unwound", flush=True)
-'''
+"""
 
-STUBBORN = '''
+STUBBORN = """
 import sys, time
 from retrain.stopping import install_stop_handlers
 install_stop_handlers()
@@ -30,20 +30,30 @@ while True:
         time.sleep(60)
     except SystemExit:
         pass  # code that swallows the stop: the grace period still ends the process
-'''
+"""
 
 
 def start(code: str, **env: str) -> subprocess.Popen:
     import os
 
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env={**os.environ, **env})
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
     assert process.stdout.readline().strip() == "ready"
     return process
 
 
-@pytest.mark.parametrize("signum, code, line", [(signal.SIGTERM, 143, "retrain: stopped by SIGTERM; exiting"),
-                                                (signal.SIGINT, 130, "retrain: interrupted (Ctrl-C); exiting")])
+@pytest.mark.parametrize(
+    "signum, code, line",
+    [
+        (signal.SIGTERM, 143, "retrain: stopped by SIGTERM; exiting"),
+        (signal.SIGINT, 130, "retrain: interrupted (Ctrl-C); exiting"),
+    ],
+)
 def test_a_signal_unwinds_and_exits_with_the_shell_code(signum, code, line):
     process = start(BUSY)
     process.send_signal(signum)

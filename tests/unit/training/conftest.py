@@ -51,7 +51,7 @@ def synthetic_frame(task: str = "binary", n: int = 600, seed: int = 0, days: int
     x2 = rng.normal(0, 1, n)
     city = rng.choice(CITIES, n)
     flag = rng.random(n) < 0.3
-    effect = pd.Series(city).map(dict(zip(CITIES, [-1.0, -0.5, 0.0, 0.5, 1.0]))).to_numpy()
+    effect = pd.Series(city).map(dict(zip(CITIES, [-1.0, -0.5, 0.0, 0.5, 1.0], strict=False))).to_numpy()
     signal = 1.5 * x1 - 1.0 * x2 + effect + 0.5 * flag
     df = pd.DataFrame({"ts": ts, "x1": x1, "x2": x2, "city": city.astype(object), "flag": flag})
     df.loc[rng.random(n) < 0.05, "x2"] = np.nan

@@ -22,13 +22,15 @@ def holdout():
     n = 800
     y = (rng.random(n) < 0.4).astype(int)
     shared = y + rng.normal(0, 1.0, n)
-    return pd.DataFrame({
-        "y": y,
-        "strong": expit(2 * (y + rng.normal(0, 0.6, n)) - 1),
-        "weak": expit(0.8 * (y + rng.normal(0, 2.5, n)) - 0.4),
-        "twin_a": expit(shared + rng.normal(0, 0.3, n) - 0.5),
-        "twin_b": expit(shared + rng.normal(0, 0.3, n) - 0.5),
-    })
+    return pd.DataFrame(
+        {
+            "y": y,
+            "strong": expit(2 * (y + rng.normal(0, 0.6, n)) - 1),
+            "weak": expit(0.8 * (y + rng.normal(0, 2.5, n)) - 0.4),
+            "twin_a": expit(shared + rng.normal(0, 0.3, n) - 0.5),
+            "twin_b": expit(shared + rng.normal(0, 0.3, n) - 0.5),
+        }
+    )
 
 
 @pytest.fixture
@@ -106,8 +108,9 @@ def test_require_significant_blocks_a_tiny_improvement(make_config, holdout, mod
     assert relaxed.bootstrap.low < 0 < relaxed.bootstrap.high  # the difference is noise
     assert relaxed.promote
     assert any(r.startswith("info: bootstrap") for r in relaxed.reasons)
-    strict = decide(make_config(gate={**gate, "bootstrap": {"require_significant": True}}), holdout, model_on,
-                    "twin_a", "twin_b")
+    strict = decide(
+        make_config(gate={**gate, "bootstrap": {"require_significant": True}}), holdout, model_on, "twin_a", "twin_b"
+    )
     assert not strict.promote
     assert strict.reasons[-1].startswith("fail: bootstrap")
 
@@ -235,14 +238,16 @@ def test_decision_to_dict_is_json(make_config, holdout, model_on):
 def test_real_pipelines_compare_on_their_own_features(make_config, frame):
     """A champion trained on fewer columns still scores the same holdout rows."""
     df = frame("regression", n=900)
-    champ_config = make_config("regression", data={"features": ["x2"]},
-                               estimator={"class_path": "sklearn.linear_model.Ridge"})
+    champ_config = make_config(
+        "regression", data={"features": ["x2"]}, estimator={"class_path": "sklearn.linear_model.Ridge"}
+    )
     config = make_config("regression", estimator={"class_path": "sklearn.ensemble.HistGradientBoostingRegressor"})
     split = split_by_time(df, config)
     champion = train_candidate(split, champ_config)
     candidate = train_candidate(split, config)
-    decision = decide_promotion("regression", config, candidate.model, champion.model, split.holdout,
-                                candidate.features, "1")
+    decision = decide_promotion(
+        "regression", config, candidate.model, champion.model, split.holdout, candidate.features, "1"
+    )
     assert decision.metric == "rmse"
     assert decision.candidate_score < decision.champion_score  # lower rmse is better
     assert decision.bootstrap.observed_diff == pytest.approx(decision.champion_score - decision.candidate_score)

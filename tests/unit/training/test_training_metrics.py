@@ -9,7 +9,13 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from base.settings import METRIC_NAMES, PRIMARY_METRIC
 from training.metrics import (
-    encode, higher_is_better, metric_from_outputs, metric_names, predict_outputs, score, weighted_metric,
+    encode,
+    higher_is_better,
+    metric_from_outputs,
+    metric_names,
+    predict_outputs,
+    score,
+    weighted_metric,
 )
 from training.types import Outputs
 
@@ -60,7 +66,8 @@ def test_multiclass_metrics_match_sklearn_including_unpredicted_labels():
     out = Outputs(proba, np.array(["a", "b", "c"]))
     pred = np.array(["a", "b", "c"])[proba.argmax(axis=1)]
     assert metric_from_outputs("multiclass", "macro_f1", y, out) == pytest.approx(
-        skm.f1_score(y, pred, average="macro", zero_division=0), abs=1e-12)
+        skm.f1_score(y, pred, average="macro", zero_division=0), abs=1e-12
+    )
     assert metric_from_outputs("multiclass", "accuracy", y, out) == pytest.approx(skm.accuracy_score(y, pred))
 
 

@@ -34,7 +34,7 @@ def fit(make_config, frame, task, class_path, params=None, n=900):
 
 
 def test_hist_gradient_boosting_uses_native_categories(make_config, frame):
-    config, split, cand = fit(make_config, frame, "binary", HGB_CLF)
+    _config, split, cand = fit(make_config, frame, "binary", HGB_CLF)
     model = cand.model.named_steps["model"]
     prepare = cand.model.named_steps["prepare"]
     encoded = prepare.transform(split.holdout[cand.features])
@@ -47,7 +47,7 @@ def test_hist_gradient_boosting_uses_native_categories(make_config, frame):
 
 
 def test_logistic_regression_scales_and_one_hot_encodes(make_config, frame):
-    config, split, cand = fit(make_config, frame, "binary", LOGREG)
+    _config, split, cand = fit(make_config, frame, "binary", LOGREG)
     prepare = cand.model.named_steps["prepare"]
     assert "scale" in prepare.named_transformers_["numeric"].named_steps
     encoder = prepare.named_transformers_["categorical"].named_steps["encode"]
@@ -60,7 +60,7 @@ def test_logistic_regression_scales_and_one_hot_encodes(make_config, frame):
 
 @pytest.mark.parametrize("class_path", [HGB_REG, "sklearn.ensemble.RandomForestRegressor", RIDGE])
 def test_regressors_handle_mixed_dtypes(make_config, frame, class_path):
-    config, split, cand = fit(make_config, frame, "regression", class_path)
+    _config, split, cand = fit(make_config, frame, "regression", class_path)
     pred = cand.model.predict(with_unseen_categories(split.holdout)[cand.features])
     assert np.isfinite(pred).all()
     assert r2_score(split.holdout["y"], cand.model.predict(split.holdout[cand.features])) > 0.5
@@ -78,7 +78,7 @@ def test_fitted_pipeline_survives_pickling_and_extra_columns(make_config, frame)
 
 
 def test_string_targets_are_used_as_is(make_config, frame):
-    config, split, cand = fit(make_config, frame, "multiclass", HGB_CLF)
+    _config, split, cand = fit(make_config, frame, "multiclass", HGB_CLF)
     assert sorted(cand.model.classes_.tolist()) == ["high", "low", "mid"]
     assert set(cand.model.predict(split.holdout[cand.features])) <= {"high", "low", "mid"}
 
@@ -114,7 +114,7 @@ def test_configured_categorical_treats_numbers_as_categories(make_config, frame)
     df = frame("binary", n=300)
     df["month"] = df["ts"].dt.month
     config = make_config("binary", estimator={"class_path": LOGREG}, data={"categorical": ["city", "month"]})
-    X = df[FEATURES + ["month"]]
+    X = df[[*FEATURES, "month"]]
     pipe = build_pipeline(config, X).fit(X, df["y"])
     prepare = pipe.named_steps["prepare"]
     assert prepare.transformers_[1][2] == ["city", "flag", "month"]  # booleans are always categorical

@@ -23,24 +23,36 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SUBMIT_ATTEMPTS = 3
 WAIT_MS = 30_000  # a busy 2-core machine renders the UI slowly; a deadline, not a speed claim
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # the tab of an optional parameter's type selector that holds a value of each Python type
-TYPE_TABS = {type(None): ("None", "null"), bool: ("bool", "boolean"), int: ("int", "integer"),
-             float: ("float", "number"), str: ("str", "string")}
+TYPE_TABS = {
+    type(None): ("None", "null"),
+    bool: ("bool", "boolean"),
+    int: ("int", "integer"),
+    float: ("float", "number"),
+    str: ("str", "string"),
+}
 
 
 @pytest.fixture(scope="module")
 def browser():
     """Headless Debian Chromium through Playwright, shared by the module's tests."""
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package. "
-                    "`.ci/run` installs it (apt-get update && apt-get install -y chromium); "
-                    "never `playwright install`.")
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium package. "
+            "`.ci/run` installs it (apt-get update && apt-get install -y chromium); "
+            "never `playwright install`."
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
@@ -90,8 +102,11 @@ def open_deployment(page, base_url: str, deployment_name: str) -> str:
     # the search applies after a debounce by rewriting the URL; clicking a row before that
     # lets the rewrite carry the browser back to the list
     page.wait_for_url(lambda url: "flowOrDeploymentName=" in url)
-    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=flow_name, exact=True)).filter(
-        has=page.get_by_role("link", name=name, exact=True))
+    row = (
+        page.get_by_role("row")
+        .filter(has=page.get_by_role("link", name=flow_name, exact=True))
+        .filter(has=page.get_by_role("link", name=name, exact=True))
+    )
     expect(row).to_have_count(1)
     row.get_by_role("link", name=name, exact=True).click()
     page.wait_for_url(re.compile(rf"/deployments/deployment/{UUID}"))

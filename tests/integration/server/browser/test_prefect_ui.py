@@ -57,7 +57,11 @@ def wait_for_approval(config, version: str, compared_with: str) -> None:
 def champion(config) -> str | None:
     from mlflow import MlflowClient
 
-    aliases = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_registered_model(config.name).aliases
+    aliases = (
+        MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        .get_registered_model(config.name)
+        .aliases
+    )
     return None if "champion" not in aliases else str(aliases["champion"])
 
 
@@ -70,9 +74,9 @@ def entries(config) -> list:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, synth, migrated_mlflow_db, served_env, helpers):
     """Per model three versions, champion moved v1 → v2 through the ledger; ``retrain serve`` runs them."""
+    from base.settings import load_config
     from flows.deploy import register_deployments
     from registry.promotion import promote
-    from base.settings import load_config
 
     root = tmp_path_factory.mktemp("ui-models")
     configs = {}
@@ -91,7 +95,10 @@ def served(tmp_path_factory, synth, migrated_mlflow_db, served_env, helpers):
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "retrain.cli", "serve", *(str(c.config_path) for c in configs.values())],
-        env=served_env(PREFECT_RUNNER_POLL_FREQUENCY="1"), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        env=served_env(PREFECT_RUNNER_POLL_FREQUENCY="1"),
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -116,8 +123,7 @@ def finished_run(run_id: str, served, timeout: float = 300):
     pytest.fail(f"flow run {run_id} did not finish in {timeout:.0f} s:\n" + served.log.read_text()[-3000:])
 
 
-def test_rollback_from_the_prefect_ui_puts_the_previous_champion_back(served, page, ui_url,
-                                                                       run_deployment_from_ui):
+def test_rollback_from_the_prefect_ui_puts_the_previous_champion_back(served, page, ui_url, run_deployment_from_ui):
     config = served.configs["ui-rollback"]
     assert champion(config) == "2"
     reason = "v2 misbehaves: rolled back in the browser"
@@ -139,32 +145,42 @@ def test_promote_from_the_prefect_ui_fills_int_and_text_fields(served, page, ui_
     config = served.configs["ui-promote"]
     assert champion(config) == "2"
 
-    stale = run_deployment_from_ui(page, ui_url, "promote/ui-promote",
-                                   {"version": 1, "reason": "stale view", "expect_current": 9})
-    run_id = run_deployment_from_ui(page, ui_url, "promote/ui-promote",
-                                    {"version": 3, "reason": "hotfix chosen in the UI", "expect_current": 2})
+    stale = run_deployment_from_ui(
+        page, ui_url, "promote/ui-promote", {"version": 1, "reason": "stale view", "expect_current": 9}
+    )
+    run_id = run_deployment_from_ui(
+        page, ui_url, "promote/ui-promote", {"version": 3, "reason": "hotfix chosen in the UI", "expect_current": 2}
+    )
 
     refused, done = finished_run(stale, served), finished_run(run_id, served)
     assert refused.state.is_failed() and refused.parameters["expect_current"] == 9
     assert done.state.is_completed(), done.state.message
     assert {k: done.parameters[k] for k in ("model", "version", "reason", "expect_current")} == {
-        "model": "ui-promote", "version": 3, "reason": "hotfix chosen in the UI", "expect_current": 2}
+        "model": "ui-promote",
+        "version": 3,
+        "reason": "hotfix chosen in the UI",
+        "expect_current": 2,
+    }
     assert champion(config) == "3"
     moves = [(e.action, e.from_version, e.to_version, e.status, e.run_id) for e in entries(config)]
     assert moves[2:] == [("manual_promote", "2", "3", "applied", run_id)]  # the stale one wrote nothing
     assert f"prefect flow run {run_id}" in entries(config)[-1].actor
 
 
-def test_approval_answered_in_the_prefect_ui_form_makes_the_candidate_champion(served, page, ui_url,
-                                                                                run_deployment_from_ui):
+def test_approval_answered_in_the_prefect_ui_form_makes_the_candidate_champion(
+    served, page, ui_url, run_deployment_from_ui
+):
     """A candidate waits for approval; a person ticks *approve* in the approve deployment's form."""
     from mlflow import MlflowClient
 
     config = served.configs["ui-approve"]
     assert champion(config) == "2"
-    run_id = run_deployment_from_ui(page, ui_url, "approve/ui-approve",
-                                    {"version": 3, "approve": True, "comment": "holdout looks right",
-                                     "approver": "alice"})
+    run_id = run_deployment_from_ui(
+        page,
+        ui_url,
+        "approve/ui-approve",
+        {"version": 3, "approve": True, "comment": "holdout looks right", "approver": "alice"},
+    )
 
     run = finished_run(run_id, served)
     assert run.state.is_completed(), run.state.message
@@ -173,6 +189,13 @@ def test_approval_answered_in_the_prefect_ui_form_makes_the_candidate_champion(s
     last = entries(config)[-1]
     assert (last.action, last.from_version, last.to_version, last.actor) == ("promote", "2", "3", "alice")
     assert "holdout looks right" in last.reason and last.run_id == run_id
-    tags = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri).get_model_version(config.name, "3").tags
+    tags = (
+        MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        .get_model_version(config.name, "3")
+        .tags
+    )
     assert (tags["base.outcome"], tags["retrain.approval"], tags["retrain.approval_by"]) == (
-        "promoted", "approved", "alice")
+        "promoted",
+        "approved",
+        "alice",
+    )
