@@ -76,6 +76,24 @@ def test_better_fresh_month_is_gated_on_same_holdout(workspace, synth, tmp_path)
     assert (
         outcome["lineage"]["holdout_window"].startswith("2024-04") or "2024-04" in outcome["lineage"]["holdout_window"]
     )
-    expected = "promoted" if decision["promote"] else "rejected"
-    assert outcome["status"] == expected
+    # the champion's score is v1 scored on this run's holdout, computed here independently
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    from base.settings import load_config
+    from registry.versions import load_model
+    from training.data import load_batch
+    from training.split import split_by_time
+
+    config = load_config(workspace)
+    frames = [load_batch(p, "ts") for p in sorted((tmp_path / "batches").glob("*.csv"))]
+    holdout = split_by_time(pd.concat(frames, ignore_index=True), config).holdout
+    champion = load_model(config, config.name, "1")
+    features = ["x1", "x2", "colour"]
+    expected_score = roc_auc_score(holdout["label"], champion.predict_proba(holdout[features])[:, 1])
+    assert decision["champion_score"] == pytest.approx(expected_score, abs=1e-6)  # scores are kept to 6 places
+    # the gate's rules (floor 0.6, no regression allowed, no minimum improvement) decide the status
+    should_promote = decision["candidate_score"] >= max(0.6, decision["champion_score"])
+    assert decision["promote"] is should_promote
+    assert outcome["status"] == ("promoted" if should_promote else "rejected")
     assert json.dumps(outcome)  # the outcome is plain JSON for CI
