@@ -190,10 +190,10 @@ def _mount_tmpfs(folder: Path, options: str) -> bool:
 
 @pytest.fixture
 def full_disk(tmp_path):
-    """A home on a 512 KiB tmpfs filled up; skipped where mounting is not allowed."""
+    """A home on a 512 KiB tmpfs filled up; fails (never skips) where mounting is not allowed."""
     home = tmp_path / "full"
     if not _mount_tmpfs(home, "size=512k"):
-        pytest.skip("mounting a tmpfs is not permitted here, so a full disk cannot be made")
+        pytest.fail("mounting a tmpfs is not permitted here, so a full disk cannot be made: run as root (.ci/run does)")
     try:
         with open(home / "filler", "wb") as handle:
             while True:
