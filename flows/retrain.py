@@ -23,23 +23,20 @@ from flows.common import (
     publish_invalid_batches,
 )
 from flows.retrain_tasks import (
+    DataProblem,
     ask_for_approval,
-    champion_fingerprint,
     current_champion,
-    fingerprint_run,
     gate,
-    intake_batch,
+    intake_batches,
     lineage_of,
-    list_batches,
-    load_version,
+    prepare_training,
     promote,
     quarantine,
+    read_champion,
     record_outcome,
     register,
     run_id,
-    screen_timestamps,
     settle_model,
-    split_data,
     train,
     withheld_by_person,
 )
@@ -95,8 +92,9 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
     """The retrain proper; the caller holds the model's run lease."""
     logger = get_run_logger()
     notes = settle_model(config)
-    intakes = [intake_batch(path, config) for path in list_batches(config)]
-    intakes = screen_timestamps(intakes, config)
+    intakes = intake_batches(config)
+    if isinstance(intakes, DataProblem):
+        return data_problem(config, trigger, notes, intakes)
     failed = [i for i in intakes if not i.accepted]
     for i in intakes:  # failed ``warn`` expectations let the batch through, and are logged
         if i.report.warnings and i.report.success and not i.cached:
@@ -119,9 +117,12 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
             message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered",
         )
 
-    split = split_data([i.frame for i in intakes], config)
-    fingerprint = fingerprint_run(split, config)
-    champion_version, champion_fp = champion_fingerprint(config)
+    prepared = prepare_training([i.frame for i in intakes], config)
+    if isinstance(prepared, DataProblem):
+        return data_problem(config, trigger, notes, prepared)
+    split, fingerprint = prepared
+    champion = read_champion(config, fingerprint, override)
+    champion_version = champion.version
     base: dict = dict(
         model=config.name,
         trigger=trigger,
@@ -131,7 +132,7 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
         fingerprint=fingerprint,
         validation=[i.report.to_dict() for i in intakes],
     )
-    if champion_fp == fingerprint:
+    if champion.fingerprint == fingerprint:
         return finish(
             config,
             RunOutcome(
@@ -143,15 +144,12 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
                 ),
             ),
         )
-    blocked = None if override else withheld_by_person(config, fingerprint, holds=False)
-    if blocked:
-        return finish(
-            config, RunOutcome(status=RunStatus.WITHHELD, **base, message=f"nothing trained or registered: {blocked}")
-        )
+    if champion.blocked:
+        message = f"nothing trained or registered: {champion.blocked}"
+        return finish(config, RunOutcome(status=RunStatus.WITHHELD, **base, message=message))
 
-    champion = load_version(config, champion_version)  # the champion when this run began
     candidate = train(split, config)
-    decision = gate(candidate, champion, champion_version, split, config)
+    decision = gate(candidate, champion_version, split, config)  # against the champion when this run began
     lineage = lineage_of(intakes, split, config, fingerprint)
     version = register(candidate, split, decision, lineage, config).version
     failpoint("after_register")
@@ -172,8 +170,8 @@ def settle_candidate(
     if not decision.promote:
         outcome.message = f"v{version} registered as challenger; gate rejected it"
         return finish(config, outcome, version)
-    held = None if override else withheld_by_person(config, outcome.fingerprint)
-    if held:
+    held = None if override or config.approval != "manual" else withheld_by_person(config, outcome.fingerprint)
+    if held:  # an automatic promotion is checked inside the compare-and-swap instead
         outcome.status, outcome.message = RunStatus.WITHHELD, f"v{version} passed the gate but is not promoted: {held}"
         return finish(config, outcome, version)
     if config.approval == "manual":
@@ -202,6 +200,18 @@ def settle_candidate(
     outcome.status, outcome.champion_version = RunStatus.PROMOTED, version
     outcome.message = f"v{version} promoted to champion"
     return finish(config, outcome, version)
+
+
+def data_problem(config: ModelConfig, trigger: Trigger, notes: list[str], problem: DataProblem) -> RunOutcome:
+    """No usable data (no batch files, too few rows): a clear outcome, nothing registered."""
+    get_run_logger().error(problem.message)
+    return RunOutcome(
+        model=config.name,
+        status=RunStatus.DATA_INVALID,
+        trigger=trigger,
+        notes=notes,
+        message=f"{problem.message}; nothing registered",
+    )
 
 
 def finish(config: ModelConfig, outcome: RunOutcome, version: str | None = None) -> RunOutcome:

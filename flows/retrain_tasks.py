@@ -3,9 +3,8 @@ fail transiently, and carries typed inputs and outputs so the flow reads as a pl
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -30,30 +29,45 @@ from registry.store import connect
 from registry.types import VersionInfo
 from registry.verdicts import block_reason, withheld_reason
 from registry.versions import code_version, get_version, load_model, register_candidate
-from training.data import find_batches, frame_hash
+from training.data import DataError, find_batches, frame_hash
 from training.gate import decide_promotion
 from training.pipeline import train_candidate
 from training.split import split_by_time
 from training.types import Candidate, Decision, Split
 
 
+@dataclass(frozen=True)
+class DataProblem:
+    """Data the run cannot use (no batch files, too few rows): the run ends ``data_invalid``."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class ChampionState:
+    """The champion when the run began: version, fingerprint, and a block on this run's data."""
+
+    version: str | None
+    fingerprint: str | None
+    blocked: str | None
+
+
 def run_id() -> str:
     return str(flow_run.get_id() or "")
 
 
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def list_batches(config: ModelConfig) -> list[Path]:
-    return find_batches(config.data_glob)
+@task(cache_policy=NO_CACHE, task_run_name="intake", **IO_RETRIES)
+def intake_batches(config: ModelConfig) -> list[Intake] | DataProblem:
+    """Every batch read and validated (known ones by size and mtime), timestamps screened.
 
-
-@task(cache_policy=NO_CACHE, task_run_name="intake-{path.name}", **IO_RETRIES)
-def intake_batch(path: Path, config: ModelConfig) -> Intake:
-    return check_batch(path, config)
-
-
-@task(cache_policy=NO_CACHE)
-def screen_timestamps(intakes: list[Intake], config: ModelConfig) -> list[Intake]:
-    """Fail accepted batches whose timestamps would break the time split (future, far off)."""
+    One task for all batches: a monthly model has dozens of files, and a task per file cost
+    more in orchestration than re-checking a known file does.
+    """
+    try:
+        paths = find_batches(config.data_glob)
+    except DataError as err:
+        return DataProblem(str(err))
+    intakes = [check_batch(path, config) for path in paths]
     flagged = find_implausible([i for i in intakes if i.accepted], config)
     return [replace(i, report=flagged[str(i.path)]) if str(i.path) in flagged else i for i in intakes]
 
@@ -64,8 +78,13 @@ def quarantine(intake: Intake, config: ModelConfig) -> str:
 
 
 @task(cache_policy=NO_CACHE)
-def split_data(frames: list[pd.DataFrame], config: ModelConfig) -> Split:
-    return split_by_time(pd.concat(frames, ignore_index=True), config)
+def prepare_training(frames: list[pd.DataFrame], config: ModelConfig) -> tuple[Split, str] | DataProblem:
+    """The time split and the fingerprint the candidate would have (data hash, recipe, code)."""
+    try:
+        split = split_by_time(pd.concat(frames, ignore_index=True), config)
+    except DataError as err:
+        return DataProblem(str(err))
+    return split, compute_fingerprint(frame_hash(split.train), recipe_of(config, code_version()))
 
 
 @task(cache_policy=NO_CACHE)
@@ -82,30 +101,23 @@ def settle_model(config: ModelConfig) -> list[str]:
         return []
 
 
-@task(cache_policy=NO_CACHE)
-def fingerprint_run(split: Split, config: ModelConfig) -> str:
-    """The fingerprint the candidate would have: training data hash, recipe, code version."""
-    return compute_fingerprint(frame_hash(split.train), recipe_of(config, code_version()))
-
-
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def champion_fingerprint(config: ModelConfig) -> tuple[str | None, str | None]:
-    """(version, fingerprint) of the current champion, (None, None) before the first one."""
+def read_champion(config: ModelConfig, fingerprint: str, override: str) -> ChampionState:
+    """The champion this run gates against, and whether a person's block stops the run early."""
     info = get_version(connect(config), config.name, CHAMPION)
-    return (None, None) if info is None else (info.version, fingerprint_of(info.tags))
+    blocked = None if override else block_reason(open_ledger(config.ledger_url), config.name, fingerprint)
+    if info is None:
+        return ChampionState(None, None, blocked)
+    return ChampionState(info.version, fingerprint_of(info.tags), blocked)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def withheld_by_person(config: ModelConfig, fingerprint: str | None, holds: bool = True) -> str | None:
-    """Why a block (and, with ``holds``, a hold) stops an automatic promotion now.
+def withheld_by_person(config: ModelConfig, fingerprint: str | None) -> str | None:
+    """Why a hold or a block stops promoting now; asked before requesting a person's approval.
 
-    Checked again atomically when the champion moves; checking early saves training a
-    model that cannot be promoted.
+    An automatic promotion needs no such call: the compare-and-swap checks both atomically.
     """
-    ledger = open_ledger(config.ledger_url)
-    if holds:
-        return withheld_reason(ledger, config.name, fingerprint)
-    return block_reason(ledger, config.name, fingerprint)
+    return withheld_reason(open_ledger(config.ledger_url), config.name, fingerprint)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -116,15 +128,9 @@ def current_champion(config: ModelConfig) -> str | None:
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def load_version(config: ModelConfig, version: str | None) -> Any:
-    """The model of ``version`` by number (not by alias, which may move meanwhile)."""
-    return None if version is None else load_model(connect(config), config.name, version)
-
-
-@task(cache_policy=NO_CACHE)
-def gate(
-    candidate: Candidate, champion: Any, champion_version: str | None, split: Split, config: ModelConfig
-) -> Decision:
+def gate(candidate: Candidate, champion_version: str | None, split: Split, config: ModelConfig) -> Decision:
+    """Load the champion by number (not by alias, which may move meanwhile) and decide."""
+    champion = None if champion_version is None else load_model(connect(config), config.name, champion_version)
     return decide_promotion(
         config.task, config, candidate.model, champion, split.holdout, candidate.features, champion_version
     )
