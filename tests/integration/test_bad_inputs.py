@@ -101,7 +101,7 @@ def test_bad_batch_is_quarantined_and_changes_nothing(case, workspace, synth, tm
 
 
 @pytest.mark.integration
-def test_glob_matching_nothing_is_a_clear_error_via_cli(tmp_path, synth, monkeypatch):
+def test_glob_matching_nothing_is_a_clear_error_via_cli(tmp_path, synth, monkeypatch, capfd):
     from retrain.cli import app
 
     (tmp_path / "batches").mkdir()
@@ -114,6 +114,8 @@ def test_glob_matching_nothing_is_a_clear_error_via_cli(tmp_path, synth, monkeyp
     assert result.exit_code == Exit.DATA_INVALID, result.output
     payload = json.loads(result.stdout)
     assert "nowhere/*.csv" in payload["message"]
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.err + printed.out + result.output, "an expected failure printed a traceback"
     client = MlflowClient(
         tracking_uri=load_config(config_path).tracking_uri, registry_uri=load_config(config_path).tracking_uri
     )
