@@ -93,3 +93,25 @@ def test_a_dry_run_check_remembers_nothing(setup):
 
     assert not check_batch(path, cfg, remember=False).recognised
     assert not cfg.validated_dir.exists() or not any(cfg.validated_dir.rglob("*.json"))
+
+
+def test_a_recognised_file_is_read_from_its_kept_parquet_copy(setup, monkeypatch):
+    import monitoring.intake as intake
+
+    cfg, path = setup
+    first = check_batch(path, cfg)
+    kept = intake.frame_path(cfg, first.data_hash)
+    assert kept.is_file(), "a passed batch keeps its parsed frame"
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("a recognised batch with a kept copy must not be parsed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(intake, "read_batch", no_parsing)
+        second = check_batch(path, cfg)
+    assert second.recognised and second.frame.equals(first.frame)
+
+    kept.write_bytes(b"not parquet")  # a damaged copy: the file is parsed again and the copy rewritten
+    third = check_batch(path, cfg)
+    assert third.recognised and third.frame.equals(first.frame)
+    assert kept.read_bytes()[:4] == b"PAR1"
