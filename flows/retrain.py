@@ -152,7 +152,7 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
     champion = load_version(config, champion_version)  # the champion when this run began
     candidate = train(split, config)
     decision = gate(candidate, champion, champion_version, split, config)
-    lineage = lineage_of(intakes, split, config, fingerprint)
+    lineage = {**lineage_of(intakes, split, config, fingerprint), **candidate.lineage}
     version = register(candidate, split, decision, lineage, config).version
     failpoint("after_register")
     publish_decision(config.name, version, decision, trigger)

@@ -140,7 +140,7 @@ def register(
         config,
         candidate.model,
         split.holdout[candidate.features].head(20),
-        {**lineage, **candidate.lineage},
+        lineage,
         decision.candidate_metrics,
         params=candidate.params,
         decision=decision.to_dict(),
