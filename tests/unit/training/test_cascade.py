@@ -178,3 +178,15 @@ def test_preflight_checks_the_light_estimator(make_config, tmp_path):
     assert field == "cascade.light.class_path" and "needs a classifier" in message
     wrong = make_config(cascade={"light": {"params": {"no_such": 1}}})
     assert _estimator_problem(wrong)[0] == "cascade.light.params"
+
+
+def test_the_example_cascade_config_loads_and_passes_preflight():
+    from pathlib import Path
+
+    from base.settings import load_config
+    from monitoring.preflight import _estimator_problem, _suite_problem
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "flights-late" / "flights-late-cascade.yaml"
+    config = load_config(example)
+    assert config.cascade is not None and config.cascade.budget_metric == "accuracy"
+    assert _estimator_problem(config) is None and _suite_problem(config) is None
