@@ -65,6 +65,7 @@ def test_plain_and_cascade_champions_are_registered_gated_and_served(workspace, 
     from base.settings import load_config
     from registry.versions import load_model
     from training.cascade import CascadeModel
+    from training.gate import decide_promotion
 
     root = workspace.parent
     (root / "cascade").mkdir()
@@ -102,6 +103,11 @@ def test_plain_and_cascade_champions_are_registered_gated_and_served(workspace, 
     assert isinstance(cascade, CascadeModel)
     assert cascade.threshold == float(tags["cascade.threshold"])
     plain = load_model(config, "synth", "champion")
+    # the loaded cascade against the plain champion on the same holdout: a paired comparison
+    holdout = synth.make_month(3)
+    judged = decide_promotion(config.task, config, cascade, plain, holdout, ["x1", "x2", "colour"], "1")
+    assert judged.champion_score is not None and judged.bootstrap is not None
+    assert judged.candidate_metrics["roc_auc"] == pytest.approx(outcome["decision"]["candidate_score"], abs=0.1)
 
     batch = synth.make_month(4, rows=60, seed=3).drop(columns=["ts", "label"])
     expected = {"synth": plain.predict(batch), "synth-cascade": cascade.predict(batch)}
