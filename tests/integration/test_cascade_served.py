@@ -120,6 +120,8 @@ def test_plain_and_cascade_champions_are_registered_gated_and_served(workspace, 
     try:
         for name in expected:  # both start before either is awaited: their start-ups overlap
             port, log = local_net.free_port(), tmp_path / f"serve-{name}.log"
+            while port in {p for _, p, _ in servers.values()}:  # not yet bound by the first server
+                port = local_net.free_port()
             servers[name] = (start_server(name, config.tracking_uri, port, log), port, log)
         for name, (proc, port, log) in servers.items():
             wait_until_up(proc, port, log, local_net)

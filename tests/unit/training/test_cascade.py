@@ -190,3 +190,14 @@ def test_the_example_cascade_config_loads_and_passes_preflight():
     config = load_config(example)
     assert config.cascade is not None and config.cascade.budget_metric == "accuracy"
     assert _estimator_problem(config) is None and _suite_problem(config) is None
+
+
+def test_the_fingerprint_tells_a_cascade_from_its_heavy_model(make_config):
+    """Turning a cascade on retrains on unchanged data; plain configs keep their old fingerprints."""
+    from registry.fingerprint import compute_fingerprint, recipe_of
+
+    plain, cascade = make_config(), make_config(cascade=CASCADE)
+    assert "cascade" not in recipe_of(plain, "code")
+    assert compute_fingerprint("data", recipe_of(plain, "code")) != compute_fingerprint(
+        "data", recipe_of(cascade, "code")
+    )
