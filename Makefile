@@ -41,6 +41,7 @@ bench: install
 	$(VENV)/bin/python bench/light_bench.py
 	$(VENV)/bin/python bench/drift_bench.py
 	$(VENV)/bin/python bench/server_bench.py
+	$(VENV)/bin/python bench/cascade_bench.py
 
 ui: install
 	$(VENV)/bin/retrain ui

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from base.cascade_config import CascadeConfig, cascade_problem
 from base.errors import Kind, RetrainError
 from base.paths import NAME_PATTERN, NAME_RULE, home_path
 from base.vocabulary import Signal
@@ -210,6 +211,7 @@ class ModelConfig(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     runs: RunsConfig = Field(default_factory=RunsConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    cascade: CascadeConfig | None = None
     approval: Literal["auto", "manual"] = "auto"
     approval_timeout_hours: float = Field(default=24.0, gt=0)
 
@@ -230,6 +232,13 @@ class ModelConfig(_Strict):
             raise ValueError(
                 f"gate.primary_metric {metric!r} is not a {self.task} metric; expected one of {METRIC_NAMES[self.task]}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_cascade(self) -> "ModelConfig":
+        problem = cascade_problem(self.task, self.cascade, self.data.features)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property

@@ -150,7 +150,7 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
 
     candidate = train(split, config)
     decision = gate(candidate, champion_version, split, config)  # against the champion when this run began
-    lineage = lineage_of(intakes, split, config, fingerprint)
+    lineage = {**lineage_of(intakes, split, config, fingerprint), **candidate.lineage}
     version = register(candidate, split, decision, lineage, config).version
     failpoint("after_register")
     publish_decision(config.name, version, decision, trigger)

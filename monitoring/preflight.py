@@ -61,6 +61,21 @@ def _estimator_problem(config: "ModelConfig") -> tuple[str, str] | None:
     except PipelineError as err:
         field = "estimator.params" if "estimator.params" in str(err) else "estimator.class_path"
         return field, str(err)
+    return _light_estimator_problem(config)
+
+
+def _light_estimator_problem(config: "ModelConfig") -> tuple[str, str] | None:
+    """A cascade's light model passes the same checks as the heavy one."""
+    if config.cascade is None:
+        return None
+    from training.cascade import make_light_estimator
+    from training.pipeline import PipelineError
+
+    try:
+        make_light_estimator(config)
+    except PipelineError as err:
+        field = "cascade.light.params" if "cascade.light.params" in str(err) else "cascade.light.class_path"
+        return field, str(err)
     return None
 
 

@@ -172,6 +172,10 @@ def train_candidate(split: Split, config: "ModelConfig") -> Candidate:
     X, y = train[features], train[target]
     if config.task != "regression" and y.nunique() < 2:
         raise PipelineError(f"training data has a single class in {target!r}: {y.unique().tolist()}")
+    if config.cascade is not None:
+        from training.cascade import train_cascade
+
+        return train_cascade(train, features, config)
     model = build_pipeline(config, X)
     with limited_threads(config):
         model.fit(X, y)

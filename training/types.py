@@ -68,9 +68,10 @@ class Candidate:
     params: dict[str, Any]
     train_rows: int
     estimator: str = ""
+    lineage: dict[str, Any] = field(default_factory=dict)  # extra tags, e.g. a cascade's threshold
 
     def to_dict(self) -> dict:
-        keys = ("features", "params", "train_rows", "estimator")
+        keys = ("features", "params", "train_rows", "estimator", "lineage")
         return to_jsonable({k: getattr(self, k) for k in keys})
 
 
