@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from base.errors import Kind, RetrainError
 from base.paths import NAME_PATTERN, NAME_RULE, home_path
+from base.serving_config import ServingConfig, check_serving
 from base.vocabulary import Signal
 
 Task = Literal["binary", "multiclass", "regression"]
@@ -210,6 +211,7 @@ class ModelConfig(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     runs: RunsConfig = Field(default_factory=RunsConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
     approval: Literal["auto", "manual"] = "auto"
     approval_timeout_hours: float = Field(default=24.0, gt=0)
 
@@ -230,6 +232,7 @@ class ModelConfig(_Strict):
             raise ValueError(
                 f"gate.primary_metric {metric!r} is not a {self.task} metric; expected one of {METRIC_NAMES[self.task]}"
             )
+        check_serving(self.task, self.serving)
         return self
 
     @property
