@@ -91,6 +91,16 @@ def calibrate(task: str, outputs: Outputs, y: Any, serving: ServingConfig) -> Ca
     return Calibration(serving.threshold, threshold, rate, auto_accuracy, **interval)
 
 
+def calibrate_model(
+    task: str, model: Any, holdout: pd.DataFrame, features: list[str], target: str, serving: ServingConfig
+) -> Calibration:
+    """The calibration of a fitted model on its holdout's labelled rows (training time)."""
+    from training.metrics import predict_outputs
+
+    labelled = holdout[holdout[target].notna()]
+    return calibrate(task, predict_outputs(task, model, labelled[features]), labelled[target].to_numpy(), serving)
+
+
 def choose_threshold(task: str, confidence: np.ndarray, correct: np.ndarray | None, serving: ServingConfig) -> float:
     """Fixed; or the quantile that sends ``review_rate`` to review; or, for ``accuracy``, the
     smallest margin whose rows at or above it reach ``target_accuracy`` (most rows auto-routed)."""
