@@ -197,3 +197,21 @@ def validate_for_scoring(frame: "pd.DataFrame", config: "ModelConfig", batch: st
         suite = Path(tmp) / "scoring.suite.json"
         suite.write_text(json.dumps({"name": name, "expectations": kept}))
         return validate_batch(frame, suite, batch)
+
+
+def write_rows(rows: "pd.DataFrame", out: str | Path) -> Path:
+    """The scored rows as Parquet (``.parquet``/``.pq``) or CSV (anything else), through a scratch file."""
+    import os
+
+    from base.errors import store_faults
+
+    out = Path(out)
+    with store_faults("output file", str(out), "check the folder exists and may be written"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scratch = out.with_name(f".{out.name}.tmp")
+        if out.suffix.lower() in (".parquet", ".pq"):
+            rows.to_parquet(scratch, index=False)
+        else:
+            rows.to_csv(scratch, index=False)
+        os.replace(scratch, out)
+    return out
