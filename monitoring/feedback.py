@@ -119,8 +119,8 @@ def read_labels(path: Path, config: "ModelConfig") -> pd.DataFrame:
         raw = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
     except (OSError, ValueError) as exc:
         raise LabelsUnusable(f"{path}: cannot read the labels file: {exc}", file=str(path)) from None
-    id_col = _first(raw, ["id", config.serving.id_column], path, "an id")
-    label_col = _first(raw, ["label", config.data.target_column], path, "a label")
+    id_col = _first(raw, ["id", config.serving.id_column], path, "id")
+    label_col = _first(raw, ["label", config.data.target_column], path, "label")
     labels = pd.DataFrame({"id": raw[id_col].astype(str), TRUTH: raw[label_col]})
     return labels[labels[TRUTH].notna()].drop_duplicates("id", keep="last")
 
