@@ -107,8 +107,10 @@ def choose_threshold(task: str, confidence: np.ndarray, correct: np.ndarray | No
     if serving.threshold is ThresholdMode.FIXED or len(confidence) == 0:
         return float(serving.fixed)
     if serving.threshold is ThresholdMode.REVIEW_RATE:
-        if task == "regression":  # review when wider than the threshold: the widest share goes
-            return float(np.quantile(confidence, 1.0 - serving.review_rate, method="higher"))
+        if task == "regression":  # review when wider: the narrowest width leaving at most that share wider
+            widths = np.unique(confidence)
+            wider = len(confidence) - np.searchsorted(np.sort(confidence), widths, side="right")
+            return float(widths[np.argmax(wider <= serving.review_rate * len(confidence))])
         return float(np.quantile(confidence, serving.review_rate, method="lower")) if serving.review_rate > 0 else 0.0
     assert correct is not None  # the config refuses the accuracy mode for regression
     order = np.argsort(-confidence, kind="mergesort")
