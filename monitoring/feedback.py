@@ -252,9 +252,13 @@ def judge_champion(
 
 def run_feedback(config: "ModelConfig", labels_path: Path) -> FeedbackResult:
     """Read the labels file, the prediction log, the answers and the champion, then judge."""
+    return judge_labels(config, read_labels(labels_path, config))
+
+
+def judge_labels(config: "ModelConfig", labels: pd.DataFrame) -> FeedbackResult:
+    """Judge with labels already in hand (``id``, ``truth``), against the stored log and answers."""
     from registry import prediction_log, review_queue
 
-    labels = read_labels(labels_path, config)
     log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
     version, baseline = champion_baseline(config)
     return judge_feedback(config, log, labels, review_queue.answers(config.home, config.name), version, baseline)

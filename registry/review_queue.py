@@ -110,3 +110,12 @@ def answers(home: Path, model: str) -> pd.DataFrame:
         return pd.read_sql_query(
             "SELECT id, label, reviewer, answered_at FROM answers WHERE model = ?", conn, params=(model,)
         )
+
+
+def forget(home: Path, model: str) -> None:
+    """Drop a model's queue and answers (the demo starts its model from scratch)."""
+    if not queue_path(home).is_file():
+        return
+    with open_queue(home) as conn:
+        conn.execute("DELETE FROM queue WHERE model = ?", (model,))
+        conn.execute("DELETE FROM answers WHERE model = ?", (model,))
