@@ -167,6 +167,17 @@ def day_figures(task: str, metric: str, joined: pd.DataFrame) -> list[DayFigures
     return out
 
 
+def label_text(values: Any) -> pd.Series:
+    """Labels as text, with whole numbers written as integers: a label column read with a
+    missing value arrives as floats (1.0) while the model's classes say 1."""
+    series = pd.Series(values).reset_index(drop=True)
+    numbers = pd.to_numeric(series, errors="coerce")
+    whole = numbers.notna() & np.isfinite(numbers) & (numbers == numbers.round())
+    text = series.astype(str)
+    text[whole] = numbers[whole].astype("int64").astype(str)
+    return text
+
+
 def live_metric(task: str, metric: str, known: pd.DataFrame) -> float | None:
     """``metric`` on labelled logged rows, computed as the gate computes it; None when undefined."""
     from training.metrics import weighted_metric
@@ -177,11 +188,12 @@ def live_metric(task: str, metric: str, known: pd.DataFrame) -> float | None:
     if task == "regression":
         y, out = truth.astype(float).to_numpy(), known["prediction"].astype(float).to_numpy()
     elif task == "binary":
-        y = (truth.astype(str) == known["positive_label"].astype(str)).to_numpy().astype(float)
+        y = (label_text(truth) == label_text(known["positive_label"])).to_numpy().astype(float)
         out = known["score"].astype(float).to_numpy()
     else:
-        space = np.unique(np.concatenate([truth.astype(str), known["prediction"].astype(str)]))
-        y, out = np.searchsorted(space, truth.astype(str)), np.searchsorted(space, known["prediction"].astype(str))
+        truth_text, predicted = label_text(truth), label_text(known["prediction"])
+        space = np.unique(np.concatenate([truth_text, predicted]))
+        y, out = np.searchsorted(space, truth_text), np.searchsorted(space, predicted)
     value = weighted_metric(task, metric, y, out)
     return value if np.isfinite(value) else None
 
@@ -190,7 +202,7 @@ def hit_rate(task: str, known: pd.DataFrame) -> float | None:
     """Share of labelled rows predicted right (classifiers); None for regression or no rows."""
     if task == "regression" or known.empty:
         return None
-    return float((known["prediction"].astype(str) == known[TRUTH].astype(str)).mean())
+    return float((label_text(known["prediction"]) == label_text(known[TRUTH])).mean())
 
 
 def judge_feedback(
@@ -211,9 +223,8 @@ def judge_feedback(
     days = day_figures(config.task, metric, joined)
     known = joined[joined[TRUTH].notna()]
     reviewed = joined[(joined["route"] == Route.REVIEW) & joined["answer"].notna()]
-    override = (
-        None if reviewed.empty else float((reviewed["answer"].astype(str) != reviewed["prediction"].astype(str)).mean())
-    )
+    changed = label_text(reviewed["answer"]) != label_text(reviewed["prediction"])
+    override = None if reviewed.empty else float(changed.mean())
     decay, notes = judge_champion(config, days, champion_version, baseline)
     signals = tuple(decide_signals(None, decay, list(config.drift.triggers)))
     return FeedbackResult(

@@ -49,6 +49,7 @@ NO_ANSWERS = pd.DataFrame(columns=["id", "label", "reviewer", "answered_at"])
 
 def test_a_champion_as_good_as_promised_raises_no_signal_and_figures_are_per_day():
     (a, ya), (b, yb) = logged("2026-03-01"), logged("2026-03-02", seed=1)
+    yb = yb.astype(float)  # a label column with a gap is read as floats: 1.0 is still label 1
     log, labels = pd.concat([a, b]), pd.concat([labels_of(a, ya), labels_of(b, yb)])
     got = judge_feedback(config(), log, labels, NO_ANSWERS, "1", baseline=0.82)
     assert [d.day for d in got.days] == ["2026-03-01", "2026-03-02"]
