@@ -52,9 +52,11 @@ def wait_for(what: str, probe, timeout: float = 60):
 
 def test_score_review_and_feedback_that_starts_a_retrain(workspace, synth, tmp_path, monkeypatch):
     from mlflow import MlflowClient
+    from prefect.flow_engine import run_flow
 
     from flows.deploy import retrain_deployment
     from flows.feedback import feedback_flow
+    from flows.retrain import retrain_flow
 
     monkeypatch.setenv("RETRAIN_ACTOR", "reviewer@test")
     assert synth.run_flow(workspace)["status"] == "promoted"
@@ -122,3 +124,5 @@ def test_score_review_and_feedback_that_starts_a_retrain(workspace, synth, tmp_p
     (run,) = wait_for("a retrain run started by the performance event", lambda: performance_runs(deployment_id))
     assert run.parameters["config_path"] == str(workspace)
     assert run.parameters["reason"].startswith("live labels: DEGRADED")
+    outcome = run_flow(retrain_flow, flow_run=run, parameters=run.parameters)  # what a worker does with it
+    assert outcome.trigger == "performance" and outcome.status == "unchanged"  # same data: nothing new to train
