@@ -138,6 +138,7 @@ def predict_rows(
 
 def load_scoring_model(config: "ModelConfig", version: str | None) -> tuple[Any, Any, "Calibration", list[str]]:
     """(version info, model, calibration, notes) of ``version`` or of the champion."""
+    from base.serving_config import ThresholdMode
     from registry.store import connect
     from registry.types import VersionNotFound
     from registry.versions import get_version, load_model
@@ -145,20 +146,17 @@ def load_scoring_model(config: "ModelConfig", version: str | None) -> tuple[Any,
 
     client = connect(config)
     info = get_version(client, config.name, version or CHAMPION)
+    if info is None and version:
+        raise VersionNotFound(config.name, version)
     if info is None:
-        what = f"version {version}" if version else "a champion"
-        raise (
-            VersionNotFound(config.name, version or CHAMPION)
-            if version
-            else RetrainError(
-                f"model {config.name!r} has no {what} in {config.tracking_uri}; run `retrain run` first",
-                kind=Kind.UNKNOWN_MODEL,
-            )
+        raise RetrainError(
+            f"model {config.name!r} has no champion in {config.tracking_uri}; run `retrain run` first",
+            kind=Kind.UNKNOWN_MODEL,
         )
     calibration = Calibration.from_tags(info.tags)
     notes = []
     if calibration is None:
-        calibration = Calibration("fixed", config.serving.fixed)  # type: ignore[arg-type]
+        calibration = Calibration(ThresholdMode.FIXED, config.serving.fixed)
         notes.append(f"v{info.version} records no serving threshold; using serving.fixed = {config.serving.fixed:g}")
     return info, load_model(client, config.name, info.version), calibration, notes
 
