@@ -126,3 +126,12 @@ def test_score_review_and_feedback_that_starts_a_retrain(workspace, synth, tmp_p
     assert run.parameters["reason"].startswith("live labels: DEGRADED")
     outcome = run_flow(retrain_flow, flow_run=run, parameters=run.parameters)  # what a worker does with it
     assert outcome.trigger == "performance" and outcome.status == "unchanged"  # same data: nothing new to train
+
+    # rows to score carry no labels yet: the suite's target expectations do not apply; CSV by suffix
+    unlabelled = synth.make_month(5, rows=100).drop(columns="label")
+    unlabelled["x1"] = unlabelled["x1"].clip(-2.5, 2.5)
+    unlabelled.to_csv(tmp_path / "m05.csv", index=False)
+    assert (
+        cli("score", str(workspace), str(tmp_path / "m05.csv"), "--out", str(tmp_path / "m05.out.csv")).exit_code == 0
+    )
+    assert len(pd.read_csv(tmp_path / "m05.out.csv")) == 100 and len(logged_files(home)) == 2
