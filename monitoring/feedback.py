@@ -7,6 +7,7 @@ rows, and the review-override rate (answers that disagree with the model). The c
 most recent day with at least ``drift.min_rows`` labelled rows is judged against the metric
 it was promoted with, exactly like a labelled batch in a drift check (``monitoring.decay``):
 a drop past ``drift.performance_tolerance`` is the performance signal that starts a retrain.
+Labels are remembered (``registry.label_store``), so outcomes that arrive in pieces add up.
 """
 
 from __future__ import annotations
@@ -226,6 +227,9 @@ def judge_feedback(
     changed = label_text(reviewed["answer"]) != label_text(reviewed["prediction"])
     override = None if reviewed.empty else float(changed.mean())
     decay, notes = judge_champion(config, days, champion_version, baseline)
+    unmatched = int((~labels["id"].astype(str).isin(joined["id"])).sum()) if len(labels) else 0
+    if unmatched:
+        notes.append(f"{unmatched} label(s) match no logged prediction (scored elsewhere, or not yet)")
     signals = tuple(decide_signals(None, decay, list(config.drift.triggers)))
     return FeedbackResult(
         config.name,
@@ -267,9 +271,11 @@ def run_feedback(config: "ModelConfig", labels_path: Path) -> FeedbackResult:
 
 
 def judge_labels(config: "ModelConfig", labels: pd.DataFrame) -> FeedbackResult:
-    """Judge with labels already in hand (``id``, ``truth``), against the stored log and answers."""
-    from registry import prediction_log, review_queue
+    """Remember the labels in hand (``id``, ``truth``), then judge with every label so far."""
+    from registry import label_store, prediction_log, review_queue
 
+    label_store.add_labels(config.home, config.name, labels["id"], label_text(labels[TRUTH]))
+    labels = label_store.read_labels(config.home, config.name).rename(columns={"label": TRUTH})[["id", TRUTH]]
     log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
     version, baseline = champion_baseline(config)
     return judge_feedback(config, log, labels, review_queue.answers(config.home, config.name), version, baseline)

@@ -18,11 +18,12 @@ from typing import Any
 
 
 def forget_serving(config: Any) -> None:
-    """A re-run starts the demo model's prediction log and review queue empty too."""
-    from registry.review_queue import forget
+    """A re-run starts the demo model's prediction log, review queue and labels empty too."""
+    from registry import label_store, review_queue
 
     shutil.rmtree(config.serving.log_root(config.home) / config.name, ignore_errors=True)
-    forget(config.home, config.name)
+    review_queue.forget(config.home, config.name)
+    label_store.forget(config.home, config.name)
 
 
 def score_and_feed_back(config: Any, batch: Path, month: int, year: int, out: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from registry import prediction_log, review_queue
+from registry import label_store, prediction_log, review_queue
 
 DAY1, DAY2 = datetime(2026, 3, 1, 12, tzinfo=UTC), datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -54,3 +54,13 @@ def test_an_answer_is_a_label_with_its_reviewer_and_survives_rescoring(tmp_path)
     assert answers[["id", "label", "reviewer"]].values.tolist() == [["b", "0", "ann@host"]]
     with pytest.raises(review_queue.NotQueued, match="not in the review queue"):
         review_queue.answer(tmp_path, "m", "zzz", "1", "ann@host")
+
+
+def test_labels_add_up_across_deliveries_and_a_later_label_replaces_an_earlier_one(tmp_path):
+    label_store.add_labels(tmp_path, "m", pd.Series(["a", "b"]), pd.Series(["0", "1"]))
+    label_store.add_labels(tmp_path, "m", pd.Series(["b", "c"]), pd.Series(["0", "1"]))
+    label_store.add_labels(tmp_path, "other", pd.Series(["a"]), pd.Series(["1"]))
+    got = label_store.read_labels(tmp_path, "m").sort_values("id")
+    assert got[["id", "label"]].values.tolist() == [["a", "0"], ["b", "0"], ["c", "1"]]
+    label_store.forget(tmp_path, "m")
+    assert label_store.read_labels(tmp_path, "m").empty and len(label_store.read_labels(tmp_path, "other")) == 1
