@@ -98,3 +98,22 @@ def test_labels_file_needs_an_id_and_a_label(tmp_path):
     pd.DataFrame({"key": [1], "label": [0]}).to_csv(bad, index=False)
     with pytest.raises(LabelsUnusable, match="no id column"):
         read_labels(bad, config())
+
+
+def test_live_metrics_match_the_gates_for_multiclass_and_regression():
+    from monitoring.feedback import TRUTH, live_metric
+    from training.metrics import metric_from_outputs
+    from training.types import Outputs
+
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet([1, 1, 1], 300)
+    labels = np.array(["a", "b", "c"])
+    truth = rng.choice(labels, 300)
+    rows = pd.DataFrame({"prediction": labels[proba.argmax(axis=1)], TRUTH: truth})
+    gate = metric_from_outputs("multiclass", "macro_f1", truth, Outputs(values=proba, labels=labels))
+    assert live_metric("multiclass", "macro_f1", rows) == pytest.approx(gate)
+
+    predicted, actual = rng.normal(0, 1, 300), rng.normal(0, 1, 300)
+    rows = pd.DataFrame({"prediction": predicted, TRUTH: [str(v) for v in actual]})  # remembered labels are text
+    gate = metric_from_outputs("regression", "rmse", actual, Outputs(values=predicted))
+    assert live_metric("regression", "rmse", rows) == pytest.approx(gate)
