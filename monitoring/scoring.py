@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,7 +104,7 @@ def score_batch(
     review = (result.rows["route"] == Route.REVIEW).to_numpy()
     features = frame.reset_index(drop=True).loc[review, _queued_columns(config, frame)]
     queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features)
-    return ScoreResult(**{**result.__dict__, "log_file": str(log_file), "queued": queued})
+    return replace(result, log_file=str(log_file), queued=queued)
 
 
 def predict_rows(
