@@ -76,3 +76,25 @@ def test_row_ids_use_the_column_or_a_stable_hash_of_the_row():
     assert row_ids(frame, "k").tolist() == ["10", "11"]
     hashed = row_ids(frame, None)
     assert hashed.tolist() == row_ids(frame.copy(), None).tolist() and hashed.nunique() == 2
+
+
+def test_a_target_accuracy_for_a_regressor_is_a_config_error_naming_the_field(tmp_path):
+    import yaml
+
+    from base.settings import ConfigError, load_config
+
+    raw = {
+        "name": "r",
+        "task": "regression",
+        "data": {"path": "*.csv", "timestamp_column": "ts", "target_column": "y"},
+        "validation": {"suite": "s.json"},
+        "serving": {"threshold": "accuracy"},
+    }
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.field == "serving.threshold" and "needs a classifier" in str(err.value)
+    raw["serving"] = {"threshold": "review_rate", "review_rate": 0.2}
+    path.write_text(yaml.safe_dump(raw))
+    assert load_config(path).serving.review_rate == 0.2
