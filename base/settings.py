@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from base.cascade_config import CascadeConfig, cascade_problem
 from base.errors import Kind, RetrainError
 from base.paths import NAME_PATTERN, NAME_RULE, home_path
+from base.serving_config import ServingConfig, check_serving
 from base.vocabulary import Signal
 
 Task = Literal["binary", "multiclass", "regression"]
@@ -212,6 +213,7 @@ class ModelConfig(_Strict):
     runs: RunsConfig = Field(default_factory=RunsConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     cascade: CascadeConfig | None = None
+    serving: ServingConfig = Field(default_factory=ServingConfig)
     approval: Literal["auto", "manual"] = "auto"
     approval_timeout_hours: float = Field(default=24.0, gt=0)
 
@@ -232,6 +234,7 @@ class ModelConfig(_Strict):
             raise ValueError(
                 f"gate.primary_metric {metric!r} is not a {self.task} metric; expected one of {METRIC_NAMES[self.task]}"
             )
+        check_serving(self.task, self.serving)
         return self
 
     @model_validator(mode="after")

@@ -29,6 +29,13 @@ class Trigger(StrEnum):
     DEMO = "demo"
 
 
+class Route(StrEnum):
+    """Where a scored row goes: its prediction counts (``auto``) or a person decides (``review``)."""
+
+    AUTO = "auto"
+    REVIEW = "review"
+
+
 class RunStatus(StrEnum):
     """How one retrain ended; ``base.outcome.EXIT_BY_STATUS`` gives each its exit code."""
 

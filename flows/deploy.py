@@ -146,9 +146,40 @@ def ops_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
     ]
 
 
+def serving_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
+    """Score a batch with the champion, and feed late labels back, from the UI (or a schedule added there)."""
+    from flows.feedback import feedback_flow
+    from flows.score import score_flow
+
+    path = str(config.config_path)
+    return [
+        deployment_of(
+            score_flow,
+            name=config.name,
+            parameters={"config_path": path, "batch_path": None, "out_path": None, "version": None},
+            tags=model_tags(config),
+            description=f"Score {config.name}'s newest batch (or batch_path) with the champion; log, queue review.",
+            entrypoint_type=ENTRYPOINT,
+        ),
+        deployment_of(
+            feedback_flow,
+            name=config.name,
+            parameters={"config_path": path},
+            tags=model_tags(config),
+            description=f"Join late labels (labels_path) to {config.name}'s prediction log; emit decay events.",
+            entrypoint_type=ENTRYPOINT,
+        ),
+    ]
+
+
 def build_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
     """All deployments of one model."""
-    return [retrain_deployment(config), drift_check_deployment(config), *ops_deployments(config)]
+    return [
+        retrain_deployment(config),
+        drift_check_deployment(config),
+        *ops_deployments(config),
+        *serving_deployments(config),
+    ]
 
 
 def describe(deployment: "RunnerDeployment") -> dict[str, Any]:

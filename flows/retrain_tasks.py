@@ -32,6 +32,7 @@ from registry.versions import code_version, get_version, load_model, register_ca
 from training.data import DataError, find_batches, frame_hash
 from training.gate import decide_promotion
 from training.pipeline import train_candidate
+from training.serving import calibrate_model
 from training.split import split_by_time
 from training.types import Candidate, Decision, Split
 
@@ -140,13 +141,18 @@ def gate(candidate: Candidate, champion_version: str | None, split: Split, confi
 def register(
     candidate: Candidate, split: Split, decision: Decision, lineage: dict[str, Any], config: ModelConfig
 ) -> VersionInfo:
-    """Model, lineage and drift reference in one registration; a retry finds the version it made."""
+    """Model, lineage and drift reference in one registration; a retry finds the version it made.
+
+    The serving threshold is chosen on the same holdout and recorded with the version."""
+    serving = calibrate_model(
+        config.task, candidate.model, split.holdout, candidate.features, config.data.target_column, config.serving
+    )
     return register_candidate(
         connect(config),
         config,
         candidate.model,
         split.holdout[candidate.features].head(20),
-        lineage,
+        {**lineage, **serving.to_tags()},
         decision.candidate_metrics,
         params=candidate.params,
         decision=decision.to_dict(),

@@ -22,6 +22,8 @@ from typing import Any
 
 from base.outcome import RunOutcome
 from base.settings import load_config, resolve_home
+from retrain.demo.serving import forget_serving, merge_signals, score_and_feed_back
+from retrain.demo.workspace import YEAR
 from retrain.output import console
 
 MODEL = "flights-late"
@@ -48,13 +50,14 @@ def play_demo(months: int = 12, as_json: bool = False, schedule_days: int = 60) 
     last_retrain = month_of(initial[-1])
     for step in later:
         step = arrive(step, workspace.root / "batches")
+        served = score_and_feed_back(config, step[0], month_of(step[0]), YEAR, out)
         check = check_step(config, step[0], out)
-        trigger = choose_trigger(check, month_of(step[0]) - last_retrain, schedule_days)
+        trigger = choose_trigger(merge_signals(check, served), month_of(step[0]) - last_retrain, schedule_days)
         if trigger is None:
-            timeline.append(skipped_row(label_of(step), check))
+            timeline.append(skipped_row(label_of(step), check) | served_columns(served, None))
             out.print(format_row(timeline[-1]))
             continue
-        timeline.append(run_step(config, step, trigger, out, check))
+        timeline.append(run_step(config, step, trigger, out, check) | served_columns(served, trigger))
         if timeline[-1]["decision"] != "data_invalid":
             last_retrain = month_of(step[0])
     rollback = roll_back_once(config, out)
@@ -93,6 +96,19 @@ def forget_previous_run(config: Any) -> None:
     forget_model(config.ledger_url, config.name)
     for folder in (config.quarantine_dir, config.validated_dir):
         shutil.rmtree(folder, ignore_errors=True)
+    forget_serving(config)
+
+
+def served_columns(served: dict[str, Any], trigger: str | None) -> dict[str, Any]:
+    """The month as the champion served it, and whether its late labels started the retrain."""
+    return {
+        "served_by": served.get("served"),
+        "live_auc": served.get("live_auc"),
+        "live_accuracy": served.get("live_accuracy"),
+        "review_rate": served.get("review_rate"),
+        "auto_accuracy": served.get("auto_accuracy"),
+        "feedback_triggered": trigger == "performance" and "performance" in served.get("signals", []),
+    }
 
 
 def arrival_plan(workspace: Any) -> list[list[Path]]:
@@ -239,6 +255,9 @@ def render_timeline(rows: list[dict[str, Any]], out: Any) -> None:
         "validation",
         "drift",
         "AUC drop",
+        "live AUC",
+        "review",
+        "auto acc",
         "trigger",
         "candidate",
         "champion",
@@ -246,7 +265,7 @@ def render_timeline(rows: list[dict[str, Any]], out: Any) -> None:
         "decision",
         "ver",
         "champ",
-        title="timeline (AUC on the newest month)",
+        title="timeline (AUC on the newest month; live = the champion on the month it served, labels fed back)",
     )
     for r in rows:
         ci = "" if not r["ci"] or r["ci"][0] is None else f"[{r['ci'][0]:+.4f}, {r['ci'][1]:+.4f}]"
@@ -255,7 +274,10 @@ def render_timeline(rows: list[dict[str, Any]], out: Any) -> None:
             r["validation"],
             fmt(r.get("drift_share"), 2),
             fmt(r.get("decay")),
-            r["trigger"],
+            fmt(r.get("live_auc")),
+            "" if r.get("review_rate") is None else f"{r['review_rate']:.1%}",
+            fmt(r.get("auto_accuracy"), 3),
+            r["trigger"] + (" (labels)" if r.get("feedback_triggered") else ""),
             fmt(r["candidate"]),
             fmt(r["champion"]),
             ci,

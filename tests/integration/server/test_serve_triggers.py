@@ -135,6 +135,8 @@ def test_register_only_creates_interval_schedule_triggers_and_limit(tmp_path, sy
         "approve/synth-m",
         "rollback/synth-m",
         "promote/synth-m",
+        "score/synth-m",
+        "feedback/synth-m",
     }
 
     retrain = deployment("retrain/synth-m")
@@ -215,4 +217,10 @@ def test_policy_decides_which_events_start_a_retrain(tmp_path, synth, policy, ex
 
     assert sorted(e for t in retrain.triggers for e in t.expect) == expected
     assert retrain.schedules[0].schedule.anchor_date == datetime(2026, 3, 1, 6, tzinfo=UTC)
-    assert drift_check.triggers == [] and [d.flow_name for d in ops] == ["approve", "rollback", "promote"]
+    assert drift_check.triggers == [] and [d.flow_name for d in ops] == [
+        "approve",
+        "rollback",
+        "promote",
+        "score",
+        "feedback",
+    ]

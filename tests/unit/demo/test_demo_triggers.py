@@ -26,3 +26,15 @@ def test_months_and_labels_come_from_file_names():
     assert month_of(Path("flights-2013-07-broken.csv")) == 7
     assert label_of(files) == "2013-01..03"
     assert label_of(files[:1]) == "2013-01"
+
+
+def test_late_labels_that_show_decay_trigger_first_and_the_timeline_says_so():
+    from retrain.demo.play import served_columns
+    from retrain.demo.serving import merge_signals
+
+    check = {"status": "signal", "signals": ["drift"]}
+    served = {"served": "v2", "live_auc": 0.61, "signals": ["performance"]}
+    assert choose_trigger(merge_signals(check, served), 0, 60) == "performance"
+    assert served_columns(served, "performance")["feedback_triggered"] is True
+    assert served_columns(served, "drift")["feedback_triggered"] is False
+    assert merge_signals(check, {"served": "refused", "signals": []})["signals"] == ["drift"]

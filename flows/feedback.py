@@ -1,0 +1,82 @@
+"""``feedback_flow``: join late labels to the prediction log and tell the world when the
+champion has lost its edge.
+
+The judging lives in ``monitoring.feedback`` (``retrain feedback`` runs it without Prefect);
+the flow logs the figures to MLflow and emits the same performance event a drift check
+emits on a labelled batch, so the retrain deployment's existing trigger starts the retrain:
+how the model does with its users is a retrain signal like any other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from base.settings import ModelConfig, load_config
+from base.vocabulary import EVENTS, Signal
+from flows.common import IO_RETRIES, artifact_key
+from flows.drift import model_resource_id
+from monitoring.feedback import FeedbackResult, run_feedback
+from monitoring.feedback_log import log_feedback
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def judge(config: ModelConfig, labels_path: str) -> FeedbackResult:
+    return run_feedback(config, Path(labels_path))
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def log_run(config: ModelConfig, result: FeedbackResult) -> str:
+    return log_feedback(config, result, str(flow_run.get_id() or ""))
+
+
+def emit_feedback(result: FeedbackResult, mlflow_run_id: str | None) -> list[str]:
+    """``retrain.performance.degraded`` when the champion degraded on live labels; triggers decide."""
+    from prefect.events import emit_event
+
+    if not result.degraded:
+        return []
+    event = EVENTS[Signal.PERFORMANCE]
+    emit_event(
+        event=event,
+        resource={"prefect.resource.id": model_resource_id(result.model), "prefect.resource.name": result.model},
+        related=[
+            {
+                "prefect.resource.id": f"{model_resource_id(result.model)}.v{result.champion_version}",
+                "prefect.resource.role": "model-version",
+            }
+        ],
+        payload={
+            "model": result.model,
+            "version": result.champion_version,
+            "source": "feedback",
+            "signal": Signal.PERFORMANCE,
+            "starts_retrain": Signal.PERFORMANCE in result.signals,
+            "summary": f"live labels: {result.summary().splitlines()[1][:480]}",
+            "figures": result.figures(),
+            "mlflow_run_id": mlflow_run_id,
+        },
+    )
+    return [event]
+
+
+def name_run() -> str:
+    return f"feedback-{Path(flow_run.parameters['config_path']).stem}"
+
+
+@flow(name="feedback", flow_run_name=name_run, log_prints=True)
+def feedback_flow(config_path: str, labels_path: str) -> dict[str, Any]:
+    """Join the labels file to the prediction log, log live figures, emit the performance event."""
+    config = load_config(config_path)
+    result = judge(config, labels_path)
+    run_id = log_run(config, result)
+    events = emit_feedback(result, run_id)
+    lines = [f"# {config.name}: feedback", "", "```", result.summary(), "```"]
+    create_markdown_artifact(markdown="\n".join(lines), key=artifact_key(config.name, "feedback"))
+    get_run_logger().info("%s; events: %s", result.summary(), ", ".join(events) or "none")
+    return {**result.to_dict(), "events": events, "mlflow_run_id": run_id}

@@ -1,0 +1,295 @@
+"""Labels that come back: how the champion does on the rows it actually scored.
+
+Late ground truth (a file of id + label) and reviewers' answers are joined to the prediction
+log by row id; a file's label wins over a reviewer's. From the joined rows come, per day and
+version, the live metric, the accuracy, the review rate and the accuracy of the auto-routed
+rows, and the review-override rate (answers that disagree with the model). The champion's
+most recent day with at least ``drift.min_rows`` labelled rows is judged against the metric
+it was promoted with, exactly like a labelled batch in a drift check (``monitoring.decay``):
+a drop past ``drift.performance_tolerance`` is the performance signal that starts a retrain.
+Labels are remembered (``registry.label_store``), so outcomes that arrive in pieces add up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from base.errors import Kind, RetrainError
+from base.vocabulary import Route, Signal
+from monitoring.decay import decide_signals, metric_higher_is_better
+from monitoring.drift_types import DecayReport
+
+if TYPE_CHECKING:
+    from base.settings import ModelConfig
+
+TRUTH, SOURCE = "truth", "truth_source"
+
+
+class LabelsUnusable(RetrainError):
+    """A labels file that cannot be joined: unreadable, or without an id or label column."""
+
+    kind = Kind.USAGE
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One day of one version's scored rows, and how they did once labelled."""
+
+    day: str
+    version: str
+    rows: int
+    labelled: int
+    metric: float | None
+    accuracy: float | None
+    review_rate: float
+    auto_accuracy: float | None
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    """The live figures and the verdict on the champion; ``signals`` start a retrain."""
+
+    model: str
+    champion_version: str | None
+    metric: str
+    labelled_rows: int
+    review_answers: int
+    review_override_rate: float | None
+    auto_accuracy: float | None
+    days: tuple[DayFigures, ...]
+    decay: DecayReport | None
+    signals: tuple[Signal, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def degraded(self) -> bool:
+        return self.decay is not None and self.decay.degraded
+
+    def figures(self) -> dict[str, float]:
+        """The numbers worth a chart: overall figures and the judged day's metric."""
+        out = {"labelled_rows": float(self.labelled_rows), "review_answers": float(self.review_answers)}
+        if self.review_override_rate is not None:
+            out["review_override_rate"] = self.review_override_rate
+        if self.auto_accuracy is not None:
+            out["auto_accuracy"] = self.auto_accuracy
+        if self.decay is not None and self.decay.current is not None:
+            out[f"{self.metric}.live"] = self.decay.current
+            out[f"{self.metric}.baseline"] = self.decay.baseline
+            out[f"{self.metric}.drop"] = float(self.decay.drop or 0.0)
+        return out
+
+    def summary(self) -> str:
+        head = f"{self.model} v{self.champion_version}: {self.labelled_rows} labelled rows, " + (
+            f"signals {', '.join(self.signals)}" if self.signals else "no retrain signal"
+        )
+        lines = [head] + ([self.decay.summary()] if self.decay is not None else [])
+        if self.review_override_rate is not None:
+            lines.append(f"reviewers changed {self.review_override_rate:.1%} of {self.review_answers} answered rows")
+        return "\n".join(lines + [f"note: {n}" for n in self.notes])
+
+    def to_dict(self) -> dict[str, Any]:
+        from training.types import to_jsonable
+
+        return to_jsonable(
+            {
+                "model": self.model,
+                "champion_version": self.champion_version,
+                "metric": self.metric,
+                "labelled_rows": self.labelled_rows,
+                "review_answers": self.review_answers,
+                "review_override_rate": self.review_override_rate,
+                "auto_accuracy": self.auto_accuracy,
+                "degraded": self.degraded,
+                "signals": list(self.signals),
+                "decay": self.decay.to_dict() if self.decay is not None else None,
+                "days": [d.__dict__ for d in self.days],
+                "notes": list(self.notes),
+            }
+        )
+
+
+def read_labels(path: Path, config: "ModelConfig") -> pd.DataFrame:
+    """``id`` (or ``serving.id_column``) and ``label`` (or the target column) from CSV or Parquet."""
+    path = Path(path)
+    try:
+        raw = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise LabelsUnusable(f"{path}: cannot read the labels file: {exc}", file=str(path)) from None
+    id_col = _first(raw, ["id", config.serving.id_column], path, "id")
+    label_col = _first(raw, ["label", config.data.target_column], path, "label")
+    labels = pd.DataFrame({"id": raw[id_col].astype(str), TRUTH: raw[label_col]})
+    return labels[labels[TRUTH].notna()].drop_duplicates("id", keep="last")
+
+
+def _first(frame: pd.DataFrame, names: list[str | None], path: Path, what: str) -> str:
+    for name in names:
+        if name is not None and name in frame.columns:
+            return name
+    wanted = " or ".join(repr(n) for n in names if n)
+    raise LabelsUnusable(f"{path}: no {what} column (expected {wanted})", file=str(path))
+
+
+def join_truth(log: pd.DataFrame, labels: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+    """The log with ``truth`` (file label, else reviewer's answer) and its ``truth_source``."""
+    joined = log.copy()
+    joined["id"] = joined["id"].astype(str)
+    by_file = labels.set_index("id")[TRUTH] if len(labels) else pd.Series(dtype=object)
+    by_review = answers.set_index("id")["label"] if len(answers) else pd.Series(dtype=object)
+    joined["answer"] = joined["id"].map(by_review)
+    from_file = joined["id"].map(by_file)
+    joined[TRUTH] = from_file.where(from_file.notna(), joined["answer"])
+    joined[SOURCE] = np.where(from_file.notna(), "label", np.where(joined["answer"].notna(), "review", ""))
+    return joined
+
+
+def day_figures(task: str, metric: str, joined: pd.DataFrame) -> list[DayFigures]:
+    """Per day and version: rows, labelled rows, metric, accuracy, review rate, auto accuracy."""
+    out = []
+    for (day, version), part in joined.groupby(["day", "version"], sort=True):
+        known = part[part[TRUTH].notna()]
+        auto = known[known["route"] == Route.AUTO]
+        out.append(
+            DayFigures(
+                day=str(day),
+                version=str(version),
+                rows=len(part),
+                labelled=len(known),
+                metric=live_metric(task, metric, known),
+                accuracy=hit_rate(task, known),
+                review_rate=float((part["route"] == Route.REVIEW).mean()),
+                auto_accuracy=hit_rate(task, auto),
+            )
+        )
+    return out
+
+
+def label_text(values: Any) -> pd.Series:
+    """Labels as text, with whole numbers written as integers: a label column read with a
+    missing value arrives as floats (1.0) while the model's classes say 1."""
+    series = pd.Series(values).reset_index(drop=True)
+    numbers = pd.to_numeric(series, errors="coerce")
+    whole = numbers.notna() & np.isfinite(numbers) & (numbers == numbers.round())
+    text = series.astype(str)
+    text[whole] = numbers[whole].astype("int64").astype(str)
+    return text
+
+
+def live_metric(task: str, metric: str, known: pd.DataFrame) -> float | None:
+    """``metric`` on labelled logged rows, computed as the gate computes it; None when undefined."""
+    from training.metrics import weighted_metric
+
+    if known.empty:
+        return None
+    truth = known[TRUTH]
+    if task == "regression":
+        y, out = truth.astype(float).to_numpy(), known["prediction"].astype(float).to_numpy()
+    elif task == "binary":
+        y = (label_text(truth) == label_text(known["positive_label"])).to_numpy().astype(float)
+        out = known["score"].astype(float).to_numpy()
+    else:
+        truth_text, predicted = label_text(truth), label_text(known["prediction"])
+        space = np.unique(np.concatenate([truth_text, predicted]))
+        y, out = np.searchsorted(space, truth_text), np.searchsorted(space, predicted)
+    value = weighted_metric(task, metric, y, out)
+    return value if np.isfinite(value) else None
+
+
+def hit_rate(task: str, known: pd.DataFrame) -> float | None:
+    """Share of labelled rows predicted right (classifiers); None for regression or no rows."""
+    if task == "regression" or known.empty:
+        return None
+    return float((label_text(known["prediction"]) == label_text(known[TRUTH])).mean())
+
+
+def judge_feedback(
+    config: "ModelConfig",
+    log: pd.DataFrame,
+    labels: pd.DataFrame,
+    answers: pd.DataFrame,
+    champion_version: str | None,
+    baseline: float | None,
+) -> FeedbackResult:
+    """Join, compute the live figures, and judge the champion's most recent well-labelled day."""
+    metric = config.primary_metric
+    if log.empty:
+        return FeedbackResult(
+            config.name, champion_version, metric, 0, 0, None, None, (), None, (), ("no predictions logged yet",)
+        )
+    joined = join_truth(log, labels, answers)
+    days = day_figures(config.task, metric, joined)
+    known = joined[joined[TRUTH].notna()]
+    reviewed = joined[(joined["route"] == Route.REVIEW) & joined["answer"].notna()]
+    changed = label_text(reviewed["answer"]) != label_text(reviewed["prediction"])
+    override = None if reviewed.empty else float(changed.mean())
+    decay, notes = judge_champion(config, days, champion_version, baseline)
+    unmatched = int((~labels["id"].astype(str).isin(joined["id"])).sum()) if len(labels) else 0
+    if unmatched:
+        notes.append(f"{unmatched} label(s) match no logged prediction (scored elsewhere, or not yet)")
+    signals = tuple(decide_signals(None, decay, list(config.drift.triggers)))
+    return FeedbackResult(
+        config.name,
+        champion_version,
+        metric,
+        len(known),
+        len(reviewed),
+        override,
+        hit_rate(config.task, known[known["route"] == Route.AUTO]),
+        tuple(days),
+        decay,
+        signals,
+        tuple(notes),
+    )
+
+
+def judge_champion(
+    config: "ModelConfig", days: list[DayFigures], version: str | None, baseline: float | None
+) -> tuple[DecayReport | None, list[str]]:
+    """The champion's latest day with ``drift.min_rows`` labelled rows against its promotion score."""
+    metric = config.primary_metric
+    if version is None or baseline is None:
+        return None, [f"no champion with a recorded {metric}: performance not judged"]
+    usable = [d for d in days if d.version == version and d.labelled >= config.drift.min_rows and d.metric is not None]
+    if not usable:
+        return None, [f"no day with {config.drift.min_rows} labelled rows of v{version} yet: performance not judged"]
+    day = usable[-1]
+    assert day.metric is not None
+    higher = metric_higher_is_better(metric)
+    drop = baseline - day.metric if higher else day.metric - baseline
+    tolerance = config.drift.performance_tolerance
+    report = DecayReport(metric, baseline, day.metric, drop, tolerance, drop > tolerance, day.labelled, higher)
+    return report, [f"judged on the rows scored on {day.day}"]
+
+
+def run_feedback(config: "ModelConfig", labels_path: Path) -> FeedbackResult:
+    """Read the labels file, the prediction log, the answers and the champion, then judge."""
+    return judge_labels(config, read_labels(labels_path, config))
+
+
+def judge_labels(config: "ModelConfig", labels: pd.DataFrame) -> FeedbackResult:
+    """Remember the labels in hand (``id``, ``truth``), then judge with every label so far."""
+    from registry import label_store, prediction_log, review_queue
+
+    label_store.add_labels(config.home, config.name, labels["id"], label_text(labels[TRUTH]))
+    labels = label_store.read_labels(config.home, config.name).rename(columns={"label": TRUTH})[["id", TRUTH]]
+    log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
+    version, baseline = champion_baseline(config)
+    return judge_feedback(config, log, labels, review_queue.answers(config.home, config.name), version, baseline)
+
+
+def champion_baseline(config: "ModelConfig") -> tuple[str | None, float | None]:
+    """The champion's version and the primary metric it was promoted with (ledger, else its tags)."""
+    from registry.ledger import open_ledger
+    from registry.store import connect
+    from registry.versions import get_version
+
+    info = get_version(connect(config), config.name, "champion")
+    if info is None:
+        return None, None
+    recorded = open_ledger(config.ledger_url).last_metrics(config.name, info.version) or dict(info.metrics)
+    value = recorded.get(config.primary_metric)
+    return info.version, None if value is None else float(value)

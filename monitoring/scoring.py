@@ -1,0 +1,215 @@
+"""Score a batch with the champion (or a chosen version): checked going in and coming out.
+
+The order is the promise: read the batch, validate it with the model's suite (a batch that
+fails is refused and nothing is written anywhere), predict, check the outputs against the
+``constraints`` (outputs that fail are refused the same way), and only then append the rows
+to the prediction log and queue the unsure ones for review. The review threshold is the one
+recorded on the version at training (``training.serving.Calibration``); a version registered
+before serving existed falls back to ``serving.fixed`` and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from base.errors import Kind, RetrainError
+from base.vocabulary import CHAMPION, Route
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from base.settings import ModelConfig
+    from monitoring.types import ValidationReport
+    from training.serving import Calibration
+
+
+class BatchRefused(RetrainError):
+    """The batch (or the model's outputs on it) failed a check; nothing was logged or queued."""
+
+    kind = Kind.DATA_INVALID
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreResult:
+    """One scoring run: the per-row frame and where its rows went."""
+
+    model: str
+    batch: str
+    batch_id: str
+    version: str
+    calibration: "Calibration"
+    rows: "pd.DataFrame"
+    scored_at: str
+    log_file: str | None = None
+    queued: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def review_rows(self) -> int:
+        return int((self.rows["route"] == Route.REVIEW).sum())
+
+    def summary(self) -> str:
+        share = self.review_rows / max(len(self.rows), 1)
+        return (
+            f"{self.model} v{self.version} scored {len(self.rows)} rows of {self.batch}: "
+            f"{self.review_rows} ({share:.1%}) to review at threshold {self.calibration.threshold:.4g} "
+            f"({self.calibration.mode})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "batch": self.batch,
+            "batch_id": self.batch_id,
+            "version": self.version,
+            "rows": len(self.rows),
+            "review_rows": self.review_rows,
+            "threshold": self.calibration.threshold,
+            "threshold_mode": str(self.calibration.mode),
+            "scored_at": self.scored_at,
+            "prediction_log": self.log_file,
+            "queued": self.queued,
+            "notes": list(self.notes),
+        }
+
+
+def score_batch(
+    config: "ModelConfig",
+    batch_path: str | Path,
+    version: str | None = None,
+    scored_at: datetime | None = None,
+    record: bool = True,
+) -> ScoreResult:
+    """Validate, predict, post-validate; with ``record``, log every row and queue the unsure ones."""
+    from registry import prediction_log, review_queue
+    from training.data import frame_hash, load_batch
+
+    path = Path(batch_path)
+    frame = load_batch(path, config.data.timestamp_column)
+    report = validate_for_scoring(frame, config, path.name)
+    if not report.success:
+        raise BatchRefused(f"{path.name} refused, nothing scored: {report.summary()}", file=str(path))
+    result = predict_rows(config, frame, path.name, frame_hash(frame)[:16], version, scored_at)
+    if not record:
+        return result
+    when = datetime.fromisoformat(result.scored_at)
+    log_file = prediction_log.write_batch(
+        config.serving.log_root(config.home), config.name, result.batch_id, result.rows, when
+    )
+    review = (result.rows["route"] == Route.REVIEW).to_numpy()
+    features = frame.reset_index(drop=True).loc[review, _queued_columns(config, frame)]
+    queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features)
+    return replace(result, log_file=str(log_file), queued=queued)
+
+
+def predict_rows(
+    config: "ModelConfig",
+    frame: "pd.DataFrame",
+    batch: str,
+    batch_id: str,
+    version: str | None = None,
+    scored_at: datetime | None = None,
+) -> ScoreResult:
+    """The per-row frame of a validated batch; raises ``BatchRefused`` when the outputs fail."""
+    from training.compute import limited_threads
+    from training.gate import check_predicted
+    from training.metrics import predict_outputs
+    from training.serving import row_ids, scored_frame
+
+    info, model, calibration, notes = load_scoring_model(config, version)
+    columns = model_columns(model, frame, config)
+    with limited_threads(config):
+        outputs = predict_outputs(config.task, model, frame[columns])
+    check = check_predicted(config.task, outputs, config.constraints)
+    if not check.passed:
+        raise BatchRefused(f"{batch}: v{info.version}'s outputs fail the constraints: {'; '.join(check.problems)}")
+    if config.serving.id_column is not None and config.serving.id_column not in frame.columns:
+        raise BatchRefused(f"{batch}: no id column {config.serving.id_column!r} (serving.id_column)")
+    ids = row_ids(frame[_id_source(config, frame)], config.serving.id_column)
+    rows = scored_frame(config.task, ids, outputs, calibration, info.version)
+    when = (scored_at or datetime.now(UTC)).astimezone(UTC).isoformat()
+    return ScoreResult(config.name, batch, batch_id, info.version, calibration, rows, when, notes=tuple(notes))
+
+
+def load_scoring_model(config: "ModelConfig", version: str | None) -> tuple[Any, Any, "Calibration", list[str]]:
+    """(version info, model, calibration, notes) of ``version`` or of the champion."""
+    from base.serving_config import ThresholdMode
+    from registry.store import connect
+    from registry.types import VersionNotFound
+    from registry.versions import get_version, load_model
+    from training.serving import Calibration
+
+    client = connect(config)
+    info = get_version(client, config.name, version or CHAMPION)
+    if info is None and version:
+        raise VersionNotFound(config.name, version)
+    if info is None:
+        raise RetrainError(
+            f"model {config.name!r} has no champion in {config.tracking_uri}; run `retrain run` first",
+            kind=Kind.UNKNOWN_MODEL,
+        )
+    calibration = Calibration.from_tags(info.tags)
+    notes = []
+    if calibration is None:
+        calibration = Calibration(ThresholdMode.FIXED, config.serving.fixed)
+        notes.append(f"v{info.version} records no serving threshold; using serving.fixed = {config.serving.fixed:g}")
+    return info, load_model(client, config.name, info.version), calibration, notes
+
+
+def model_columns(model: Any, frame: "pd.DataFrame", config: "ModelConfig") -> list[str]:
+    """The columns the model was fitted on; a batch without one of them is refused."""
+    from training.data import select_features
+
+    names = getattr(model, "feature_names_in_", None)
+    columns = [str(c) for c in names] if names is not None else select_features(frame, config)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise BatchRefused(f"the batch lacks the model's feature columns: {', '.join(missing)}")
+    return columns
+
+
+def _id_source(config: "ModelConfig", frame: "pd.DataFrame") -> list[str]:
+    """The id column alone, else every column but the target (a label arriving later must not change the id)."""
+    if config.serving.id_column is not None:
+        return [config.serving.id_column]
+    return [c for c in frame.columns if c != config.data.target_column]
+
+
+def _queued_columns(config: "ModelConfig", frame: "pd.DataFrame") -> list[str]:
+    return [c for c in frame.columns if c != config.data.target_column]
+
+
+def validate_for_scoring(frame: "pd.DataFrame", config: "ModelConfig", batch: str) -> "ValidationReport":
+    """The model's suite without its target expectations: rows to score carry no labels yet."""
+    from monitoring.validation import read_suite, validate_batch
+
+    name, items, _ = read_suite(config.suite_path)
+    target = config.data.target_column
+    kept = [item for item in items if item.get("kwargs", {}).get("column") != target]
+    with tempfile.TemporaryDirectory(prefix="retrain-suite-") as tmp:
+        suite = Path(tmp) / "scoring.suite.json"
+        suite.write_text(json.dumps({"name": name, "expectations": kept}))
+        return validate_batch(frame, suite, batch)
+
+
+def write_rows(rows: "pd.DataFrame", out: str | Path) -> Path:
+    """The scored rows as Parquet (``.parquet``/``.pq``) or CSV (anything else), through a scratch file."""
+    import os
+
+    from base.errors import store_faults
+
+    out = Path(out)
+    with store_faults("output file", str(out), "check the folder exists and may be written"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scratch = out.with_name(f".{out.name}.tmp")
+        if out.suffix.lower() in (".parquet", ".pq"):
+            rows.to_parquet(scratch, index=False)
+        else:
+            rows.to_csv(scratch, index=False)
+        os.replace(scratch, out)
+    return out
