@@ -22,8 +22,10 @@ install: $(UV)
 demo: install
 	$(VENV)/bin/retrain demo
 
+# two workers (pytest-xdist), a test module per worker: most tests wait on servers and child
+# processes, so two workers share two cores well
 test: install
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 # the unit tests only: plain pytest on the logic packages, about a minute
 test-fast: install
