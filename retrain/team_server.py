@@ -193,6 +193,7 @@ def write_auth_config(state: Path, db: Database) -> Path:
         f"database_uri = {db.url('psycopg', 'mlflow_auth')}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
         "grant_default_workspace_access = false\n"
+        "auth_cache_ttl_seconds = 60\n"  # a PBKDF2 check per request would dominate every call
     )
     return path
 

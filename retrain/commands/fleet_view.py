@@ -21,19 +21,32 @@ def next_runs(api_url: str | None = None) -> dict[str, str]:
     if not url or not is_healthy(f"{url}/health"):
         return {}
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.exceptions import PrefectException
 
-    runs_filter = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))
+    runs_filter = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+        tags=FlowRunFilterTags(all_=["retrain"]),
+    )
+    try:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(
+                flow_run_filter=runs_filter, sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=200
+            )
+    except (PrefectException, OSError):  # the next run is a nicety: the table stands without it
+        return {}
     found: dict[str, str] = {}
-    with get_client(sync_client=True) as client:
-        for run in client.read_flow_runs(
-            flow_run_filter=runs_filter, sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=500
-        ):
-            model = next((t.removeprefix("model:") for t in run.tags if t.startswith("model:")), None)
-            if model and model not in found and run.expected_start_time is not None:
-                found[model] = run.expected_start_time.isoformat(timespec="seconds")
+    for run in runs:
+        model = next((t.removeprefix("model:") for t in run.tags if t.startswith("model:")), None)
+        if model and model not in found and run.expected_start_time is not None:
+            found[model] = run.expected_start_time.isoformat(timespec="seconds")
     return found
 
 
