@@ -101,7 +101,8 @@ def team(tmp_path_factory, synth, local_net):
     ports = [str(local_net.free_port()), str(local_net.free_port())]
     workers: list[subprocess.Popen] = []
     command = [RETRAIN, "server", "up", "--database-url", database_url, "--state", str(state), "--json",
-               "--prefect-port", ports[0], "--mlflow-port", ports[1]]  # fmt: skip
+               "--prefect-port", ports[0], "--mlflow-port", ports[1],
+               "--artifacts", str(tmp / "artifacts")]  # fmt: skip
     starting = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp)
     try:
         configs = write_models(tmp, synth)  # while the servers start
