@@ -135,6 +135,7 @@ def test_register_only_creates_interval_schedule_triggers_and_limit(tmp_path, sy
         "approve/synth-m",
         "rollback/synth-m",
         "promote/synth-m",
+        "fleet/fleet",  # the fleet table as a UI artifact, one per served set of models
     }
 
     retrain = deployment("retrain/synth-m")
