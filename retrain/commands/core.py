@@ -249,6 +249,7 @@ def status(
 
         return show_fleet(stores, as_json)
     from base.errors import store_faults
+    from base.secrets import redact_url
     from registry.audit import champion_warnings, floor_warning
     from registry.store import client_for
     from registry.versions import model_exists, model_status
@@ -256,7 +257,8 @@ def status(
     client = client_for(stores.tracking_uri)
     with store_faults("MLflow registry", stores.tracking_uri, "check that the tracking store exists and answers"):
         if not model_exists(client, model):
-            raise fail(f"no registered model named {model!r} in {stores.tracking_uri}", Exit.UNKNOWN_MODEL, as_json)
+            shown = redact_url(stores.tracking_uri)
+            raise fail(f"no registered model named {model!r} in {shown}", Exit.UNKNOWN_MODEL, as_json)
         info = model_status(client, model).to_dict()
     info.update(model_guards(stores, client, model))
     champion = (info.get("champion") or {}).get("version")

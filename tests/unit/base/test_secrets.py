@@ -45,3 +45,27 @@ def test_store_fault_message_names_the_store_without_its_password():
         assert "hunter2-long" not in str(err) and "bob:***@127.0.0.1:1" in str(err)
     else:
         raise AssertionError("an unreachable database must be a store fault")
+
+
+def test_config_errors_about_store_urls_mask_the_password(tmp_path, monkeypatch):
+    import pytest
+
+    from base.settings import ConfigError, ModelConfig
+    from monitoring.preflight import check_references
+
+    (tmp_path / "s.json").write_text("{}")
+    config = ModelConfig.model_validate(
+        {
+            "name": "m",
+            "task": "binary",
+            "data": {"path": "*.csv", "timestamp_column": "ts", "target_column": "y"},
+            "validation": {"suite": "s.json"},
+        }
+    )
+    config.config_path = tmp_path / "m.yaml"
+    monkeypatch.setenv("RETRAIN_LEDGER_URL", "nodriver+x://bob:ledger-pw-1@db/x")
+    monkeypatch.setenv("RETRAIN_TRACKING_URI", "gopher://bob:track-pw-2@db/x")
+    with pytest.raises(ConfigError) as err:
+        check_references(config)
+    text = str(err.value)
+    assert "bob:***@db" in text and "ledger-pw-1" not in text and "track-pw-2" not in text
