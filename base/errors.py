@@ -10,7 +10,6 @@ down to the config, may use it.
 from __future__ import annotations
 
 import errno
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -117,8 +116,10 @@ def store_problem(exc: BaseException) -> str | None:
 
 
 def hide_password(location: str) -> str:
-    """``scheme://user:secret@host`` shown as ``scheme://user:***@host``."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", location)
+    """``scheme://user:secret@host`` shown as ``scheme://user:***@host`` (``base.secrets.redact_url``)."""
+    from base.secrets import redact_url
+
+    return redact_url(location)
 
 
 @contextmanager
@@ -138,4 +139,6 @@ def store_faults(store: str, location: str, check: str, bad_url: type[BaseExcept
         problem = store_problem(exc)
         if problem is None:
             raise
-        raise StoreUnavailable(store, shown, problem, f"{check}; nothing was changed") from exc
+        from base.secrets import redact_text
+
+        raise StoreUnavailable(store, shown, redact_text(problem), f"{check}; nothing was changed") from exc

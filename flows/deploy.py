@@ -182,6 +182,22 @@ def build_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
     ]
 
 
+def fleet_deployment(config: ModelConfig) -> "RunnerDeployment":
+    """The fleet table as a UI artifact, refreshed hourly; the stores are those of ``config``."""
+    from flows.fleet import fleet_flow
+
+    return deployment_of(
+        fleet_flow,
+        name="fleet",
+        schedules=[Interval(timedelta(hours=1), anchor_date=anchor_of(config), slug="fleet-hourly")],
+        parameters={"home": str(config.home)},
+        concurrency_limit=ONE_AT_A_TIME,
+        description="Every model in one table: champion, challenger, last retrain, last drift, holds.",
+        tags=["retrain"],
+        entrypoint_type=ENTRYPOINT,
+    )
+
+
 def describe(deployment: "RunnerDeployment") -> dict[str, Any]:
     """What a person needs to see about a deployment: name, schedule, triggers, limit."""
     schedules = [getattr(s.schedule, "interval", None) for s in deployment.schedules or []]
@@ -200,6 +216,9 @@ def register_deployments(configs: list[ModelConfig]) -> list[dict[str, Any]]:
         for deployment in build_deployments(config):
             deployment_id = deployment.apply()
             registered.append({**describe(deployment), "id": str(deployment_id)})
+    if configs:
+        fleet = fleet_deployment(configs[0])
+        registered.append({**describe(fleet), "id": str(fleet.apply())})
     return registered
 
 
@@ -208,4 +227,43 @@ def serve_deployments(configs: list[ModelConfig], limit: int | None = None) -> N
     from prefect import serve
 
     deployments = [d for config in configs for d in build_deployments(config)]
+    deployments += [fleet_deployment(configs[0])] if configs else []
     serve(*deployments, pause_on_shutdown=False, limit=limit)
+
+
+def ensure_process_pool(pool: str) -> None:
+    """Create the work pool as type ``process`` with Prefect's default job template if it is missing."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+            return
+        except ObjectNotFound:
+            pass
+        template = ProcessWorker.get_default_base_job_template()
+        try:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))
+        except ObjectAlreadyExists:  # another deploy created it meanwhile
+            pass
+
+
+def deploy_to_pool(configs: list[ModelConfig], pool: str) -> list[dict[str, Any]]:
+    """The deployments ``serve`` registers, on a ``process`` work pool instead of this process.
+
+    Entrypoints are module paths, so a worker needs no pull step and no image: any machine
+    with Retrain installed and access to the servers runs them.
+    """
+    ensure_process_pool(pool)
+    registered = []
+    for config in configs:
+        for deployment in build_deployments(config):
+            deployment_id = deployment.apply(work_pool_name=pool)
+            registered.append({**describe(deployment), "id": str(deployment_id), "pool": pool})
+    if configs:
+        fleet = fleet_deployment(configs[0])
+        registered.append({**describe(fleet), "id": str(fleet.apply(work_pool_name=pool)), "pool": pool})
+    return registered

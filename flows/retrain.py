@@ -217,6 +217,6 @@ def data_problem(config: ModelConfig, trigger: Trigger, notes: list[str], proble
 def finish(config: ModelConfig, outcome: RunOutcome, version: str | None = None) -> RunOutcome:
     """Log the outcome and, for a registered version, record it on the version's tags."""
     if version is not None:
-        record_outcome(config, version, outcome.status, outcome.message)
+        record_outcome(config, version, outcome.status, outcome.message, trigger=outcome.trigger)
     get_run_logger().info(outcome.message)
     return outcome

@@ -182,9 +182,12 @@ def promote(
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def record_outcome(config: ModelConfig, version: str, outcome: RunStatus, note: str = "") -> None:
-    """The version's final state on its tags, so no candidate is left in limbo."""
-    set_outcome(connect(config), config.name, version, outcome, **({"outcome_note": note} if note else {}))
+def record_outcome(config: ModelConfig, version: str, outcome: RunStatus, note: str = "", trigger: str = "") -> None:
+    """The version's final state (and what started its retrain) on its tags, so no candidate is left in limbo."""
+    extra = {"outcome_note": note} if note else {}
+    if trigger:
+        extra["trigger"] = str(trigger)
+    set_outcome(connect(config), config.name, version, outcome, **extra)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)

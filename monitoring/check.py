@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from base.errors import Kind, RetrainError
+from base.secrets import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,7 +143,7 @@ def load_champion(config: "ModelConfig") -> Champion:
     info = get_version(client, config.name, "champion")
     if info is None:
         raise NoChampion(
-            f"model {config.name!r} has no champion in {config.tracking_uri}; "
+            f"model {config.name!r} has no champion in {redact_url(config.tracking_uri)}; "
             "run `retrain run` first, drift is measured against the champion"
         )
     snapshot = load_snapshot(client, config.name, info.version)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from base.errors import store_faults
+from base.secrets import redact_text, redact_url
 from base.settings import ConfigError
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def _tracking_problem(config: "ModelConfig") -> tuple[str, str] | None:
         return None
     return (
         _source(config, "RETRAIN_TRACKING_URI", "tracking_uri"),
-        f"{uri!r} is not an MLflow tracking URI; expected one of "
+        f"{redact_url(uri)!r} is not an MLflow tracking URI; expected one of "
         f"{', '.join(sorted(s + ':' for s in TRACKING_SCHEMES if s))} or a local path",
     )
 
@@ -105,7 +106,7 @@ def _ledger_problem(config: "ModelConfig") -> tuple[str, str] | None:
         sa.make_url(config.ledger_url).get_dialect()
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         return field, (
-            f"{config.ledger_url!r} is not a usable database URL ({exc}); expected e.g. "
+            f"{redact_url(config.ledger_url)!r} is not a usable database URL ({redact_text(str(exc))}); expected e.g. "
             "sqlite:////abs/path/ledger.db or postgresql+psycopg://user@host:5432/db"
         )
     return None

@@ -27,8 +27,27 @@ def console(stderr: bool = False):
     return out
 
 
+def scrub(data: Any) -> Any:
+    """``data`` with every string passed through ``base.secrets.redact_text`` (dicts and lists deep)."""
+    from base.secrets import known_secrets, redact_text
+
+    secrets = known_secrets()
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact_text(value, secrets)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    return clean(data)
+
+
 def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
-    """Print ``data`` as JSON (stdout, nothing else) or hand it to a rich renderer."""
+    """Print ``data`` as JSON (stdout, nothing else) or hand it to a rich renderer; never a password."""
+    data = scrub(data) if isinstance(data, (dict, list)) else data
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
@@ -39,12 +58,14 @@ def report_error(err: RetrainError, as_json: bool, **extra: Any) -> Exit:
     """Print one error the same way everywhere; returns its exit code."""
     code = exit_for(err.kind)
     if as_json:
-        payload = {"error": err.to_dict(), "exit_code": int(code), **err.extra(), **extra}
+        payload = scrub({"error": err.to_dict(), "exit_code": int(code), **err.extra(), **extra})
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
     else:
         from rich.markup import escape
 
-        console(stderr=True).print(f"[bold red]error:[/] {escape(err.message)}", soft_wrap=True)
+        from base.secrets import redact_text
+
+        console(stderr=True).print(f"[bold red]error:[/] {escape(redact_text(err.message))}", soft_wrap=True)
     return code
 
 

@@ -225,17 +225,31 @@ def render_suite_check(result: Any) -> None:
     out.print(f"{result.would_quarantine} of {len(result.batches)} batch(es) would be quarantined")
 
 
+FLEET_MODEL = typer.Argument(
+    None, help="Registered model name (omit to list every model: the fleet).", callback=_model_argument
+)
+
+
 def status(
-    model: str = MODEL,
+    model: str = FLEET_MODEL,
     home: str = HOME,
     tracking_uri: str = TRACKING,
     ledger_url: str = LEDGER,
     config: Path = CONFIG_OPT,
     as_json: bool = JSON,
 ) -> None:
-    """Champion and challenger versions, their metrics and lineage; warns when the champion is off."""
+    """Champion and challenger versions, their metrics and lineage; warns when the champion is off.
+
+    Without MODEL: every model in one table (champion, challenger, metric, last retrain, last
+    drift verdict, next scheduled run, holds and warnings).
+    """
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
+    if model is None:
+        from retrain.commands.fleet_view import show_fleet
+
+        return show_fleet(stores, as_json)
     from base.errors import store_faults
+    from base.secrets import redact_url
     from registry.audit import champion_warnings, floor_warning
     from registry.store import client_for
     from registry.versions import model_exists, model_status
@@ -243,7 +257,8 @@ def status(
     client = client_for(stores.tracking_uri)
     with store_faults("MLflow registry", stores.tracking_uri, "check that the tracking store exists and answers"):
         if not model_exists(client, model):
-            raise fail(f"no registered model named {model!r} in {stores.tracking_uri}", Exit.UNKNOWN_MODEL, as_json)
+            shown = redact_url(stores.tracking_uri)
+            raise fail(f"no registered model named {model!r} in {shown}", Exit.UNKNOWN_MODEL, as_json)
         info = model_status(client, model).to_dict()
     info.update(model_guards(stores, client, model))
     champion = (info.get("champion") or {}).get("version")

@@ -137,6 +137,7 @@ def test_register_only_creates_interval_schedule_triggers_and_limit(tmp_path, sy
         "promote/synth-m",
         "score/synth-m",
         "feedback/synth-m",
+        "fleet/fleet",  # the fleet table as a UI artifact, one per served set of models
     }
 
     retrain = deployment("retrain/synth-m")
