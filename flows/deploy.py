@@ -118,31 +118,21 @@ def ops_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
     from flows.ops import promote_flow, rollback_flow
 
     defaults = {"model": config.name, "config_path": str(config.config_path)}
+    described = [
+        (approve_flow, f"Approve or reject the candidate of {config.name} that waits for approval (approval: manual)."),
+        (rollback_flow, f"Put {config.name}'s previous champion back."),
+        (promote_flow, f"Make a chosen version of {config.name} champion, through the ledger."),
+    ]
     return [
         deployment_of(
-            approve_flow,
+            flow,
             name=config.name,
             parameters=defaults,
             tags=model_tags(config),
-            description=f"Approve or reject the candidate of {config.name} that waits for approval (approval: manual).",
+            description=description,
             entrypoint_type=ENTRYPOINT,
-        ),
-        deployment_of(
-            rollback_flow,
-            name=config.name,
-            parameters=defaults,
-            tags=model_tags(config),
-            description=f"Put {config.name}'s previous champion back.",
-            entrypoint_type=ENTRYPOINT,
-        ),
-        deployment_of(
-            promote_flow,
-            name=config.name,
-            parameters=defaults,
-            tags=model_tags(config),
-            description=f"Make a chosen version of {config.name} champion, through the ledger.",
-            entrypoint_type=ENTRYPOINT,
-        ),
+        )
+        for flow, description in described
     ]
 
 

@@ -10,14 +10,13 @@ label column read as floats (one missing value) matches the model's classes.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from base.errors import store_faults
+from registry.local_db import open_local_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (
@@ -30,18 +29,8 @@ def store_path(home: Path) -> Path:
     return Path(home) / "labels.db"
 
 
-@contextmanager
-def open_store(home: Path) -> Iterator[sqlite3.Connection]:
-    path = store_path(home)
-    with store_faults("label store", str(path), "check the home folder's free space and permissions"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30)
-        try:
-            conn.executescript(_SCHEMA)
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+def open_store(home: Path) -> AbstractContextManager[sqlite3.Connection]:
+    return open_local_db(store_path(home), _SCHEMA, "label store")
 
 
 def add_labels(home: Path, model: str, ids: pd.Series, labels: pd.Series) -> int:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from base.errors import Kind, RetrainError, store_faults
+from base.errors import Kind, RetrainError
+from registry.local_db import open_local_db
 
 QUEUE_COLUMNS = ["id", "batch", "version", "prediction", "confidence", "queued_at", "features"]
 _SCHEMA = """
@@ -51,19 +51,9 @@ def queue_path(home: Path) -> Path:
     return Path(home) / "review.db"
 
 
-@contextmanager
-def open_queue(home: Path) -> Iterator[sqlite3.Connection]:
+def open_queue(home: Path) -> AbstractContextManager[sqlite3.Connection]:
     """A connection with the tables in place; commits on success, store faults become exit 13."""
-    path = queue_path(home)
-    with store_faults("review queue", str(path), "check the home folder's free space and permissions"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30)
-        try:
-            conn.executescript(_SCHEMA)
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+    return open_local_db(queue_path(home), _SCHEMA, "review queue")
 
 
 def enqueue(home: Path, model: str, batch_id: str, rows: pd.DataFrame, features: pd.DataFrame) -> int:
