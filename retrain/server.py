@@ -13,6 +13,7 @@ server of this home, is stale and replaced. Only the standard library is importe
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import os
@@ -86,6 +87,8 @@ def mark_in_use(home: Path, timeout: float) -> None:
 
     The keeper stops an unused server only when it can take that lock exclusively, so a
     running command keeps its server; the kernel drops the lock however the process ends.
+    The file is touched again when the process exits, so the idle time counts from the end of
+    the last command, not from its start (a slow server start-up must not use it up).
     """
     if _IN_USE:
         return
@@ -104,7 +107,15 @@ def mark_in_use(home: Path, timeout: float) -> None:
                 raise ServerError(f"{path} stayed locked for {timeout:.0f} s") from None
             time.sleep(0.2)
     os.utime(path)
+    atexit.register(_touch_quietly, path)
     _IN_USE.append(handle)
+
+
+def _touch_quietly(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # the home went away meanwhile: nothing left to keep
+        pass
 
 
 def prefect_home(home: Path) -> Path:
