@@ -99,6 +99,21 @@ class WindowConfig(_Strict):
 
 class ValidationConfig(_Strict):
     suite: str = Field(description="GX suite JSON, relative to the config file")
+    bounds: dict[str, tuple[float | None, float | None]] = Field(
+        default_factory=dict,
+        description="declared limits per column, [low, high] with null for an open end; `suite init` makes "
+        "each an error rule: a value outside is impossible (a negative count, a share above 100 %)",
+    )
+
+    @field_validator("bounds")
+    @classmethod
+    def _bounds(cls, v: dict[str, tuple[float | None, float | None]]) -> dict[str, tuple[float | None, float | None]]:
+        for column, (low, high) in v.items():
+            if low is None and high is None:
+                raise ValueError(f"column {column!r}: give at least one end of [low, high]")
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"column {column!r}: expected [low, high] with low <= high")
+        return v
 
 
 class BootstrapConfig(_Strict):

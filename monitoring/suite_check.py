@@ -9,11 +9,13 @@ quarantine in production.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from base.settings import ModelConfig
     from monitoring.types import ValidationReport
 
@@ -43,12 +45,27 @@ class BatchVerdict:
         }
 
 
+@dataclass(frozen=True)
+class SeverityChange:
+    """A rule of the suite that today's proposal, from the same batches, would mark otherwise."""
+
+    expectation: str
+    column: str | None
+    current: str
+    proposed: str
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class SuiteCheck:
-    """Every batch's verdict and, per expectation, the batches where it fails."""
+    """Every batch's verdict, per expectation the batches where it fails, and severity changes."""
 
     suite: str
     batches: list[BatchVerdict] = field(default_factory=list)
+    severity_changes: list[SeverityChange] = field(default_factory=list)
 
     @property
     def would_quarantine(self) -> int:
@@ -75,6 +92,7 @@ class SuiteCheck:
             "batches": [b.to_dict() for b in self.batches],
             "expectations": self.by_expectation(),
             "totals": {"batches": len(self.batches), "would_quarantine": self.would_quarantine},
+            "severity_changes": [c.to_dict() for c in self.severity_changes],
         }
 
 
@@ -82,9 +100,52 @@ def check_suite(config: "ModelConfig", suite_path: Path | None = None, quarantin
     """Validate every existing batch against the suite; nothing is moved or recorded."""
     suite_path = Path(suite_path or config.suite_path)
     result = SuiteCheck(suite=str(suite_path))
+    readable, passing = [], []
     for path, from_quarantine in existing_batches(config, quarantined):
-        result.batches.append(BatchVerdict(path.name, str(path), from_quarantine, replay(path, config, suite_path)))
+        report, frame = replay(path, config, suite_path)
+        result.batches.append(BatchVerdict(path.name, str(path), from_quarantine, report))
+        if frame is not None and not from_quarantine:
+            readable.append(frame)
+            passing += [frame] if report.success else []
+    if readable:
+        result.severity_changes = compare_with_proposal(suite_path, passing or readable, config)
     return result
+
+
+def compare_with_proposal(suite_path: Path, frames: list, config: "ModelConfig") -> list[SeverityChange]:
+    """Propose a suite, with the suite's own knobs, from the batches it lets in (all when none)."""
+    import json
+
+    import pandas as pd
+
+    from monitoring.suites import propose_suite
+    from monitoring.validation import read_suite
+
+    _, items, _ = read_suite(suite_path)
+    meta = json.loads(suite_path.read_text()).get("meta") or {}
+    knobs = {k: meta[k] for k in ("range_pad", "range_mostly", "null_slack", "new_category_share") if k in meta}
+    proposed = propose_suite(pd.concat(frames, ignore_index=True), config, **knobs)
+    return severity_changes(items, proposed["expectations"])
+
+
+def severity_changes(current: list[dict[str, Any]], proposed: list[dict[str, Any]]) -> list[SeverityChange]:
+    """Rules matched by expectation type and column; where a column has several (a shift rule and a
+    broken rule), the proposed one whose ``mostly`` is nearest, same severity first on a tie."""
+    changes = []
+    for item in current:
+        kind, column = item["type"], item["kwargs"].get("column")
+        level = str((item.get("meta") or {}).get("severity") or "error")
+        peers = [p for p in proposed if (p["type"], p["kwargs"].get("column")) == (kind, column)]
+        if not peers:
+            continue
+        mostly = float(item["kwargs"].get("mostly", 1.0))
+        best = min(
+            peers,
+            key=lambda p: (abs(float(p["kwargs"].get("mostly", 1.0)) - mostly), p["meta"]["severity"] != level),
+        )
+        if best["meta"]["severity"] != level:
+            changes.append(SeverityChange(kind, column, level, best["meta"]["severity"], best["meta"]["note"]))
+    return changes
 
 
 def existing_batches(config: "ModelConfig", quarantined: bool) -> list[tuple[Path, bool]]:
@@ -100,7 +161,7 @@ def existing_batches(config: "ModelConfig", quarantined: bool) -> list[tuple[Pat
     return found
 
 
-def replay(path: Path, config: "ModelConfig", suite_path: Path) -> "ValidationReport":
+def replay(path: Path, config: "ModelConfig", suite_path: Path) -> "tuple[ValidationReport, pd.DataFrame | None]":
     """Validate one file as intake would today; a load failure becomes an ``unreadable`` verdict."""
     from monitoring.validation import report_load_error, validate_batch
     from training.data import DataError, load_batch
@@ -108,8 +169,8 @@ def replay(path: Path, config: "ModelConfig", suite_path: Path) -> "ValidationRe
     try:
         frame = load_batch(path, config.data.timestamp_column)
     except DataError as err:
-        return report_load_error(path, err)
-    return validate_batch(frame, suite_path, path.name)
+        return report_load_error(path, err), None
+    return validate_batch(frame, suite_path, path.name), frame
 
 
 def verdict_rows(check: SuiteCheck) -> list[dict[str, Any]]:
@@ -130,4 +191,12 @@ def verdict_rows(check: SuiteCheck) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["BatchVerdict", "SuiteCheck", "check_suite", "existing_batches", "verdict_rows"]
+__all__ = [
+    "BatchVerdict",
+    "SeverityChange",
+    "SuiteCheck",
+    "check_suite",
+    "existing_batches",
+    "severity_changes",
+    "verdict_rows",
+]

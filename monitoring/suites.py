@@ -1,14 +1,16 @@
 """Propose an expectation suite from reference data, for a person to review and edit.
 
-The proposal must catch broken data (a renamed column, a type change, a wave of nulls,
-impossible values) and let honest change through, because a retrain needs exactly the
-batches that differ from the past: more demand, a new season, a new route. So ranges come
-from robust quantiles widened by the spread between them and hold for ``mostly`` of the
-rows, the target gets no range, category sets admit a small share of new values, and
-columns the model never reads only warn. Every expectation carries ``meta.note`` (what it
-was derived from) and ``meta.severity``: ``error`` quarantines the batch, ``warn`` is
-reported and lets it through. The output is the JSON layout Great Expectations 1.x writes
-for an ExpectationSuite, so GX tools can read it too.
+The proposal must stop broken data (a renamed or retyped column, a wave of nulls, impossible
+values, a unit or encoding slip) and let honest change through, because a retrain needs
+exactly the batches that differ from the past: more demand, a new season, a new route. So
+every rule answers one of two questions (``monitoring.suite_rules`` says which and why):
+*broken?* rules are ``error`` and quarantine the batch; *shifted?* rules (values beyond the
+reference's range, new categories) are ``warn``: reported with the share of rows concerned,
+left to the drift check and the gate. The target gets no range, and columns the model never
+reads only warn. Limits the config declares (``validation.bounds``) become ``error`` rules.
+Every expectation carries ``meta.note`` (what it was derived from) and ``meta.severity``.
+The output is the JSON layout Great Expectations 1.x writes for an ExpectationSuite, so GX
+tools can read it too.
 """
 
 from __future__ import annotations
@@ -20,20 +22,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from monitoring.suite_rules import (
+    category_rules,
+    declared_bounds,
+    expectation,
+    gross_range,
+    statistical_range,
+    type_list,
+    value_set,
+)
 from training.data import is_categorical, is_number
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
 
-QUANTILES = (0.01, 0.99)  # robust ends of the reference: a few glitches do not become the valid range
-RANGE_PAD = 1.0  # quantile spans added on each side: seasons and growth move values well past the reference
-GROWTH = 3.0  # a non-negative quantity may grow to this multiple of its 99th percentile (demand, prices)
-RANGE_MOSTLY = 0.98  # share of rows that must fall within a plausibility range
+RANGE_PAD = 1.0  # quantile spans added on each side of the statistical (warn) range
+RANGE_MOSTLY = 0.98  # share of rows within the statistical range before a shift is reported
 NULL_SLACK = 0.05  # share of rows by which nulls may exceed twice the reference null share
-NEW_CATEGORY_SHARE = 0.02  # share of rows that may carry a category the reference never had
+NEW_CATEGORY_SHARE = 0.02  # share of rows that may carry a new category before the shift is reported
 MAX_CATEGORIES = 50  # above this many distinct values a column is not treated as categorical
 SEVERITIES = ("error", "warn")
 # Timestamps: none later than now plus a day of clock skew (a suite parameter set at each
@@ -41,16 +49,6 @@ SEVERITIES = ("error", "warn")
 LATEST_TIMESTAMP_PARAMETER = "latest_plausible_timestamp"
 FUTURE_SLACK_SECONDS = 86_400
 MIN_PAST_SLACK_DAYS = 365
-
-_INTS = ["int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
-_INTS += ["Int8Dtype", "Int16Dtype", "Int32Dtype", "Int64Dtype"]
-_INTS += ["UInt8Dtype", "UInt16Dtype", "UInt32Dtype", "UInt64Dtype"]
-_FLOATS = ["float", "float16", "float32", "float64", "Float32Dtype", "Float64Dtype", *_INTS]
-_STRINGS = ["str", "StringDtype"]
-_BOOLS = ["bool", "BooleanDtype"]
-_DATETIMES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
-# GX checks object columns value by value against Python type names.
-_VALUE_TYPES = {str: _STRINGS, bool: _BOOLS, int: ["int"], float: ["float"]}
 
 
 def propose_suite(
@@ -73,11 +71,13 @@ def propose_suite(
         "new_category_share": new_category_share,
         "max_categories": max_categories,
     }
-    expectations = [_expectation("expect_table_row_count_to_be_between", {"min_value": 1}, "a batch must have rows")]
+    expectations = [expectation("expect_table_row_count_to_be_between", {"min_value": 1}, "a batch must have rows")]
     expectations += _schema(df, config)
     for column in df.columns:
         role = _role(str(column), config)
         expectations += _propose_column(df[column], role, config, knobs)
+    bounds = config.validation.bounds or {}
+    expectations += [declared_bounds(name, bounds[name]) for name in sorted(bounds) if name in df.columns]
     meta = {"model": config.name, "task": config.task, "reference_rows": len(df), **knobs}
     return {"name": config.name, "expectations": expectations, "meta": meta}
 
@@ -86,7 +86,7 @@ def _schema(df: pd.DataFrame, config: ModelConfig) -> list[dict[str, Any]]:
     """Columns the model reads must exist (error); any other change of the column set only warns."""
     names = [str(c) for c in df.columns]
     found = [
-        _expectation(
+        expectation(
             "expect_table_columns_to_match_set",
             {"column_set": names, "exact_match": True},
             f"the {len(names)} reference columns; an added or dropped column the model does not read is reported only",
@@ -96,7 +96,7 @@ def _schema(df: pd.DataFrame, config: ModelConfig) -> list[dict[str, Any]]:
     for name in names:
         role = _role(name, config)
         if role != "unused":
-            found.append(_expectation("expect_column_to_exist", {"column": name}, f"the {role} column", "error"))
+            found.append(expectation("expect_column_to_exist", {"column": name}, f"the {role} column", "error"))
     return found
 
 
@@ -150,14 +150,14 @@ def _propose_column(series: pd.Series, role: str, config: ModelConfig, knobs: di
     """
     name = str(series.name)
     severity = "warn" if role == "unused" else "error"
-    found = [_null_expectation(series, role, knobs["null_slack"], severity)]
+    found = [_nullexpectation(series, role, knobs["null_slack"], severity)]
     if role == "timestamp":
         return [*found, *_timestamp_range(series)]
-    types = _type_list(series)
+    types = type_list(series)
     if types:
         kwargs = {"column": name, "type_list": types}
         found.append(
-            _expectation(
+            expectation(
                 "expect_column_values_to_be_in_type_list", kwargs, f"{role} column of dtype {series.dtype}", severity
             )
         )
@@ -168,10 +168,10 @@ def _propose_column(series: pd.Series, role: str, config: ModelConfig, knobs: di
         return found + _target_values(values, config)
     declared = name in (config.data.categorical or [])
     if (declared or is_categorical(series)) and values.nunique() <= knobs["max_categories"]:
-        listed = _value_set(values, role, knobs["new_category_share"])
-        found += [listed] if listed is not None else []
+        found += category_rules(values, role, knobs["new_category_share"])
     elif is_number(series) and not declared:
-        found += _range(values, role, knobs["range_pad"], knobs["range_mostly"])
+        found += statistical_range(values, role, knobs["range_pad"], knobs["range_mostly"])
+        found += gross_range(values, role)
     return found
 
 
@@ -184,11 +184,11 @@ def _target_values(values: pd.Series, config: ModelConfig) -> list[dict[str, Any
     if config.task == "regression":
         return []
     severity = "error" if config.task == "binary" else "warn"
-    found = _value_set(values, "target", 0.0, severity)
+    found = value_set(values, "target", 0.0, severity)
     return [found] if found is not None else []
 
 
-def _null_expectation(series: pd.Series, role: str, null_slack: float, severity: str) -> dict[str, Any]:
+def _nullexpectation(series: pd.Series, role: str, null_slack: float, severity: str) -> dict[str, Any]:
     """Nulls may double and grow by ``null_slack`` more: sparse columns vary a lot between batches."""
     share = float(series.notna().mean())
     if share == 1.0:
@@ -201,33 +201,7 @@ def _null_expectation(series: pd.Series, role: str, null_slack: float, severity:
             f" plus {null_slack:.0%} of rows"
         )
     kwargs = {"column": str(series.name), "mostly": mostly}
-    return _expectation("expect_column_values_to_not_be_null", kwargs, note, severity)
-
-
-def _range(values: pd.Series, role: str, pad: float, mostly: float) -> list[dict[str, Any]]:
-    """A plausibility range: the 1st-99th percentiles widened by ``pad`` times their spread.
-
-    Quantiles rather than min/max, so a sensor glitch in the reference does not become the
-    valid range; kept non-negative when no negative value was seen, which is what catches a
-    sign error. A non-negative quantity may also grow to ``GROWTH`` times its 99th
-    percentile, because counts, prices and demand grow by a factor, not by a spread.
-    ``mostly`` lets a few honest outliers through.
-    """
-    numbers = values.to_numpy(dtype=float, na_value=np.nan)
-    numbers = numbers[np.isfinite(numbers)]
-    if numbers.size == 0:
-        return []
-    low, high = (float(q) for q in np.quantile(numbers, QUANTILES))
-    integer = pd.api.types.is_integer_dtype(values.dtype)
-    lower, upper = _widen(low, high, pad, integer, nonnegative=bool(numbers.min() >= 0))
-    note = (
-        f"{role} column: 1st-99th percentiles [{low:.6g}, {high:.6g}] widened by {pad:g}x their spread "
-        f"on each side; at least {mostly:.0%} of rows must fall within"
-    )
-    if numbers.min() >= 0:
-        note += f"; kept non-negative because no negative value was seen, and may grow to {GROWTH:g}x the 99th"
-    kwargs = {"column": str(values.name), "min_value": lower, "max_value": upper, "mostly": mostly}
-    return [_expectation("expect_column_values_to_be_between", kwargs, note)]
+    return expectation("expect_column_values_to_not_be_null", kwargs, note, severity)
 
 
 def _timestamp_range(series: pd.Series) -> list[dict[str, Any]]:
@@ -248,63 +222,4 @@ def _timestamp_range(series: pd.Series) -> list[dict[str, Any]]:
         "min_value": earliest.isoformat(),
         "max_value": {"$PARAMETER": LATEST_TIMESTAMP_PARAMETER},
     }
-    return [_expectation("expect_column_values_to_be_between", kwargs, note)]
-
-
-def _widen(low: float, high: float, pad: float, integer: bool, nonnegative: bool) -> tuple[float, float]:
-    """Pad both sides, then round outward to a readable precision."""
-    span = high - low
-    width = pad * (span if span > 0 else max(abs(low), 1.0))
-    lower = max(low - width, 0.0) if nonnegative else low - width
-    upper = max(high + width, GROWTH * high) if nonnegative else high + width
-    if integer:
-        return math.floor(lower), math.ceil(upper)
-    digits = max(0, 1 - math.floor(math.log10(width))) if width > 0 else 6
-    factor = 10**digits
-    return round(math.floor(lower * factor) / factor, digits), round(math.ceil(upper * factor) / factor, digits)
-
-
-def _value_set(values: pd.Series, role: str, new_share: float, severity: str = "error") -> dict[str, Any] | None:
-    """The observed categories; ``new_share`` of rows may hold values never seen (0 = closed set)."""
-    distinct = values.drop_duplicates().tolist()
-    if not all(isinstance(v, (str, int, float, bool)) for v in distinct):
-        return None
-    distinct.sort(key=lambda v: (type(v).__name__, v))
-    note = f"{role} column: the {len(distinct)} values in the reference"
-    kwargs = {"column": str(values.name), "value_set": distinct}
-    if new_share > 0:
-        kwargs["mostly"] = round(1.0 - new_share, 6)
-        note += f"; up to {new_share:.0%} of rows may hold a new one"
-    return _expectation("expect_column_values_to_be_in_set", kwargs, note, severity)
-
-
-def _type_list(series: pd.Series) -> list[str] | None:
-    """Names GX accepts for this dtype; None where GX cannot express it (category, tz-aware)."""
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return list(_BOOLS)
-    if pd.api.types.is_integer_dtype(dtype):
-        return list(_INTS)
-    if pd.api.types.is_float_dtype(dtype):
-        return list(_FLOATS)
-    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
-        return list(_STRINGS)
-    if isinstance(dtype, (pd.DatetimeTZDtype, pd.CategoricalDtype)):
-        return None
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return list(_DATETIMES)
-    if pd.api.types.is_object_dtype(dtype):
-        return _object_type_list(series)
-    return None
-
-
-def _object_type_list(series: pd.Series) -> list[str] | None:
-    seen = {type(v) for v in series.dropna()}
-    if not seen or not seen <= set(_VALUE_TYPES):
-        return None
-    names = [name for kind in sorted(seen, key=lambda k: k.__name__) for name in _VALUE_TYPES[kind]]
-    return sorted(set(names))
-
-
-def _expectation(kind: str, kwargs: dict[str, Any], note: str, severity: str = "error") -> dict[str, Any]:
-    return {"type": kind, "kwargs": kwargs, "meta": {"note": note, "severity": severity}}
+    return [expectation("expect_column_values_to_be_between", kwargs, note)]

@@ -190,39 +190,10 @@ def suite_check(
     result = check_suite(cfg, suite, quarantined)
     if not result.batches:
         raise fail(f"{cfg.data_glob}: no batch files to replay the suite on", Exit.DATA_INVALID, as_json)
+    from retrain.commands.suite_view import render_suite_check
+
     emit(result.to_dict(), as_json, lambda _: render_suite_check(result))
     raise typer.Exit(int(Exit.DATA_INVALID if result.would_quarantine else Exit.OK))
-
-
-def render_suite_check(result: Any) -> None:
-    from rich.table import Table
-
-    from monitoring.suite_check import verdict_rows
-
-    out = console()
-    table = Table(
-        "batch",
-        "rows",
-        "verdict",
-        "would quarantine it (error)",
-        "reported only (warn)",
-        title=f"suite {result.suite} replayed over {len(result.batches)} batch(es)",
-    )
-    for row in verdict_rows(result):
-        colour = "green" if row["verdict"] == "passes" else "red"
-        table.add_row(
-            row["batch"], str(row["rows"]), f"[{colour}]{row['verdict']}[/]", row["errors"][:90], row["warnings"][:60]
-        )
-    out.print(table)
-    failing = result.by_expectation()
-    if failing:
-        where = Table("expectation", "column", "severity", "fails on", "worst unexpected %", title="by expectation")
-        for item in failing:
-            worst = max((h["unexpected_percent"] or 0.0) for h in item["batches"])
-            names = ", ".join(h["batch"] for h in item["batches"])
-            where.add_row(item["expectation"], str(item["column"] or ""), item["severity"], names[:70], f"{worst:.2f}")
-        out.print(where)
-    out.print(f"{result.would_quarantine} of {len(result.batches)} batch(es) would be quarantined")
 
 
 FLEET_MODEL = typer.Argument(

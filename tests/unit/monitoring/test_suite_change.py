@@ -42,7 +42,7 @@ def suite(tmp_path_factory):
         {
             "name": "demand",
             "task": "regression",
-            "validation": {"suite": "s.json"},
+            "validation": {"suite": "s.json", "bounds": {"visitors": [0, None]}},
             "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "demand"},
         }
     )
@@ -71,7 +71,7 @@ def test_a_new_store_in_a_small_share_passes(suite):
         (lambda f: f.assign(temp=f["temp"] * 10), "temp"),
         (lambda f: f.assign(ts=f["ts"] + pd.Timedelta(days=3650 * 3)), "ts"),
     ],
-    ids=["renamed", "nulls", "negative", "unit-slip", "future"],
+    ids=["renamed", "nulls", "negative-despite-declared-bounds", "unit-slip", "future"],
 )
 def test_broken_batches_still_fail(suite, breakage, column):
     report = validate_batch(breakage(demand_month(8)), suite, "broken.csv")
@@ -90,9 +90,9 @@ def test_a_warn_expectation_reports_and_lets_the_batch_through(suite, tmp_path):
     frame["visitors"] = -frame["visitors"]
     report = validate_batch(frame, relaxed, "warned.csv")
     assert report.success and report.failures == []
-    [warning] = report.warnings
-    assert (warning.expectation, warning.column) == ("expect_column_values_to_be_between", "visitors")
-    assert "1 warning(s)" in report.summary() and report.to_dict()["warnings"][0]["column"] == "visitors"
+    assert {(w.expectation, w.column) for w in report.warnings} == {("expect_column_values_to_be_between", "visitors")}
+    assert f"{len(report.warnings)} warning(s)" in report.summary()
+    assert report.to_dict()["warnings"][0]["column"] == "visitors"
     assert not validate_batch(frame, suite, "strict.csv").success
 
 
@@ -158,3 +158,44 @@ def test_suite_check_replays_every_batch_and_names_what_fails(tmp_path):
     table = CliRunner().invoke(app, ["suite", "check", str(path)])
     assert "m10-broken.csv" in table.output and "1 of 5 batch(es) would be quarantined" in table.output
     assert list(tmp_path.glob("home/quarantine/**/*")) == []  # nothing moved
+    assert report["severity_changes"] == []  # a suite proposed today: nothing to change
+
+
+def test_suite_check_names_the_rules_an_older_suite_marks_too_strictly(suite, tmp_path):
+    """A suite from before shift and breakage were told apart: ranges and category sets at error."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from retrain.cli import app
+
+    raw = json.loads(suite.read_text())
+    old = []
+    for item in raw["expectations"]:
+        shift_rule = item["meta"]["severity"] == "warn" and item["kwargs"].get("column") in ("temp", "store")
+        if item["meta"]["severity"] == "error" and "unit or encoding" in item["meta"]["note"] + " garbled":
+            continue  # the broken rules did not exist
+        old.append(item | {"meta": item["meta"] | {"severity": "error"}} if shift_rule else item)
+    (tmp_path / "batches").mkdir()
+    for month in (1, 2, 3, 8):
+        demand_month(month).to_csv(tmp_path / "batches" / f"m{month:02d}.csv", index=False)
+    (tmp_path / "old.suite.json").write_text(json.dumps(raw | {"expectations": old}))
+    config = {
+        "name": "demand",
+        "task": "regression",
+        "validation": {"suite": "old.suite.json", "bounds": {"visitors": [0, None]}},
+        "estimator": {"class_path": "sklearn.linear_model.Ridge"},
+        "data": {"path": "batches/*.csv", "timestamp_column": "ts", "target_column": "demand"},
+        "state": {"home": str(tmp_path / "home")},
+    }
+    (tmp_path / "demand.yaml").write_text(yaml.safe_dump(config))
+
+    result = CliRunner().invoke(app, ["suite", "check", str(tmp_path / "demand.yaml"), "--json"])
+    found = json.loads(result.stdout)
+    assert "severity_changes" in found, result.output
+    changes = {(c["expectation"], c["column"], c["current"], c["proposed"]) for c in found["severity_changes"]}
+    assert changes == {
+        ("expect_column_values_to_be_between", "temp", "error", "warn"),
+        ("expect_column_values_to_be_in_set", "store", "error", "warn"),
+    }
+    table = CliRunner().invoke(app, ["suite", "check", str(tmp_path / "demand.yaml")])
+    assert "would now propose otherwise" in table.output and "suite init CONFIG --overwrite" in table.output

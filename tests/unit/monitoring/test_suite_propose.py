@@ -13,10 +13,23 @@ from monitoring.validation import propose_suite, validate_batch, write_suite
 
 
 def by_key(suite):
-    """Expectations keyed by (type, column); the proposal has at most one of each."""
-    keyed = {(e["type"], e["kwargs"].get("column")): e for e in suite["expectations"]}
-    assert len(keyed) == len(suite["expectations"])
-    return keyed
+    """Expectations keyed by (type, column); where a column has a shift rule (warn) and a broken
+    rule (error) of the same type, the shift rule. At most one of each per severity."""
+    severities = {(e["type"], e["kwargs"].get("column"), e["meta"]["severity"]) for e in suite["expectations"]}
+    assert len(severities) == len(suite["expectations"])  # without declared bounds
+    ordered = sorted(suite["expectations"], key=lambda e: e["meta"]["severity"] == "warn")
+    return {(e["type"], e["kwargs"].get("column")): e for e in ordered}
+
+
+def broken_rule(suite, kind, column, note=""):
+    """The ``error`` rule of a type on a column (whose note holds ``note``): what quarantines a batch."""
+    [rule] = [
+        e
+        for e in suite["expectations"]
+        if (e["type"], e["kwargs"].get("column"), e["meta"]["severity"]) == (kind, column, "error")
+        and note in e["meta"]["note"]
+    ]
+    return rule
 
 
 def test_schema_and_row_count(batch, config):
@@ -59,7 +72,9 @@ def test_type_lists_follow_the_dtype(batch, config):
 def test_numeric_ranges_come_from_quantiles_widened_by_their_spread(batch, config):
     glitched = batch.copy()
     glitched.loc[0, "temp"] = 5_000.0  # one sensor glitch must not become the valid range
-    found = by_key(propose_suite(glitched, config, range_pad=0.5, range_mostly=0.97))
+    suite = propose_suite(glitched, config, range_pad=0.5, range_mostly=0.97)
+    found = by_key(suite)
+    assert found[("expect_column_values_to_be_between", "temp")]["meta"]["severity"] == "warn"  # a shift
     kwargs = found[("expect_column_values_to_be_between", "temp")]["kwargs"]
     low, high = batch["temp"].quantile([0.01, 0.99])
     growth = 3.0 * high  # non-negative: may triple, which is wider here than half the spread
@@ -70,6 +85,22 @@ def test_numeric_ranges_come_from_quantiles_widened_by_their_spread(batch, confi
     distance = found[("expect_column_values_to_be_between", "distance")]["kwargs"]
     assert distance["min_value"] == 0
     assert isinstance(distance["max_value"], int) and distance["max_value"] >= batch["distance"].max()
+    gross = broken_rule(suite, "expect_column_values_to_be_between", "temp")["kwargs"]
+    spread = high - low  # of the rows without the glitch: the glitched frame's percentiles move a little
+    assert gross["min_value"] == pytest.approx(low - 10 * spread, abs=0.05 * spread)  # ten spreads: a unit slip
+    assert gross["max_value"] == pytest.approx(high + 10 * spread, abs=0.05 * spread)
+    assert gross["mostly"] == 0.99
+
+
+def test_declared_bounds_become_error_rules(batch, make_config):
+    config = make_config()
+    config = config.model_copy(
+        update={"validation": config.validation.model_copy(update={"bounds": {"temp": (0.0, None)}})}
+    )
+    suite = propose_suite(batch, config)
+    rule = broken_rule(suite, "expect_column_values_to_be_between", "temp", "validation.bounds.temp")
+    assert rule["kwargs"] == {"column": "temp", "min_value": 0.0}
+    assert broken_rule(suite, "expect_column_values_to_be_between", "temp", "unit or encoding")  # both kept
 
 
 def test_value_sets_for_categories_and_the_target(batch, config):
@@ -81,6 +112,10 @@ def test_value_sets_for_categories_and_the_target(batch, config):
     assert found[("expect_column_values_to_be_in_set", "weekend")]["kwargs"]["value_set"] == [False, True]
     assert found[("expect_column_values_to_be_in_set", "late")]["kwargs"] == {"column": "late", "value_set": [0, 1]}
     assert found[("expect_column_values_to_be_in_set", "carrier")]["kwargs"]["mostly"] == 0.98  # new ones, a few
+    assert found[("expect_column_values_to_be_in_set", "carrier")]["meta"]["severity"] == "warn"
+    garbled = broken_rule(propose_suite(batch, config), "expect_column_values_to_be_in_set", "carrier")
+    assert garbled["kwargs"]["mostly"] == 0.5 and "garbled" in garbled["meta"]["note"]
+    assert found[("expect_column_values_to_be_in_set", "late")]["meta"]["severity"] == "error"
     closed = by_key(propose_suite(batch, config, new_category_share=0.0))
     assert "mostly" not in closed[("expect_column_values_to_be_in_set", "carrier")]["kwargs"]
     assert ("expect_column_values_to_be_between", "late") not in found

@@ -69,27 +69,54 @@ def test_nulls_beyond_the_suite_fail(batch, suite_path):
     assert len(report.failures) == 1
 
 
-def test_out_of_range_values_fail(batch, suite_path):
-    broken = batch.copy()
-    broken.loc[:4, "distance"] = -broken.loc[:4, "distance"]
-    report = validate_batch(broken, suite_path, "b.csv")
+def test_values_beyond_the_range_are_a_shift_and_a_unit_slip_is_broken(batch, suite_path):
+    shifted = batch.copy()
+    shifted.loc[:4, "distance"] = -shifted.loc[:4, "distance"]  # never seen, but no declared limit says impossible
+    report = validate_batch(shifted, suite_path, "shifted.csv")
+    assert report.success and report.failures == []
+    [warning] = report.warnings
+    assert (warning.expectation, warning.column) == ("expect_column_values_to_be_between", "distance")
+    assert warning.unexpected_count == 5
+    assert warning.unexpected_percent == pytest.approx(100 * 5 / len(batch))
+    assert str(int(shifted.loc[0, "distance"])) in warning.details
+    slipped = batch.copy()
+    slipped.loc[:4, "distance"] = slipped.loc[:4, "distance"] * 1000  # metres for kilometres
+    report = validate_batch(slipped, suite_path, "slipped.csv")
     [failure] = report.failures
     assert (failure.expectation, failure.column) == ("expect_column_values_to_be_between", "distance")
     assert failure.unexpected_count == 5
-    assert failure.unexpected_percent == pytest.approx(100 * 5 / len(batch))
-    assert str(int(broken.loc[0, "distance"])) in failure.details
 
 
-def test_unknown_category_fails_beyond_a_small_share(batch, suite_path):
-    few = batch.copy()
-    few.loc[:2, "carrier"] = "ZZ"  # 1.5 % of rows: a new carrier may appear
-    assert validate_batch(few, suite_path, "few.csv").success
+def test_a_declared_bound_fails_on_one_row(batch, config, tmp_path):
+    bounded = config.model_copy(
+        update={"validation": config.validation.model_copy(update={"bounds": {"distance": (0.0, None)}})}
+    )
+    path = write_suite(propose_suite(batch, bounded), tmp_path / "bounded.json")
     broken = batch.copy()
-    broken.loc[:9, "carrier"] = "ZZ"
-    report = validate_batch(broken, suite_path, "b.csv")
-    [failure] = report.failures
-    assert (failure.expectation, failure.column) == ("expect_column_values_to_be_in_set", "carrier")
-    assert failure.unexpected_count == 10 and "'ZZ'" in failure.details
+    broken.loc[0, "distance"] = -broken.loc[0, "distance"]
+    [failure] = validate_batch(broken, path, "b.csv").failures
+    assert (failure.expectation, failure.column, failure.unexpected_count) == (
+        "expect_column_values_to_be_between",
+        "distance",
+        1,
+    )
+
+
+def test_a_new_category_warns_and_a_garbled_column_fails(batch, suite_path):
+    few = batch.copy()
+    few.loc[:2, "carrier"] = "ZZ"  # 1.5 % of rows: a new carrier may appear unreported
+    assert validate_batch(few, suite_path, "few.csv").warnings == []
+    season = batch.copy()
+    season.loc[: len(batch) // 3, "carrier"] = "ZZ"  # a third of the rows: a new carrier, reported
+    report = validate_batch(season, suite_path, "season.csv")
+    assert report.success
+    [warning] = report.warnings
+    assert (warning.expectation, warning.column) == ("expect_column_values_to_be_in_set", "carrier")
+    assert warning.unexpected_percent == pytest.approx(100 * (len(batch) // 3 + 1) / len(batch))
+    assert "'ZZ'" in warning.details
+    garbled = batch.assign(carrier=[f"\u00c3{c}\u00a9" for c in batch["carrier"]])  # mojibake in every row
+    report = validate_batch(garbled, suite_path, "garbled.csv")
+    assert {(f.expectation, f.column) for f in report.failures} == {("expect_column_values_to_be_in_set", "carrier")}
 
 
 def test_unknown_target_label_fails(batch, suite_path):

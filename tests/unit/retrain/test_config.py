@@ -49,6 +49,9 @@ def test_env_overrides_state(tmp_path, monkeypatch):
         (lambda d: d.update(window={"holdout_days": -3}), "window.holdout_days", "greater than 0"),
         (lambda d: d.update(estimator={"class_path": "forest"}), "estimator.class_path", "import path"),
         (lambda d: d.update(gate={"primary_metric": "rmse"}), "(top level)", "not a binary metric"),
+        (lambda d: d["validation"].update(bounds={"pct": [100, 0]}), "validation.bounds", "low <= high"),
+        (lambda d: d["validation"].update(bounds={"pct": [None, None]}), "validation.bounds", "at least one end"),
+        (lambda d: d["validation"].update(bounds={"pct": [0]}), "validation.bounds.pct", "required"),
     ],
 )
 def test_errors_name_file_field_and_expectation(tmp_path, mutate, field, words):
