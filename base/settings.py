@@ -165,10 +165,24 @@ class StateConfig(_Strict):
     ledger_url: str | None = None
 
 
+class EffectConfig(_Strict):
+    """Smallest shift worth a retrain, per kind of column, in the distance each is measured with.
+
+    A shift must be both beyond sampling noise and at least this large to count; below the
+    batch size where a shift this large could be told from noise, a column is "too small to
+    tell". The defaults are Evidently's own thresholds for these distances.
+    """
+
+    numerical: float = Field(default=0.1, ge=0.0, description="normed Wasserstein: a 0.1-std move of the mean")
+    categorical: float = Field(default=0.1, ge=0.0, description="Jensen-Shannon distance of the category shares")
+    prediction: float = Field(default=0.1, ge=0.0, description="the champion's outputs, by their own method")
+
+
 class DriftConfig(_Strict):
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    min_effect: EffectConfig = Field(default_factory=EffectConfig)
     column_threshold: float | None = Field(
-        default=None, ge=0.0, description="smallest distance that counts, on top of the sampling noise"
+        default=None, ge=0.0, description="smallest distance that counts for every column, on top of min_effect"
     )
     alpha: float = Field(default=0.01, gt=0.0, le=0.2, description="false-alarm rate per column")
     min_rows: int = Field(default=50, ge=2, description="fewer values on a side: insufficient_data")

@@ -51,3 +51,5 @@ class RunStatus(StrEnum):
 
 
 EVENTS = {Signal.DRIFT: "retrain.drift.detected", Signal.PERFORMANCE: "retrain.performance.degraded"}
+# A batch the drift check found broken (it failed an ``error`` rule): named, never a retrain trigger.
+BATCH_INVALID_EVENT = "retrain.batch.invalid"

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from base.settings import ModelConfig, load_config
-from base.vocabulary import EVENTS
+from base.vocabulary import BATCH_INVALID_EVENT, EVENTS
 from flows.common import IO_RETRIES, artifact_key
 from monitoring.check import Champion, DriftCheckResult, NoChampion, invalid_result, judge_batch, validate_batch_file
 from monitoring.check import load_champion as load_serving_champion
@@ -53,6 +53,12 @@ def load_champion(config: ModelConfig) -> Champion:
 @task(cache_policy=NO_CACHE)
 def judge(config: ModelConfig, intake: Intake, champion: Champion) -> DriftCheckResult:
     return judge_batch(config, intake, champion)
+
+
+@task(cache_policy=NO_CACHE)
+def judge_invalid(config: ModelConfig, intake: Intake, champion: Champion | None) -> DriftCheckResult:
+    """A failed batch: its failures, and the drift of the columns that passed when there is a champion."""
+    return invalid_result(config, intake, champion)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -142,6 +148,34 @@ def emit_findings(result, mlflow_run_id: str | None) -> list[str]:
     return [EVENTS[s] for s in found]
 
 
+def report_invalid(result: DriftCheckResult) -> dict[str, Any]:
+    """A batch set aside: logged, published, and named in an event, with what drift could be measured."""
+    get_run_logger().error(result.summary())
+    publish_check(result, None)
+    return {**result.to_dict(), "events": [emit_invalid(result)], "mlflow_run_id": None}
+
+
+def emit_invalid(result: DriftCheckResult) -> str:
+    from prefect.events import emit_event
+
+    report = result.validation
+    emit_event(
+        event=BATCH_INVALID_EVENT,
+        resource={"prefect.resource.id": model_resource_id(result.model), "prefect.resource.name": result.model},
+        payload={
+            "model": result.model,
+            "batch": result.batch,
+            "version": result.champion_version,
+            "error": report.error,
+            "failures": [{"expectation": f.expectation, "column": f.column} for f in report.failures],
+            "summary": result.summary().splitlines()[0][:500],
+            "figures": result.figures(),
+            "drifted_columns": list(result.drift.drifted_columns) if result.drift else [],
+        },
+    )
+    return BATCH_INVALID_EVENT
+
+
 def name_run() -> str:
     return f"drift-check-{Path(flow_run.parameters['config_path']).stem}"
 
@@ -153,14 +187,11 @@ def drift_check_flow(config_path: str, batch_path: str | None = None) -> dict[st
     config = load_config(config_path)
     batch_path = batch_path or newest_batch(config)
     intake = validate(config, batch_path)
-    if not intake.accepted:
-        result = invalid_result(config, intake)
-        logger.error(result.summary())
-        publish_check(result, None)
-        return {**result.to_dict(), "events": [], "mlflow_run_id": None}
     try:
         champion = load_champion(config)
     except NoChampion as err:
+        if not intake.accepted:
+            return report_invalid(judge_invalid(config, intake, None))
         logger.warning("%s", err)
         return {
             "model": config.name,
@@ -170,6 +201,8 @@ def drift_check_flow(config_path: str, batch_path: str | None = None) -> dict[st
             "events": [],
             "message": str(err),
         }
+    if not intake.accepted:
+        return report_invalid(judge_invalid(config, intake, champion))
     result = judge(config, intake, champion)
     run_id = log_check(config, result, champion.run_id)
     publish_check(result, run_id)

@@ -86,13 +86,16 @@ class DriftCheckResult:
 
     def summary(self) -> str:
         if self.status == "data_invalid":
-            return f"{self.batch}: batch failed validation, not checked: {self.validation.summary()}"
+            lines = [f"{self.batch}: batch failed validation and is set aside: {self.validation.summary()}"]
+            lines += [f"drift of the columns that passed: {self.drift.summary()}"] if self.drift is not None else []
+            return "\n".join(lines + [f"note: {n}" for n in self.notes])
         lines = [
             f"{self.model} v{self.champion_version} on {self.batch}: "
             + (f"signals {', '.join(self.signals)}" if self.signals else "no retrain signal")
         ]
         lines += [self.drift.summary()] if self.drift is not None else []
         lines += [self.decay.summary()] if self.decay is not None else []
+        lines += [f"shift reported by validation: {describe(w)}" for w in self.validation.warnings]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -112,11 +115,25 @@ class DriftCheckResult:
         }
 
 
+def describe(item: "Any") -> str:
+    """A failed rule with the share of rows it concerns, e.g. ``x2: expect_..._between (27.5 % of rows)``."""
+    share = f" ({item.unexpected_percent:.1f} % of rows)" if item.unexpected_percent is not None else ""
+    return f"{item.column or 'table'}: {item.expectation}{share}"
+
+
 def run_drift_check(config: "ModelConfig", batch_path: str | Path) -> DriftCheckResult:
-    """Validate, compare with the champion's reference, check decay, decide the signals."""
+    """Validate, compare with the champion's reference, check decay, decide the signals.
+
+    A batch that fails validation is reported as such, with the drift of the columns that
+    are fine beside it when a champion exists to compare with.
+    """
     intake = validate_batch_file(config, batch_path)
     if not intake.accepted:
-        return invalid_result(config, intake)
+        try:
+            champion = load_champion(config)
+        except NoChampion:
+            return invalid_result(config, intake)
+        return invalid_result(config, intake, champion)
     return judge_batch(config, intake, load_champion(config))
 
 
@@ -126,10 +143,44 @@ def validate_batch_file(config: "ModelConfig", batch_path: str | Path) -> "Intak
     return check_batch(Path(batch_path), config)
 
 
-def invalid_result(config: "ModelConfig", intake: "Intake") -> DriftCheckResult:
+def invalid_result(config: "ModelConfig", intake: "Intake", champion: "Champion | None" = None) -> DriftCheckResult:
+    """``data_invalid``, never a signal; with a champion, the drift of the columns that passed."""
+    drift, notes = (None, []) if champion is None else partial_drift(config, intake, champion)
     return DriftCheckResult(
-        config.name, intake.path.name, "data_invalid", intake.report, triggers=tuple(config.drift.triggers)
+        config.name,
+        intake.path.name,
+        "data_invalid",
+        intake.report,
+        champion.version if champion is not None else None,
+        drift,
+        triggers=tuple(config.drift.triggers),
+        notes=tuple(notes),
     )
+
+
+def partial_drift(
+    config: "ModelConfig", intake: "Intake", champion: Champion
+) -> tuple["DriftReport | None", list[str]]:
+    """Drift of the champion's features that the failed rules did not name; no predictions,
+    since the champion needs every feature. None when nothing is left to compare."""
+    from monitoring.drift import detect_drift
+    from monitoring.drift_types import DriftInputError
+
+    frame, failures = intake.frame, intake.report.failures
+    if frame is None or len(frame) == 0 or any(f.column is None for f in failures):
+        return None, ["no drift measured: the batch could not be read as a table"]
+    bad = {f.column for f in failures}
+    features = [c for c in champion.snapshot.features if c in frame.columns and c not in bad]
+    excluded = [c for c in champion.snapshot.features if c not in features]
+    if not features:
+        return None, ["no drift measured: every feature column failed validation"]
+    try:
+        drift = detect_drift(champion.snapshot.frame, frame, config, features=features)
+    except DriftInputError as err:
+        return None, [f"no drift measured: {err}"]
+    return drift, [
+        f"drift measured on the {len(features)} feature column(s) that passed; left out: {', '.join(excluded)}"
+    ]
 
 
 def load_champion(config: "ModelConfig") -> Champion:

@@ -10,13 +10,17 @@ How a verdict is reached, and why it holds at any batch size.
    (``monitoring.drift_evidently``), without building its charts.
 3. A column drifted when its distance exceeds the distance sampling alone reaches with
    probability ``drift.alpha`` at the compared sizes (its permutation null,
-   ``monitoring.drift_stats``), and ``drift.column_threshold`` when one is set. A fixed
-   threshold flagged half of 100-row batches drawn from the training rows themselves and
-   missed 0.1-std shifts at 1M rows; the null-based one keeps false alarms near ``alpha``
-   from 100 rows to millions (``bench/drift_bench.py`` measures it).
-4. Fewer than ``drift.min_rows`` values on a side: ``insufficient_data``, not drift.
+   ``monitoring.drift_stats``) *and* the effect floor of its kind (``drift.min_effect``,
+   0.1 by default, or ``drift.column_threshold`` when higher). A fixed threshold flagged half
+   of 100-row batches drawn from the training rows themselves; significance alone flagged
+   most columns of a 35,000-row batch with no designed drift. Both together keep false
+   alarms near ``alpha`` at any size and ignore shifts too small to matter.
+4. Fewer than ``drift.min_rows`` values on a side, or a noise level above the floor (a shift
+   that matters would hide in it): ``insufficient_data`` for that column, not "no drift".
 5. The dataset drifted when the share of judged columns that drifted reaches
-   ``drift.drift_share``.
+   ``drift.drift_share``. It shows no drift only when even the undecided columns could not
+   reach that share; otherwise, and when no column could be judged, it is too small to tell
+   (``insufficient_data``, exit 14).
 
 The reference may be sampled once per model version (``sample_reference``; the snapshot is
 stored beside the version at registration), so a run never re-reads the training frame.
@@ -134,13 +138,18 @@ def _judge_columns(ref: pd.DataFrame, cur: pd.DataFrame, features: list[str], co
             ref[c],
             cur[c],
             settings,
-            settings.column_threshold,
         )
         for c, t in types.items()
     )
-    short = [c.column for c in columns if c.status == "insufficient_data"]
+    short = [c.column for c in columns if c.status == "insufficient_data" and c.score is None]
     if short:
         warnings.append(f"insufficient data (fewer than {settings.min_rows} values on a side) for: {', '.join(short)}")
+    hidden = [c.column for c in columns if c.status == "insufficient_data" and c.score is not None]
+    if hidden:
+        warnings.append(
+            f"too small to tell for {', '.join(hidden)}: at this size sampling noise exceeds the smallest "
+            "shift that counts (drift.min_effect)"
+        )
     return columns, warnings, (ref, cur)
 
 

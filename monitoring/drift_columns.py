@@ -3,9 +3,18 @@
 Why per column this way. The method is fixed by the reference (normed Wasserstein for
 numbers, Jensen-Shannon for categories and numbers with at most ``LOW_CARDINALITY`` values),
 so a score means the same at any size. What changes with size is how large that score gets
-by chance, so the threshold is the column's own sampling noise at the compared sizes
-(``monitoring.drift_stats``), raised to ``drift.column_threshold`` when one is configured.
-Fewer than ``drift.min_rows`` values on a side gives no verdict (``insufficient_data``).
+by chance, so a column drifted only when its distance is both
+
+- beyond its own sampling noise at the compared sizes (``monitoring.drift_stats``): a
+  verdict that holds at any size, and
+- at least the effect floor of its kind (``drift.min_effect``, raised to
+  ``drift.column_threshold`` when one is set): at 35,000 rows a 0.02-std move is
+  significant and still not worth a retrain.
+
+When the noise itself is above the floor, a shift of the floor's size would hide in it: the
+batch is too small to tell for that column (``insufficient_data``), never "no drift", unless
+the distance clears the noise anyway. Fewer than ``drift.min_rows`` values on a side gives
+no verdict either.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.drift_stats import Noise, column_rng, jensenshannon_noise, wasserstein_noise
-from monitoring.drift_types import ColumnDrift
+from monitoring.drift_types import ColumnDrift, ColumnStatus
 
 MISSING_LABEL = "__missing__"
 LOW_CARDINALITY = 5
@@ -87,7 +96,6 @@ def judge_column(
     ref: pd.Series,
     cur: pd.Series,
     settings: Any,
-    floor: float | None,
 ) -> ColumnDrift:
     """The verdict for one column; ``settings`` is the model's ``drift`` config section."""
     r, c = ref.dropna(), cur.dropna()
@@ -116,18 +124,33 @@ def judge_column(
 
     score = measure_distance(r, c, column_type, method)
     noise = measure_noise(name, method, r, c, settings)
-    threshold = max(float(np.nextafter(noise.critical, math.inf)), floor or 0.0)
+    floor = effect_floor(role, method, settings)
+    threshold = max(float(np.nextafter(noise.critical, math.inf)), floor)
     drifted = bool(score >= threshold)
+    hidden = 0.0 < floor < noise.critical  # a shift of the floor's size would hide in the noise
+    status: ColumnStatus = "drift" if drifted else ("insufficient_data" if hidden else "no_drift")
     return ColumnDrift(
         method=method,
         score=score,
         threshold=threshold,
         drifted=drifted,
-        status="drift" if drifted else "no_drift",
+        status=status,
         noise=noise.critical,
         p_value=noise.p_value(score),
+        floor=floor,
         **common,
     )
+
+
+def effect_floor(role: str, method: str, settings: Any) -> float:
+    """The smallest distance that counts for this column: its kind's floor, or the global one if higher."""
+    effect = settings.min_effect
+    kind = (
+        effect.prediction
+        if role == "prediction"
+        else (effect.numerical if method == "wasserstein" else effect.categorical)
+    )
+    return max(float(kind), float(settings.column_threshold or 0.0))
 
 
 def measure_noise(name: str, method: str, ref: pd.Series, cur: pd.Series, settings: Any) -> Noise:

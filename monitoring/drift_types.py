@@ -37,8 +37,10 @@ class ColumnDrift:
 
     ``score`` is the method's distance (None when a side was all null or too small);
     ``noise`` the distance that sampling alone stays under with probability ``1 - alpha`` at
-    the compared sizes; ``threshold`` the one applied (the noise, or the configured
-    ``column_threshold`` when higher): ``drifted`` is ``score >= threshold``.
+    the compared sizes; ``floor`` the smallest distance that counts (``drift.min_effect``);
+    ``threshold`` the one applied (the higher of the two): ``drifted`` is ``score >= threshold``.
+    ``status`` is ``insufficient_data`` when the noise is above the floor and the score
+    stayed under it: too small to tell.
     """
 
     column: str
@@ -53,6 +55,7 @@ class ColumnDrift:
     p_value: float | None = None
     reference_values: int = 0
     current_values: int = 0
+    floor: float | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -64,6 +67,7 @@ class ColumnDrift:
             "score": self.score,
             "threshold": self.threshold,
             "noise": self.noise,
+            "floor": self.floor,
             "p_value": self.p_value,
             "drifted": self.drifted,
             "reference_values": self.reference_values,
@@ -100,9 +104,14 @@ class DriftReport:
 
     @property
     def status(self) -> DriftStatus:
+        """No drift only when even the undecided columns could not have reached the share."""
         if not self.judged_columns:
             return "insufficient_data"
-        return "drift" if self.drifted else "no_drift"
+        if self.drifted:
+            return "drift"
+        undecided = len(self.columns) - len(self.judged_columns)
+        reachable = (len(self.drifted_columns) + undecided) / len(self.columns)
+        return "insufficient_data" if undecided and reachable >= self.threshold else "no_drift"
 
     @property
     def judged_columns(self) -> tuple[ColumnDrift, ...]:
@@ -155,7 +164,12 @@ class DriftReport:
             f"{self.reference_sampled_rows} of {self.reference_rows} reference rows"
         )
         if self.status == "insufficient_data":
-            return f"insufficient data: no column has {self.min_rows} values on both sides; {compared}"
+            undecided = len(self.columns) - len(self.judged_columns)
+            return (
+                f"too small to tell: {undecided} of {len(self.columns)} columns could not be judged at this size "
+                f"(fewer than {self.min_rows} values, or sampling noise above the smallest shift that counts), "
+                f"enough to hide drift; {compared}"
+            )
         verdict = "DRIFT" if self.drifted else "no drift"
         return (
             f"{verdict}: {len(self.drifted_columns)} of {len(self.judged_columns)} judged columns drifted "

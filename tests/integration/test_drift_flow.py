@@ -32,9 +32,15 @@ def shifted_month(synth):
     return df
 
 
+# The synthetic reference is small (600 rows): at that size only shifts of 0.3 std can be
+# told from noise, so these tests count those (the default 0.1 needs about 700 rows a side).
+COARSE = {"min_effect": {"numerical": 0.3, "categorical": 0.2, "prediction": 0.3}}
+
+
 @pytest.fixture
 def champion(workspace, synth, tmp_path):
     """A promoted v1 of ``synth`` and a folder for incoming batches outside the training glob."""
+    synth.write_config(tmp_path, drift=COARSE)
     outcome = synth.run_flow(workspace)
     assert outcome["status"] == "promoted", outcome
     (tmp_path / "incoming").mkdir()
@@ -148,13 +154,60 @@ def test_drift_cli_exit_codes_follow_the_policy(champion, synth, tmp_path):
     code, data = check(broken)
     assert code == Exit.DATA_INVALID and data["status"] == "data_invalid"
     assert broken.exists()  # a drift check reports a bad batch, it does not move it
+    assert [c["column"] for c in data["drift"]["columns"]] == ["x1", "colour"]  # the columns that passed
+    assert data["drift"]["status"] == "no_drift" and any("left out: x2" in n for n in data["notes"])
+    broken_shift = write_batch(tmp_path, shifted_month(synth).drop(columns=["x2"]), "broken-shift.csv")
+    code, data = check(broken_shift)
+    assert code == Exit.DATA_INVALID and data["signals"] == []  # a broken batch never starts a retrain
+    assert set(data["drift"]["drifted_columns"]) == {"x1", "colour"}
 
-    only_decay = synth.write_config(tmp_path, drift={"triggers": ["performance"]})
+    only_decay = synth.write_config(tmp_path, drift={"triggers": ["performance"], **COARSE})
     code, data = check(shifted, only_decay)
     assert code == Exit.DRIFT and data["signals"] == ["performance"] and data["drift"]["drifted"]
-    watch_only = synth.write_config(tmp_path, drift={"triggers": []})
+    watch_only = synth.write_config(tmp_path, drift={"triggers": [], **COARSE})
     code, data = check(shifted, watch_only)
     assert code == Exit.OK and data["signals"] == [] and data["decay"]["degraded"]
+
+
+def test_a_broken_batch_is_named_in_an_event_with_the_drift_of_its_sound_columns(champion, synth, tmp_path):
+    from prefect import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    from flows.drift import drift_check_flow
+
+    broken = shifted_month(synth)
+    broken["x2"] = broken["x2"] * 1000  # a unit slip: quarantined by the proposed suite
+    batch = write_batch(tmp_path, broken, "m04-broken.csv")
+    result = drift_check_flow(config_path=str(champion), batch_path=str(batch))
+
+    assert result["status"] == "data_invalid" and result["signals"] == []
+    assert result["events"] == ["retrain.batch.invalid"]
+    assert [f["column"] for f in result["validation"]["failures"]] == ["x2"]
+    assert set(result["drift"]["drifted_columns"]) == {"x1", "colour"}
+    query = EventFilter(event=EventNameFilter(name=["retrain.batch.invalid"]))
+    deadline = time.monotonic() + 60
+    events: list = []
+    while not events and time.monotonic() < deadline:
+        with get_client(sync_client=True) as client:
+            events = [e for e in client.read_events(filter=query, limit=50).events if e.payload["batch"] == batch.name]
+        time.sleep(0 if events else 1)
+    [event] = events
+    assert event.resource.id == "retrain.model.synth" and event.payload["version"] == "1"
+    assert event.payload["failures"] == [{"expectation": "expect_column_values_to_be_between", "column": "x2"}]
+    assert set(event.payload["drifted_columns"]) == {"x1", "colour"}
+    assert batch.exists()  # reported, not moved
+
+
+def test_a_shifted_batch_with_only_warnings_gets_its_verdict_and_the_warnings(champion, synth, tmp_path):
+    from retrain.cli import app
+
+    moved = quiet_month(synth)
+    moved["x2"] = moved["x2"] + 25  # beyond the reference's range, plausible: a warning, not an error
+    batch = write_batch(tmp_path, moved, "moved.csv")
+    done = CliRunner().invoke(app, ["drift", str(champion), str(batch)])
+
+    assert done.exit_code == Exit.DRIFT, done.output
+    assert "shift reported by validation: x2: expect_column_values_to_be_between" in done.output
 
 
 def test_drift_cli_exits_14_on_a_batch_too_small_for_a_verdict(champion, synth, tmp_path):

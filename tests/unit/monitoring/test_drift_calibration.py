@@ -24,7 +24,11 @@ SHARES = np.array([0.4, 0.25, 0.15, 0.1, 0.06, 0.04])
 LABELS = np.array(["a", "b", "c", "d", "e", "f"])
 
 
+NO_FLOOR = {"numerical": 0.0, "categorical": 0.0, "prediction": 0.0}  # significance alone: the null's calibration
+
+
 def make_config(**drift) -> ModelConfig:
+    drift.setdefault("min_effect", NO_FLOOR)
     return ModelConfig.model_validate(
         {
             "name": "m",
@@ -84,6 +88,7 @@ def test_hundred_row_batches_of_the_training_distribution_are_not_flagged():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_large_batches_reveal_a_tenth_of_a_std_shift_and_a_five_point_share_move(seed):
+    """The null's power, without an effect floor (``test_drift_effect.py`` covers the floor)."""
     reference = make_frame(100_000, seed=3_000 + seed)
     batch = make_frame(100_000, seed=4_000 + seed, mean_shift=0.1, share_move=0.05)
     report = detect_drift(reference, batch, make_config(), features=list(reference.columns))
@@ -105,7 +110,7 @@ def test_tiny_batch_gets_no_verdict():
     assert not report.drifted and report.drifted_columns == ()
     assert {c.status for c in report.columns} == {"insufficient_data"}
     assert {c.score for c in report.columns} == {None}
-    assert report.summary().startswith("insufficient data")
+    assert report.summary().startswith("too small to tell")
     assert report.to_dict()["status"] == "insufficient_data"
 
 
