@@ -113,15 +113,19 @@ def drift_check_deployment(config: ModelConfig) -> "RunnerDeployment":
 
 
 def ops_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
-    """Approve, rollback and promote with the model filled in: the UI asks only for what changes."""
+    """Approve, rollback, promote and quarantine release with the model filled in: the UI asks only for what changes."""
     from flows.approval import approve_flow
-    from flows.ops import promote_flow, rollback_flow
+    from flows.ops import promote_flow, quarantine_release_flow, rollback_flow
 
     defaults = {"model": config.name, "config_path": str(config.config_path)}
     described = [
         (approve_flow, f"Approve or reject the candidate of {config.name} that waits for approval (approval: manual)."),
         (rollback_flow, f"Put {config.name}'s previous champion back."),
         (promote_flow, f"Make a chosen version of {config.name} champion, through the ledger."),
+        (
+            quarantine_release_flow,
+            f"Put a quarantined batch of {config.name} back for the next run (`widen`: also widen the suite).",
+        ),
     ]
     return [
         deployment_of(

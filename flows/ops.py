@@ -1,7 +1,8 @@
-"""Rollback and manual promotion as flows, so a person can run them from the Prefect UI.
+"""Rollback, manual promotion and quarantine release as flows, run from the Prefect UI.
 
-Both go through the promotion ledger exactly like the CLI; the flow adds typed parameters
-(a form in the UI), logging and a short artifact saying what moved.
+Each goes through the same logic as the CLI (the promotion ledger, ``monitoring.quarantine``);
+the flow adds typed parameters (a form in the UI), logging and a short artifact saying what
+changed.
 """
 
 from __future__ import annotations
@@ -100,3 +101,29 @@ def promote_flow(
     get_run_logger().info("champion of %s: v%s -> v%s", model, result.from_version, result.to_version)
     publish_move(result, "promote")
     return result.to_dict()
+
+
+@flow(name="quarantine-release")
+def quarantine_release_flow(model: str, batch: str, reason: str, widen: bool = False, config_path: str = "") -> dict:
+    """Put a quarantined batch back for the next run; ``widen`` also widens the suite to admit it."""
+    from base.settings import load_config
+    from monitoring.quarantine import QuarantineError, release_batch
+
+    config = load_config(config_path)
+    if config.name != model:
+        raise QuarantineError(f"{config_path} configures model {config.name!r}, not {model!r}")
+    result = release_batch(config, batch, reason, actor_for_ui(), widen)
+    d = result.to_dict()
+    lines = [
+        f"# quarantine release: {model}",
+        "",
+        f"- batch: `{d['batch']}` → `{d['restored_to']}` (trained on by the next run)",
+        f"- reason: {reason}",
+        f"- actor: {d['release']['actor']}",
+    ]
+    widening = d["widening"] or {}
+    lines += [f"- suite v{widening.get('version')}: {change}" for change in widening.get("changes", [])]
+    lines += [f"- not widened (accepted for this content only): {m}" for m in widening.get("not_widened", [])]
+    create_markdown_artifact(markdown="\n".join(lines), key=artifact_key(model, "quarantine-release"))
+    get_run_logger().info("released %s of %s from quarantine", d["batch"], model)
+    return d

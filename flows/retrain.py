@@ -114,7 +114,9 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
             previous_champion=champion_version,
             notes=notes,
             validation=[i.report.to_dict() for i in intakes],
-            message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered",
+            message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered; "
+            f"to train on one anyway: retrain quarantine release {config.name} {Path(moved[0]).name} --reason '...' "
+            f"--config {config.config_path}",
         )
 
     prepared = prepare_training([i.frame for i in intakes], config)

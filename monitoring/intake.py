@@ -2,7 +2,9 @@
 
 Every batch is validated before it is used. A batch whose exact content already passed
 the suite is not validated again (the record is keyed by content hash *and* suite hash),
-so a retrain over twelve monthly files re-checks only what is new or what changed.
+so a retrain over twelve monthly files re-checks only what is new or what changed. A batch
+that fails but whose exact content a person released from quarantine is accepted, its
+failures reported as warnings naming the release (``monitoring.quarantine``).
 
 Hashing the content means reading the whole file (seconds for a million rows), so a pass
 also remembers the file's size and modification time: an unchanged file is recognised by
@@ -100,12 +102,24 @@ def check_content(path: Path, config: "ModelConfig", suite: str, remember: bool 
             remember_stamp(path, config, suite, stamp, data_hash)
         return Intake(path, frame, report, data_hash, cached=True)
     report = validate_batch(frame, config.suite_path, path.name)
+    if not report.success:
+        report = apply_release(config, data_hash, report)
     if report.success and remember:
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps(report.to_dict(), indent=2, default=str))
         keep_frame(frame, config, data_hash)
         remember_stamp(path, config, suite, stamp, data_hash)
     return Intake(path, frame, report, data_hash, cached=False)
+
+
+def apply_release(config: "ModelConfig", data_hash: str, report: "ValidationReport") -> "ValidationReport":
+    """A person released this exact content from quarantine: its failures become warnings."""
+    from monitoring.quarantine import accept_released
+    from registry.ledger import open_ledger
+    from registry.releases import find_release
+
+    release = find_release(open_ledger(config.ledger_url), config.name, data_hash)
+    return report if release is None else accept_released(report, release)
 
 
 def frame_path(config: "ModelConfig", data_hash: str) -> Path:

@@ -3,7 +3,8 @@
 - ``retrain_promotions``: every intended and applied move of ``champion`` (the ledger proper);
 - ``retrain_run_leases``: which process is retraining a model now, until when;
 - ``retrain_blocks``: versions a person took away (rollback, rejection), by fingerprint;
-- ``retrain_holds``: models whose automatic promotions a person froze.
+- ``retrain_holds``: models whose automatic promotions a person froze;
+- ``retrain_releases``: quarantined batches a person let back in, and why.
 
 They live in the ledger's database (SQLite or PostgreSQL) because every entry point (CLI,
 deployment, UI flow, CI) already reaches it, and its per-model lock orders their writes.
@@ -70,4 +71,19 @@ holds = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("released_at", sa.DateTime(timezone=True)),
     sa.Column("released_by", sa.String(256)),
+)
+
+releases = sa.Table(
+    "retrain_releases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(256), nullable=False, index=True),
+    sa.Column("batch", sa.Text, nullable=False),
+    sa.Column("data_hash", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(256)),
+    sa.Column("widened", sa.Boolean, nullable=False),
+    sa.Column("suite_version", sa.Integer),
+    sa.Column("failures", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -21,7 +21,16 @@ import typer
 from typer.core import TyperGroup
 
 from base.errors import Kind, RetrainError, StoreUnavailable, store_problem
-from retrain.commands import backtest, core, monitoring_ops, registry_ops, server_ops, serving_ops, team_ops
+from retrain.commands import (
+    backtest,
+    core,
+    monitoring_ops,
+    quarantine_ops,
+    registry_ops,
+    server_ops,
+    serving_ops,
+    team_ops,
+)
 from retrain.output import report_error
 
 DEBUG_ENV = "RETRAIN_DEBUG"
@@ -101,6 +110,7 @@ backtest.register(app)
 server_ops.register(app)
 serving_ops.register(app)
 team_ops.register(app)
+quarantine_ops.register(app)
 
 
 def main() -> None:

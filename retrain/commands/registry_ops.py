@@ -211,6 +211,7 @@ def history(
     notes = _reconcile_first(stores, model, as_json)
     from registry.ledger import champion_stack, open_ledger
     from registry.promotion import history as ledger_history
+    from registry.releases import list_releases
     from registry.verdicts import describe_guards
 
     entries = ledger_history(stores, model)
@@ -222,6 +223,7 @@ def history(
         "champions": stack,
         "entries": [e.to_dict() for e in entries],
         "reconciled": notes,
+        "releases": [r.to_dict() for r in list_releases(open_ledger(stores.ledger_url), model)],
         **describe_guards(open_ledger(stores.ledger_url), model),
     }
     emit(data, as_json, render_history)
@@ -247,7 +249,10 @@ def _metrics_text(metrics: dict) -> str:
 def render_history(data: dict) -> None:
     from rich.table import Table
 
+    from retrain.commands.quarantine_ops import render_releases
+
     out = console()
+    render_releases(data.get("releases") or [])
     if not data["entries"]:
         out.print(f"{data['model']}: no champion changes recorded")
         return

@@ -39,9 +39,11 @@ def out_of_range(synth, path: Path):
     df.to_csv(path, index=False)
 
 
-def unknown_category(synth, path: Path):
+def garbled_category(synth, path: Path):
     df = good_month(synth)
-    df.loc[df.index[:30], "colour"] = "purple"  # 10 % of rows: beyond the 2 % of new values a suite admits
+    df.loc[df.index[:200], "colour"] = (
+        "\u00c3\u00a9"  # two thirds of the rows mojibake: a new colour is a shift, this is not
+    )
     df.to_csv(path, index=False)
 
 
@@ -63,7 +65,7 @@ CASES = {
     "wrong dtype": (wrong_dtype, "x1"),
     "nulls beyond the suite": (nulls_beyond_suite, "x2"),
     "out-of-range values": (out_of_range, "x2"),
-    "unknown category": (unknown_category, "colour"),
+    "garbled category": (garbled_category, "colour"),
     "empty file": (empty_file, "empty"),
     "truncated csv": (truncated_csv, "m04.csv"),
     "corrupt csv": (corrupt_bytes, "m04.csv"),
@@ -127,7 +129,7 @@ def test_validate_command_reports_without_moving(workspace, synth, tmp_path):
     from retrain.cli import app
 
     bad = tmp_path / "incoming.csv"
-    unknown_category(synth, bad)
+    garbled_category(synth, bad)
     result = CliRunner().invoke(app, ["validate", str(workspace), str(bad), "--json"])
 
     assert result.exit_code == Exit.DATA_INVALID, result.output
