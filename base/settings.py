@@ -132,6 +132,11 @@ class GateConfig(_Strict):
     max_regression: float = Field(default=0.0, ge=0.0)
     min_improvement: float = Field(default=0.0, ge=0.0)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    slices: list[str] = Field(
+        default_factory=list,
+        description="columns whose every value must not see the candidate significantly worse than the champion",
+    )
+    min_slice_rows: int = Field(default=200, ge=1, description="a slice with fewer holdout rows is skipped")
 
 
 class ConstraintsConfig(_Strict):
@@ -264,6 +269,15 @@ class ModelConfig(_Strict):
                 f"gate.primary_metric {metric!r} is not a {self.task} metric; expected one of {METRIC_NAMES[self.task]}"
             )
         check_serving(self.task, self.serving)
+        return self
+
+    @model_validator(mode="after")
+    def _check_slices(self) -> "ModelConfig":
+        for column in self.gate.slices:
+            if column in (self.data.target_column, self.data.timestamp_column):
+                raise ValueError(
+                    f"gate.slices {column!r} is the target or timestamp column; slice by a column of the rows"
+                )
         return self
 
     @model_validator(mode="after")

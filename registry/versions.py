@@ -270,6 +270,22 @@ def _version_tags(lineage: dict, metrics: dict, params: dict, decision: dict | N
                 tags[f"gate.{key}"] = text(decision[key])[:TAG_LIMIT]
         if decision.get("champion_below_floor"):
             tags["gate.champion_below_floor"] = "true"
+        tags.update(_slice_tags(decision.get("slices") or []))
+    return tags
+
+
+def _slice_tags(slices: list[dict]) -> dict[str, str]:
+    """The sliced gate's figures per slice (compact JSON) and the worst slice that failed, if any."""
+    if not slices:
+        return {}
+    compact = [
+        {k: s.get(k) for k in ("column", "value", "rows", "verdict", "diff", "low", "high") if s.get(k) is not None}
+        for s in slices
+    ]
+    tags = {"gate.slices": json.dumps(compact, separators=(",", ":"))[:TAG_LIMIT]}
+    worse = sorted((s for s in slices if s.get("verdict") == "worse"), key=lambda s: s.get("diff") or 0.0)
+    if worse:
+        tags["gate.failing_slice"] = f"{worse[0]['column']}={worse[0]['value']}"
     return tags
 
 

@@ -26,6 +26,7 @@ def run_markdown(outcome: dict[str, Any]) -> str:
     decision = outcome.get("decision")
     if decision:
         lines += [*metric_table(decision), "", *rules(decision.get("reasons", [])), ""]
+        lines += [*slice_table(decision.get("slices") or [], decision["metric"]), ""] if decision.get("slices") else []
     lines += [*validation_table(outcome.get("validation") or []), ""]
     lines += data_window(outcome.get("lineage") or {})
     lines += [f"- {note}" for note in outcome.get("notes") or []]
@@ -51,6 +52,27 @@ def metric_table(decision: dict[str, Any]) -> list[str]:
             f"{boot['confidence']:.0%} interval [{signed(boot['low'])}, {signed(boot['high'])}] "
             f"({boot.get('used_resamples') or boot['resamples']} resamples, seed {boot['seed']}).",
         ]
+    return lines
+
+
+def slice_table(slices: list[dict[str, Any]], metric: str) -> list[str]:
+    """The sliced gate: each slice's rows, both scores and the interval of candidate − champion."""
+    lines = [
+        "### Slices",
+        "",
+        f"| slice | rows | candidate {metric} | champion {metric} | difference | interval | verdict |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    marks = {"worse": "❌ worse", "ok": "✅ ok", "skipped": "— skipped"}
+    for s in slices:
+        interval = (
+            f"[{signed(s['low'])}, {signed(s['high'])}]" if s.get("low") is not None else cell(s.get("note") or "")
+        )
+        lines.append(
+            f"| {cell(s['column'])}={cell(s['value'])} | {s['rows']} | {number(s.get('candidate'))} | "
+            f"{number(s.get('champion'))} | {signed(s['diff']) if s.get('diff') is not None else '—'} | {interval} | "
+            f"{marks.get(s['verdict'], s['verdict'])} |"
+        )
     return lines
 
 

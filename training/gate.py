@@ -16,6 +16,7 @@ import pandas as pd
 from training.compute import limited_threads
 from training.data import DataError
 from training.metrics import encode, higher_is_better, metric_names, predict_outputs, weighted_metric
+from training.slices import judge_slices, slice_reason
 from training.types import BootstrapResult, Decision, OutputCheck, Outputs
 
 if TYPE_CHECKING:
@@ -206,7 +207,13 @@ def _decide(
         config.gate.bootstrap.seed,
     )
     passed += _compare(config, cand_metrics[metric], champ_metrics[metric], champion_version, bootstrap, reasons)
+    slices = judge_slices(task, y, rows, cand_outputs, champ_outputs, config) if config.gate.slices else []
+    if config.gate.slices:
+        ok, reason = slice_reason(slices, config.gate.min_slice_rows)
+        passed.append(ok)
+        reasons.append(reason)
     return Decision(
+        slices=slices,
         promote=all(passed),
         reasons=reasons,
         champion_score=champ_metrics[metric],

@@ -132,6 +132,7 @@ class Decision:
     candidate_metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
     champion_below_floor: bool = False  # the champion fails the floor on this holdout too
+    slices: list[Any] = dataclasses.field(default_factory=list)  # ``training.slices.SliceResult`` per slice
 
     def to_dict(self) -> dict:
         return to_jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
