@@ -23,9 +23,10 @@ demo: install
 	$(VENV)/bin/retrain demo
 
 # two workers (pytest-xdist), a test module per worker: most tests wait on servers and child
-# processes, so two workers share two cores well
+# processes, so two workers share two cores well. .ci/with-test-services sets up what the
+# suite needs (chromium, a throwaway PostgreSQL cluster), installing with apt when root.
 test: install
-	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
+	.ci/with-test-services $(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 # the unit tests only: plain pytest on the logic packages, about a minute
 test-fast: install

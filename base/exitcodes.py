@@ -28,6 +28,7 @@ class Exit(IntEnum):
     STORE_UNAVAILABLE = 13
     INSUFFICIENT_DATA = 14
     INTERRUPTED = 130
+    PIPE_CLOSED = 141
 
 
 MEANING = {
@@ -48,6 +49,8 @@ MEANING = {
     "(disk full, read-only, database unreachable, lock timeout); nothing changed",
     Exit.INSUFFICIENT_DATA: "insufficient data: too few rows for a drift verdict (neither drift nor its absence)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
+    Exit.PIPE_CLOSED: "the reader of the output went away (piped into `head`): ended quietly, as a shell tool "
+    "killed by SIGPIPE does; everything the command did before stands",
 }
 
 EXIT_BY_KIND = {

@@ -23,6 +23,7 @@ from base.errors import Kind, RetrainError
 from base.vocabulary import Route, Signal
 from monitoring.decay import decide_signals, metric_higher_is_better
 from monitoring.drift_types import DecayReport
+from monitoring.label_domain import label_text, refused_labels
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
@@ -168,17 +169,6 @@ def day_figures(task: str, metric: str, joined: pd.DataFrame) -> list[DayFigures
     return out
 
 
-def label_text(values: Any) -> pd.Series:
-    """Labels as text, with whole numbers written as integers: a label column read with a
-    missing value arrives as floats (1.0) while the model's classes say 1."""
-    series = pd.Series(values).reset_index(drop=True)
-    numbers = pd.to_numeric(series, errors="coerce")
-    whole = numbers.notna() & np.isfinite(numbers) & (numbers == numbers.round())
-    text = series.astype(str)
-    text[whole] = numbers[whole].astype("int64").astype(str)
-    return text
-
-
 def live_metric(task: str, metric: str, known: pd.DataFrame) -> float | None:
     """``metric`` on labelled logged rows, computed as the gate computes it; None when undefined."""
     from training.metrics import weighted_metric
@@ -266,8 +256,12 @@ def judge_champion(
 
 
 def run_feedback(config: "ModelConfig", labels_path: Path) -> FeedbackResult:
-    """Read the labels file, the prediction log, the answers and the champion, then judge."""
-    return judge_labels(config, read_labels(labels_path, config))
+    """Read the labels file, refuse it whole if a label is not one the model can have, then judge."""
+    labels = read_labels(labels_path, config)
+    refused = refused_labels(config, labels["id"], labels[TRUTH], str(labels_path))
+    if refused:
+        raise LabelsUnusable(refused, file=str(labels_path))
+    return judge_labels(config, labels)
 
 
 def judge_labels(config: "ModelConfig", labels: pd.DataFrame) -> FeedbackResult:

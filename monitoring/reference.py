@@ -28,5 +28,16 @@ def build_snapshot(train: "pd.DataFrame", features: list[str], config: "ModelCon
         "sample_rows": config.drift.sample_rows,
         "seed": config.drift.seed,
         "target": target,
+        "task": config.task,
+        "classes": training_classes(train, target) if config.task != "regression" else None,
     }
     return ReferenceSnapshot(sample, list(features), meta)
+
+
+def training_classes(train: "pd.DataFrame", target: str) -> list[str] | None:
+    """Every label of the training frame (the sample may miss a rare one), as label text."""
+    from monitoring.label_domain import label_text
+
+    if target not in train.columns:
+        return None
+    return sorted(set(label_text(train[target].dropna().unique()).tolist()))

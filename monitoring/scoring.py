@@ -48,6 +48,7 @@ class ScoreResult:
     log_file: str | None = None
     queued: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    classes: tuple[str, ...] | None = None  # the version's classes as label text; None for a regressor
 
     @property
     def review_rows(self) -> int:
@@ -104,6 +105,7 @@ def score_batch(
     review = (result.rows["route"] == Route.REVIEW).to_numpy()
     features = frame.reset_index(drop=True).loc[review, _queued_columns(config, frame)]
     queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features)
+    review_queue.record_domain(config.home, config.name, result.version, result.classes)
     return replace(result, log_file=str(log_file), queued=queued)
 
 
@@ -116,6 +118,7 @@ def predict_rows(
     scored_at: datetime | None = None,
 ) -> ScoreResult:
     """The per-row frame of a validated batch; raises ``BatchRefused`` when the outputs fail."""
+    from monitoring.label_domain import label_text
     from training.compute import limited_threads
     from training.gate import check_predicted
     from training.metrics import predict_outputs
@@ -133,7 +136,10 @@ def predict_rows(
     ids = row_ids(frame[_id_source(config, frame)], config.serving.id_column)
     rows = scored_frame(config.task, ids, outputs, calibration, info.version)
     when = (scored_at or datetime.now(UTC)).astimezone(UTC).isoformat()
-    return ScoreResult(config.name, batch, batch_id, info.version, calibration, rows, when, notes=tuple(notes))
+    classes = None if outputs.labels is None else tuple(str(c) for c in label_text(list(outputs.labels)))
+    return ScoreResult(
+        config.name, batch, batch_id, info.version, calibration, rows, when, notes=tuple(notes), classes=classes
+    )
 
 
 def load_scoring_model(config: "ModelConfig", version: str | None) -> tuple[Any, Any, "Calibration", list[str]]:

@@ -2,7 +2,8 @@
 
 One SQLite file under the home (``<home>/review.db``), a table of queued rows (id, batch,
 version, prediction, confidence and the row's features as JSON) and a table of answers
-(the label, who gave it and when). Scoring a batch again replaces that batch's queued rows;
+(the label, who gave it and when), and the labels each scored version can be told (its
+classes), so an answer outside them is refused. Scoring a batch again replaces that batch's queued rows;
 answers stay, keyed by model and row id, so a re-scoring never loses a person's work.
 """
 
@@ -29,6 +30,8 @@ CREATE TABLE IF NOT EXISTS queue (
 CREATE TABLE IF NOT EXISTS answers (
     model TEXT NOT NULL, id TEXT NOT NULL, label TEXT NOT NULL, reviewer TEXT NOT NULL,
     answered_at TEXT NOT NULL, PRIMARY KEY (model, id));
+CREATE TABLE IF NOT EXISTS domains (
+    model TEXT NOT NULL, version TEXT NOT NULL, classes TEXT, PRIMARY KEY (model, version));
 """
 
 
@@ -67,6 +70,24 @@ def enqueue(home: Path, model: str, batch_id: str, rows: pd.DataFrame, features:
         conn.execute("DELETE FROM queue WHERE model = ? AND batch = ?", (model, batch_id))
         conn.executemany("INSERT OR REPLACE INTO queue VALUES (?, ?, ?, ?, ?, ?, ?, ?)", records)
     return len(records)
+
+
+def record_domain(home: Path, model: str, version: str, classes: tuple[str, ...] | None) -> None:
+    """The labels a version can be told (its classes; None = any number), for checking answers."""
+    value = None if classes is None else json.dumps(list(classes))
+    with open_queue(home) as conn:
+        conn.execute("INSERT OR REPLACE INTO domains VALUES (?, ?, ?)", (model, str(version), value))
+
+
+def read_domain(home: Path, model: str, version: str) -> tuple[bool, tuple[str, ...] | None]:
+    """(known, classes) recorded for a version when its rows were queued."""
+    with open_queue(home) as conn:
+        row = conn.execute(
+            "SELECT classes FROM domains WHERE model = ? AND version = ?", (model, str(version))
+        ).fetchone()
+    if row is None:
+        return False, None
+    return True, None if row[0] is None else tuple(json.loads(row[0]))
 
 
 def _as_json(features: pd.DataFrame) -> list[str]:

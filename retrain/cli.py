@@ -45,12 +45,26 @@ class RetrainGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # help, usage errors, explicit exits
             raise
+        except BrokenPipeError:  # `retrain history m | head -1`: the reader left, which is no error
+            raise typer.Exit(int(quiet_broken_pipe())) from None
         except KeyboardInterrupt:
             err = RetrainError("interrupted; nothing more was started", kind=Kind.INTERRUPTED)
             raise typer.Exit(int(report_error(err, "--json" in rest))) from None
         except Exception as exc:
             debug = bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
             raise typer.Exit(answer(exc, "--json" in rest, debug)) from None
+
+
+def quiet_broken_pipe() -> int:
+    """Point stdout at /dev/null so the interpreter's last flush does not fail again, loudly."""
+    from base.exitcodes import Exit
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+    except OSError:  # stdout already closed: nothing left to flush
+        pass
+    return Exit.PIPE_CLOSED
 
 
 def answer(exc: Exception, as_json: bool, debug: bool) -> int:
@@ -118,7 +132,41 @@ def main() -> None:
     from retrain.stopping import install_stop_handlers
 
     install_stop_handlers()
-    app()
+    quiet_before = writes_to_devnull()
+    try:
+        app()
+    except SystemExit as exc:
+        # Click and rich answer a closed pipe (`| head`) with exit 1, the code of a bug here; the
+        # reader that left is no error. Any other code (a real failure) is kept, and the
+        # interpreter's last flush into the closed pipe is silenced either way.
+        if quiet_before or not (writes_to_devnull() or pipe_closed()):
+            raise
+        code = quiet_broken_pipe()
+        sys.exit(int(code) if exc.code in (0, 1, None) else exc.code)
+
+
+def pipe_closed() -> bool:
+    """Whether stdout's reader went away (Click wraps stdout then; a flush fails otherwise)."""
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":  # Click's wrapper after a closed pipe
+        return True
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def writes_to_devnull() -> bool:
+    """Whether stdout (fd 1) is /dev/null: what Click and rich leave behind after a closed pipe."""
+    import stat
+
+    try:
+        out, null = os.fstat(1), os.stat(os.devnull)
+    except OSError:
+        return False
+    return stat.S_ISCHR(out.st_mode) and out.st_rdev == null.st_rdev
 
 
 if __name__ == "__main__":

@@ -86,11 +86,16 @@ def model_store(tmp_path_factory, migrated_mlflow_db):
     return SimpleNamespace(home=home, uri=uri, client=client, add_model=add_model)
 
 
+def pg_address() -> str:
+    """host:port of the test PostgreSQL: the throwaway cluster `make test` starts (RETRAIN_TEST_PG)."""
+    return os.environ.get("RETRAIN_TEST_PG") or "127.0.0.1:5432"
+
+
 def _pg_base_url() -> str:
-    """The first trust-auth user that connects to 127.0.0.1:5432/test, or a clear failure."""
+    """The first trust-auth user that connects to the test server's database `test`, or a clear failure."""
     errors = []
     for user in PG_USERS:
-        url = f"postgresql+psycopg://{user}@127.0.0.1:5432/test"
+        url = f"postgresql+psycopg://{user}@{pg_address()}/test"
         engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
         try:
             with engine.connect():
@@ -99,7 +104,10 @@ def _pg_base_url() -> str:
             errors.append(f"{user}: {exc.orig}")
         finally:
             engine.dispose()
-    pytest.fail("PostgreSQL at 127.0.0.1:5432 (database 'test', trust auth) is required: " + "; ".join(errors))
+    pytest.fail(
+        f"PostgreSQL at {pg_address()} (database 'test', trust auth) is required; `make test` starts a "
+        "throwaway one (.ci/with-test-services): " + "; ".join(errors)
+    )
 
 
 @pytest.fixture

@@ -161,12 +161,36 @@ def review_answer(
 
     pairs = _answer_pairs(row_id, label, answers_file, as_json)
     root, who = _home(home), actor()
+    problems = check_answers(root, model, pairs, answers_file)
+    if problems:
+        raise fail(problems, Exit.USAGE, as_json)
     done = [answer(root, model, rid, lab, who).__dict__ for rid, lab in pairs]
     emit(
         {"model": model, "answers": done},
         as_json,
         lambda d: console().print(f"{len(d['answers'])} answer(s) recorded for {model} by {who}"),
     )
+
+
+def check_answers(root: Path, model: str, pairs: list[tuple[str, str]], sheet: Path | None) -> str | None:
+    """Every answer names a queued row and a label the row's model version can have; else why not.
+
+    All rows are checked before any is recorded, so a sheet with one typo records nothing.
+    """
+    from base.settings import store_urls
+    from monitoring.label_domain import find_problems, queue_domains, summarise, version_domains
+    from registry.review_queue import list_queue
+
+    queue = list_queue(root, model, pending_only=False)
+    queued = dict(zip(queue["id"].astype(str), queue["version"].astype(str), strict=True))
+    unknown = [rid for rid, _ in pairs if rid not in queued]
+    if unknown:
+        rows = ", ".join(map(repr, unknown[:5]))
+        return f"row {rows} is not in the review queue of {model!r} (see `retrain review list`); nothing recorded"
+    domain = queue_domains(root, model, version_domains(store_urls(str(root))[0], model))
+    where = (lambda i, rid: f"{sheet} line {i + 2} (id {rid})") if sheet else (lambda i, rid: f"row {rid}")
+    problems = find_problems((where(i, rid), lab, domain(queued[rid])) for i, (rid, lab) in enumerate(pairs))
+    return summarise(problems, "answer(s)") if problems else None
 
 
 def _answer_pairs(row_id: str | None, label: str | None, path: Path | None, as_json: bool) -> list[tuple[str, str]]:

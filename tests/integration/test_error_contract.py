@@ -7,6 +7,7 @@ outside the home.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import yaml
 from base.exitcodes import Exit
 
 PG_DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/nope"
+TEST_PG = os.environ.get("RETRAIN_TEST_PG") or "127.0.0.1:5432"  # the throwaway cluster `make test` starts
 
 
 @dataclass
@@ -224,7 +226,7 @@ def test_store_fault_is_exit_13_and_changes_nothing(store, request, cli, templat
         "full disk": lambda: {"home": str(request.getfixturevalue("full_disk"))},
         "read-only home": lambda: {"home": str(request.getfixturevalue("readonly_home"))},
         "unreachable PostgreSQL": lambda: {"ledger_url": PG_DOWN},
-        "misnamed database": lambda: {"ledger_url": "postgresql+psycopg://postgres@127.0.0.1:5432/no_such_db"},
+        "misnamed database": lambda: {"ledger_url": f"postgresql+psycopg://postgres@{TEST_PG}/no_such_db"},
     }[store]()
     config = case_folder(template, tmp_path / "case")
     raw = yaml.safe_load(config.read_text())

@@ -97,6 +97,8 @@ def test_score_review_and_feedback_that_starts_a_retrain(workspace, synth, tmp_p
     assert {q["id"] for q in queue} == set(review["id"])
     first = queue[0]
     other = "0" if first["prediction"] == "1" else "1"
+    banana = cli("review", "answer", "synth", first["id"], "banana", "--home", str(home))
+    assert banana.exit_code == Exit.USAGE and "not one of the model's classes ['0', '1']" in banana.output
     assert cli("review", "answer", "synth", first["id"], other, "--home", str(home)).exit_code == 0
     pending = json.loads(cli("review", "list", "synth", "--home", str(home)).output)
     assert first["id"] not in {q["id"] for q in pending} and len(pending) == len(queue) - 1
@@ -106,6 +108,15 @@ def test_score_review_and_feedback_that_starts_a_retrain(workspace, synth, tmp_p
     # late labels: the true outcomes flipped make a degraded champion; feedback exits 9
     labels = pd.DataFrame({"id": rows["id"], "label": 1 - month["label"]})
     labels = labels[labels["id"] != first["id"]]  # that row's label comes from the reviewer
+    typo = labels.astype({"label": object}).copy()
+    typo.iloc[5, 1] = "late"  # one label the model cannot have: the whole file is refused
+    typo.to_csv(tmp_path / "typo.csv", index=False)
+    refused = cli("feedback", str(workspace), str(tmp_path / "typo.csv"))
+    assert refused.exit_code == Exit.USAGE, refused.output
+    assert f"(id {typo.iloc[5, 0]}): label 'late' is not one of the model's classes" in refused.output
+    from registry import label_store
+
+    assert label_store.read_labels(home, "synth").empty  # nothing of the refused file was kept
     labels.to_csv(tmp_path / "labels.csv", index=False)
     judged = cli("feedback", str(workspace), str(tmp_path / "labels.csv"))
     assert judged.exit_code == Exit.DRIFT, judged.output

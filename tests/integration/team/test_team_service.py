@@ -37,13 +37,14 @@ PREFECT_AUTH = f"team:pfpw-{TOKEN}-q"
 SECRETS = (DB_PASSWORD, MLFLOW_PASSWORD, PREFECT_AUTH.split(":", 1)[1])
 MODELS = ("team-a", "team-b", "team-c")
 POOL = "team-pool"
+PG_HOST, PG_PORT = (os.environ.get("RETRAIN_TEST_PG") or "127.0.0.1:5432").split(":")  # `make test`'s cluster
 
 
 def drop_databases(names: list[str]) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(host=PG_HOST, port=int(PG_PORT), user="postgres", dbname="postgres", autocommit=True) as conn:
         for name in names:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -97,7 +98,7 @@ def team(tmp_path_factory, synth, local_net):
         return done
 
     state = tmp / "state"
-    database_url = f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1:5432/{prefix}"
+    database_url = f"postgresql://postgres:{DB_PASSWORD}@{PG_HOST}:{PG_PORT}/{prefix}"
     ports = [str(local_net.free_port()), str(local_net.free_port())]
     workers: list[subprocess.Popen] = []
     command = [RETRAIN, "server", "up", "--database-url", database_url, "--state", str(state), "--json",

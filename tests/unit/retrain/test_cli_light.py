@@ -61,3 +61,27 @@ def test_config_error_exits_2_and_names_the_field(tmp_path):
     result = CliRunner().invoke(app, ["run", str(bad), "--json"])
     assert result.exit_code == Exit.USAGE
     assert "data" in result.stdout and str(bad) in result.stdout
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly(tmp_path):
+    """`retrain ... | head -1`: the pipe closes early; no traceback, no "bug" exit code 1."""
+    from pathlib import Path
+
+    retrain = str(Path(sys.executable).with_name("retrain"))
+    cases = [
+        (["--help"], Exit.PIPE_CLOSED),
+        (["quarantine", "list", "m", "--home", str(tmp_path)], Exit.PIPE_CLOSED),
+        (["quarantine", "list", "m", "--json"], Exit.PIPE_CLOSED),
+        (["quarantine", "show", "m", "nothing.csv", "--json"], Exit.USAGE),  # a real failure keeps its code
+    ]
+    for args, code in cases:
+        child = subprocess.Popen(
+            [retrain, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"RETRAIN_HOME": str(tmp_path)}
+        )
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.close()  # the reader is gone before the command writes a line
+        stderr = child.stderr.read().decode()
+        assert child.wait(timeout=120) == code, (args, stderr)
+        assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "ignored" not in stderr, stderr
+    done = subprocess.run([retrain, "--help"], capture_output=True, check=False)
+    assert done.returncode == 0  # a reader that stays sees everything
