@@ -93,9 +93,10 @@ def score_batch(
     path = Path(batch_path)
     frame = load_batch(path, config.data.timestamp_column)
     report = validate_for_scoring(frame, config, path.name)
-    if not report.success:
+    if any(not f.share_rule for f in report.failures):  # per-row rules: a broken batch is refused whole
         raise BatchRefused(f"{path.name} refused, nothing scored: {report.summary()}", file=str(path))
     result = predict_rows(config, frame, path.name, frame_hash(frame)[:16], version, scored_at)
+    result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
     if not record:
         return result
     when = datetime.fromisoformat(result.scored_at)
@@ -107,6 +108,27 @@ def score_batch(
     queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features)
     review_queue.record_domain(config.home, config.name, result.version, result.classes)
     return replace(result, log_file=str(log_file), queued=queued)
+
+
+def review_share_rows(result: ScoreResult, frame: "pd.DataFrame", columns: list[str]) -> ScoreResult:
+    """Rows behind a broken share rule (a null where nulls are too many) go to a person, with the reason."""
+    import numpy as np
+
+    from training.serving import ROUTE
+
+    if not columns:
+        return result
+    rows = result.rows.copy()
+    missing = frame.reset_index(drop=True)[columns].isna()
+    flagged = missing.any(axis=1).to_numpy()
+    reasons = missing.apply(lambda row: ", ".join(c for c in columns if row[c]), axis=1).to_numpy()
+    rows[ROUTE] = np.where(flagged, Route.REVIEW.value, rows[ROUTE])
+    rows["review_reason"] = [f"null in {r}: the batch's null share breaks the suite" if r else "" for r in reasons]
+    note = (
+        f"{int(flagged.sum())} row(s) with nulls in {', '.join(columns)} sent to review: the batch has more nulls "
+        "there than the suite allows"
+    )
+    return replace(result, rows=rows, notes=(*result.notes, note))
 
 
 def predict_rows(

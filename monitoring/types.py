@@ -22,6 +22,7 @@ class ExpectationFailure:
     unexpected_count: int | None
     unexpected_percent: float | None
     details: str
+    share_rule: bool = False  # a rule about the share of rows (nulls): judged by batch size
 
     def label(self) -> str:
         """Short form for one-line summaries, e.g. ``expect_column_to_exist(dep_time)``."""
@@ -43,6 +44,7 @@ class ValidationReport:
     error: str | None = None
     suite: str = ""
     warnings: list[ExpectationFailure] = field(default_factory=list)  # failed ``warn`` expectations
+    skipped: list[ExpectationFailure] = field(default_factory=list)  # share rules not judged: too few rows
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,9 +52,12 @@ class ValidationReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ValidationReport":
         """Rebuild a report saved with ``to_dict`` (extra keys, such as quarantine notes, are ignored)."""
-        names = [item.name for item in fields(ExpectationFailure)]
-        failures = [ExpectationFailure(**{name: f.get(name) for name in names}) for f in data.get("failures") or []]
-        warnings = [ExpectationFailure(**{name: f.get(name) for name in names}) for f in data.get("warnings") or []]
+
+        def read(key: str) -> list[ExpectationFailure]:
+            names = [item.name for item in fields(ExpectationFailure)]
+            return [ExpectationFailure(**{n: f[n] for n in names if n in f}) for f in data.get(key) or []]
+
+        failures, warnings = read("failures"), read("warnings")
         return cls(
             batch=str(data["batch"]),
             success=bool(data["success"]),
@@ -62,18 +67,21 @@ class ValidationReport:
             error=data.get("error"),
             suite=str(data.get("suite") or ""),
             warnings=warnings,
+            skipped=read("skipped"),
         )
 
     def summary(self) -> str:
         """One line a person can act on without opening the JSON report."""
         if self.error is not None:
             return f"ERROR {self.batch}: {self.error}"
+        skipped = f"; {len(self.skipped)} share rule(s) not judged on {self.rows} rows" if self.skipped else ""
         if self.success:
             passed = (
                 f"PASSED {self.evaluated - len(self.warnings)} of {self.evaluated} expectations on {self.rows} rows"
             )
-            return passed + (f"; {len(self.warnings)} warning(s): {_labels(self.warnings)}" if self.warnings else "")
-        return f"FAILED {len(self.failures)} of {self.evaluated} expectations: {_labels(self.failures)}"
+            warned = f"; {len(self.warnings)} warning(s): {_labels(self.warnings)}" if self.warnings else ""
+            return passed + warned + skipped
+        return f"FAILED {len(self.failures)} of {self.evaluated} expectations: {_labels(self.failures)}{skipped}"
 
 
 def _labels(items: list[ExpectationFailure]) -> str:

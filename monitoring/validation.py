@@ -32,6 +32,7 @@ __all__ = ["SuiteError", "propose_suite", "quarantine_batch", "report_load_error
 _USED_FIELDS = {"type", "kwargs", "meta", "notes", "description"}
 _IGNORED_FIELDS = {"id", "severity", "rendered_content", "success_on_last_run", "expectation_context"}
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
+NOT_NULL = "expect_column_values_to_not_be_null"
 
 # One GX context per process (building it costs more than a small batch), locked: flows may use threads.
 _LOCK = threading.Lock()
@@ -64,11 +65,11 @@ def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> Valid
         _forget_stored_results()
     columns = {str(column) for column in df.columns}
     found = [
-        (_severity_of(r.expectation_config.meta), to_failure(r, columns)) for r in outcome.results if not r.success
+        (_severity_of(r.expectation_config.meta), *judge_share(r, columns)) for r in outcome.results if not r.success
     ]
-    found += _unanswered(items, outcome.results)
+    found += [(level, f, level) for level, f in _unanswered(items, outcome.results)]
     order = lambda f: (f.column is not None, str(f.column), f.expectation)  # noqa: E731
-    failures = sorted((f for level, f in found if level == "error"), key=order)
+    failures = sorted((f for level, f, where in found if level == where == "error"), key=order)
     return ValidationReport(
         batch=batch_name,
         success=not failures,
@@ -77,8 +78,30 @@ def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> Valid
         failures=failures,
         error=None,
         suite=name,
-        warnings=sorted((f for level, f in found if level == "warn"), key=order),
+        warnings=sorted((f for level, f, where in found if where == "warn"), key=order),
+        skipped=sorted((f for _, f, where in found if where == "skipped"), key=order),
     )
+
+
+def judge_share(result: Any, columns: set[str]) -> tuple[ExpectationFailure, str]:
+    """A failed result and where it goes: ``error``/``warn`` by its severity, except a null-share
+    rule (``mostly`` < 1), judged by the batch's size (``training.shares``): not judged on too
+    few rows (``skipped``), a ``warn`` when within sampling noise, an error only beyond it."""
+    from dataclasses import replace
+
+    from training.shares import judge_at_most
+
+    failure = to_failure(result, columns)
+    level = _severity_of(result.expectation_config.meta)
+    mostly = result.expectation_config.kwargs.get("mostly")
+    outcome = dict(result.result or {})
+    rows, count = outcome.get("element_count"), failure.unexpected_count
+    share_rule = result.expectation_config.type == NOT_NULL and mostly is not None and float(mostly) < 1.0
+    if level != "error" or not share_rule or rows is None or count is None:
+        return failure, level
+    verdict = judge_at_most(int(count), int(rows), 1.0 - float(mostly), f"nulls in {failure.column}")
+    failure = replace(failure, share_rule=True, details=f"{verdict.note}; {failure.details}")
+    return failure, ("error" if verdict.failed else "warn" if verdict.judged else "skipped")
 
 
 def _severity_of(meta: Any) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 from training.compute import limited_threads
 from training.data import DataError
 from training.metrics import encode, higher_is_better, metric_names, predict_outputs, weighted_metric
+from training.shares import judge_between
 from training.slices import judge_slices, slice_reason
 from training.types import BootstrapResult, Decision, OutputCheck, Outputs
 
@@ -51,13 +52,13 @@ def _range_problems(task: str, labels: np.ndarray | None, kept: np.ndarray, cons
     """Constraints for other tasks are ignored; ``kept`` holds only the finite outputs."""
     problems = []
     if task == "binary" and constraints.positive_rate is not None:
-        rate = float(np.mean(kept >= DECISION_THRESHOLD))
-        problems += _outside("predicted positive rate (at 0.5)", rate, constraints.positive_rate)
+        positives = int(np.sum(kept >= DECISION_THRESHOLD))
+        problems += _outside("predicted positive rate (at 0.5)", positives, len(kept), constraints.positive_rate)
     if task == "multiclass" and constraints.class_shares is not None:
         predicted = np.asarray(labels)[np.argmax(kept, axis=1)].astype(str)
         for label, bounds in constraints.class_shares.items():
-            share = float(np.mean(predicted == str(label)))
-            problems += _outside(f"predicted share of class {label!r}", share, bounds)
+            count = int(np.sum(predicted == str(label)))
+            problems += _outside(f"predicted share of class {label!r}", count, len(kept), bounds)
     if task == "regression" and constraints.prediction_range is not None:
         low, high = constraints.prediction_range
         outside = int(np.sum((kept < low) | (kept > high)))
@@ -69,11 +70,10 @@ def _range_problems(task: str, labels: np.ndarray | None, kept: np.ndarray, cons
     return problems
 
 
-def _outside(what: str, value: float, bounds: tuple[float, float]) -> list[str]:
-    low, high = bounds
-    if low <= value <= high:
-        return []
-    return [f"{what} is {value:.4f}, outside the allowed [{low:g}, {high:g}]"]
+def _outside(what: str, count: int, rows: int, bounds: tuple[float, float]) -> list[str]:
+    """A rate outside its bounds beyond sampling noise (``training.shares``); not judged on a few rows."""
+    verdict = judge_between(count, rows, bounds[0], bounds[1], what)
+    return [verdict.note] if verdict.failed else []
 
 
 def paired_bootstrap(

@@ -146,3 +146,37 @@ def test_score_review_and_feedback_that_starts_a_retrain(workspace, synth, tmp_p
         cli("score", str(workspace), str(tmp_path / "m05.csv"), "--out", str(tmp_path / "m05.out.csv")).exit_code == 0
     )
     assert len(pd.read_csv(tmp_path / "m05.out.csv")) == 100 and len(logged_files(home)) == 2
+
+
+def test_small_batches_are_scored_and_rows_behind_a_broken_share_rule_go_to_review(workspace, synth, tmp_path):
+    assert synth.run_flow(workspace)["status"] == "promoted"
+    config = load_config(workspace)
+    suite = json.loads(config.suite_path.read_text())
+    for item in suite["expectations"]:  # x2 may be null in up to 10 % of rows, as a sparse column may
+        if item["type"] == "expect_column_values_to_not_be_null" and item["kwargs"]["column"] == "x2":
+            item["kwargs"]["mostly"] = 0.9
+    config.suite_path.write_text(json.dumps(suite))
+    month = synth.make_month(4, rows=100)
+    month["x1"] = month["x1"].clip(-2.5, 2.5)
+
+    month.head(1).to_csv(tmp_path / "one.csv", index=False)
+    one = cli("score", str(workspace), str(tmp_path / "one.csv"), "--out", str(tmp_path / "one-scored.csv"))
+    assert one.exit_code == 0, one.output  # its positive rate is not judged on one row
+    assert len(pd.read_csv(tmp_path / "one-scored.csv")) == 1
+
+    sparse = month.copy()
+    sparse.loc[sparse.index[:40], "x2"] = None  # 40 % where 10 % are allowed: beyond noise at 100 rows
+    sparse.to_csv(tmp_path / "sparse.csv", index=False)
+    done = cli("score", str(workspace), str(tmp_path / "sparse.csv"), "--out", str(tmp_path / "sparse.parquet"))
+    assert done.exit_code == 0, done.output
+    rows = pd.read_parquet(tmp_path / "sparse.parquet")
+    nulls = sparse["x2"].isna().to_numpy()
+    assert (rows.loc[nulls, "route"] == "review").all() and len(rows) == 100
+    assert rows.loc[nulls, "review_reason"].str.startswith("null in x2").all()
+    assert (rows.loc[~nulls, "review_reason"] == "").all()
+    assert any("sent to review" in note for note in json.loads(done.output)["notes"])
+
+    typed = month.assign(x1="n/a")  # a rule about every row still refuses the batch
+    typed.to_csv(tmp_path / "typed.csv", index=False)
+    refused = cli("score", str(workspace), str(tmp_path / "typed.csv"), "--out", str(tmp_path / "no.csv"))
+    assert refused.exit_code == Exit.DATA_INVALID and not (tmp_path / "no.csv").exists()
