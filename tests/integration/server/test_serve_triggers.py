@@ -135,6 +135,7 @@ def test_register_only_creates_interval_schedule_triggers_and_limit(tmp_path, sy
         "approve/synth-m",
         "rollback/synth-m",
         "promote/synth-m",
+        "quarantine-release/synth-m",
         "score/synth-m",
         "feedback/synth-m",
         "fleet/fleet",  # the fleet table as a UI artifact, one per served set of models
@@ -222,6 +223,7 @@ def test_policy_decides_which_events_start_a_retrain(tmp_path, synth, policy, ex
         "approve",
         "rollback",
         "promote",
+        "quarantine-release",
         "score",
         "feedback",
     ]
