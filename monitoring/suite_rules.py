@@ -14,9 +14,11 @@ What counts as broken, by rule:
 - **Declared limits** (``validation.bounds`` in the config): a value outside them is
   impossible (a negative count, a share above 100 %), so one such row fails the batch.
 - **Gross outliers**: a value more than ``GROSS_SPREADS`` times the reference's
-  1st-99th percentile spread beyond those percentiles. A season, a new regime or a tripling
-  stays far inside; a unit slip (x100, x1000) or a sentinel such as -99999 does not. Up to
-  ``GROSS_MOSTLY`` of rows may hold one (a glitching sensor is not a broken feed).
+  1st-99th percentile spread beyond those percentiles (for a non-negative quantity, also
+  above ``GROSS_GROWTH`` times its 99th percentile: prices and counts grow by factors). A
+  season, a new regime or years of growth stay inside; a unit slip (x100, x1000) or a
+  sentinel such as -99999 does not. Up to ``GROSS_MOSTLY`` of rows may hold one (a
+  glitching sensor is not a broken feed).
 - **Garbled categories**: fewer than ``KNOWN_CATEGORY_SHARE`` of the rows hold a value the
   reference had. A new season or product is a minority of rows; an encoding slip or a
   shifted column turns most of them into strangers.
@@ -34,6 +36,7 @@ QUANTILES = (0.01, 0.99)  # robust ends of the reference: a few glitches do not 
 GROWTH = 3.0  # a non-negative quantity may grow to this multiple of its 99th percentile (demand, prices)
 GROSS_SPREADS = 10.0  # beyond the 1st-99th percentiles by this many times their spread: a unit or encoding slip
 GROSS_MOSTLY = 0.99  # share of rows that must be free of gross outliers
+GROSS_GROWTH = 10.0  # a non-negative quantity may grow to this multiple of its 99th percentile (prices over years)
 KNOWN_CATEGORY_SHARE = 0.5  # below this share of known values a category column is garbled
 
 _INTS = ["int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
@@ -85,12 +88,16 @@ def gross_range(values: pd.Series, role: str) -> list[dict[str, Any]]:
     if numbers.size == 0:
         return []
     low, high = (float(q) for q in np.quantile(numbers, QUANTILES))
-    lower, upper = widen(low, high, GROSS_SPREADS, pd.api.types.is_integer_dtype(values.dtype))
+    integer = pd.api.types.is_integer_dtype(values.dtype)
+    lower, upper = widen(low, high, GROSS_SPREADS, integer)
     note = (
         f"{role} column: beyond the 1st-99th percentiles [{low:.6g}, {high:.6g}] by more than "
         f"{GROSS_SPREADS:g}x their spread looks like a unit or encoding error, not a shift; "
         f"at most {1 - GROSS_MOSTLY:.0%} of rows may"
     )
+    if numbers.min() >= 0 and high > 0 and GROSS_GROWTH * high > upper:  # growth by a factor is no slip
+        upper = math.ceil(GROSS_GROWTH * high) if integer else float(f"{GROSS_GROWTH * high:.6g}")
+        note += f"; a non-negative quantity may also grow to {GROSS_GROWTH:g}x its 99th percentile"
     kwargs = {"column": str(values.name), "min_value": lower, "max_value": upper, "mostly": GROSS_MOSTLY}
     return [expectation("expect_column_values_to_be_between", kwargs, note, "error")]
 
