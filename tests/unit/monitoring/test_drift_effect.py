@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from base.settings import ModelConfig
+from base.settings import EffectConfig, ModelConfig
 from monitoring.drift import detect_drift
 from tests.unit.monitoring.test_drift_calibration import NO_FLOOR, make_frame
+from tests.unit.monitoring.test_drift_calibration import make_config as calibrated_config
 
 
 def make_config(**drift) -> ModelConfig:
-    return ModelConfig.model_validate(
-        {
-            "name": "m",
-            "task": "binary",
-            "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "y"},
-            "validation": {"suite": "m.suite.json"},
-            "drift": drift,
-        }
-    )
+    """The calibration tests' config with the default effect floors (they turn the floors off)."""
+    return calibrated_config(**{"min_effect": EffectConfig().model_dump(), **drift})
 
 
 @pytest.fixture(scope="module")
