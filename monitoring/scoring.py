@@ -93,7 +93,8 @@ def score_batch(
     path = Path(batch_path)
     frame = load_batch(path, config.data.timestamp_column)
     report = validate_for_scoring(frame, config, path.name)
-    if any(not f.share_rule for f in report.failures):  # per-row rules: a broken batch is refused whole
+    if any(not f.share_rule or f.unexpected_percent == 100.0 for f in report.failures):
+        # a rule about every row, or a column with nothing in it at all: the batch is broken, refused whole
         raise BatchRefused(f"{path.name} refused, nothing scored: {report.summary()}", file=str(path))
     result = predict_rows(config, frame, path.name, frame_hash(frame)[:16], version, scored_at)
     result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])

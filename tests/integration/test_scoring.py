@@ -176,7 +176,8 @@ def test_small_batches_are_scored_and_rows_behind_a_broken_share_rule_go_to_revi
     assert (rows.loc[~nulls, "review_reason"] == "").all()
     assert any("sent to review" in note for note in json.loads(done.output)["notes"])
 
-    typed = month.assign(x1="n/a")  # a rule about every row still refuses the batch
-    typed.to_csv(tmp_path / "typed.csv", index=False)
-    refused = cli("score", str(workspace), str(tmp_path / "typed.csv"), "--out", str(tmp_path / "no.csv"))
-    assert refused.exit_code == Exit.DATA_INVALID and not (tmp_path / "no.csv").exists()
+    for name, broken in (("typed", month.assign(x1="abc")), ("empty", month.assign(x2=None))):
+        broken.to_csv(tmp_path / f"{name}.csv", index=False)  # a wrong type, or a column with nothing in it
+        refused = cli("score", str(workspace), str(tmp_path / f"{name}.csv"), "--out", str(tmp_path / "no.csv"))
+        assert refused.exit_code == Exit.DATA_INVALID, (name, refused.output)
+        assert not (tmp_path / "no.csv").exists()
