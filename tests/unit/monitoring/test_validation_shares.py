@@ -86,6 +86,10 @@ def test_real_flights_a_row_a_row_without_pressure_and_a_slice_are_judged_by_the
     assert report.success and any(s.column == "pressure" for s in report.skipped)
     month = validate_batch(june, suite, "june.csv")
     assert month.success, month.summary()
+    gappy = june.loc[june["pressure"].isna()].head(52)  # a 100-row slice, 52 without pressure (27 % allowed)
+    gappy = pd.concat([gappy, june.loc[june["pressure"].notna()].head(48)], ignore_index=True)
+    sliced = validate_batch(gappy, suite, "slice.csv")
+    assert [(f.column, f.share_rule) for f in sliced.failures] == [("pressure", True)]  # scoring: rows to review
     soaked = june.copy()
     soaked.loc[soaked.index[: int(0.6 * len(soaked))], "pressure"] = np.nan
     refused = validate_batch(soaked, suite, "soaked.csv")
