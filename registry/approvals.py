@@ -1,6 +1,6 @@
 """What became of each candidate, and the candidates that wait for a person.
 
-Every version a retrain registers ends with a ``base.outcome`` tag (promoted, rejected,
+Every version a retrain registers ends with a ``retrain.outcome`` tag (promoted, rejected,
 superseded, withheld, pending_approval, approved, approval_rejected, timed_out, abandoned),
 so the registry alone tells whether a version is still in play.
 
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
     from registry.ledger import StoreLocation
 
-OUTCOME_TAG = "base.outcome"
+OUTCOME_TAG = "retrain.outcome"
+LEGACY_OUTCOME_TAG = "base.outcome"  # the key versions registered before were tagged with; still read
 DEADLINE_TAG = "retrain.approval_deadline"
 COMPARED_TAG = "gate.champion_version"
 PENDING = "pending_approval"
@@ -76,7 +77,7 @@ def request_approval(client: "MlflowClient", model: str, version: str, deadline:
     """Mark ``version`` as waiting until ``deadline``; older waiting candidates are superseded."""
     notes = []
     for mv in _versions(client, model):
-        if (mv.tags or {}).get(OUTCOME_TAG) == PENDING and str(mv.version) != str(version):
+        if outcome_of(mv.tags or {}) == PENDING and str(mv.version) != str(version):
             set_outcome(
                 client,
                 model,
@@ -91,7 +92,7 @@ def request_approval(client: "MlflowClient", model: str, version: str, deadline:
 
 def waiting_version(client: "MlflowClient", model: str) -> str | None:
     """The newest version that waits for approval, if any."""
-    waiting = [int(mv.version) for mv in _versions(client, model) if (mv.tags or {}).get(OUTCOME_TAG) == PENDING]
+    waiting = [int(mv.version) for mv in _versions(client, model) if outcome_of(mv.tags or {}) == PENDING]
     return str(max(waiting)) if waiting else None
 
 
@@ -114,14 +115,14 @@ def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[
         return []
     for mv in versions:
         tags, number = mv.tags or {}, str(mv.version)
-        if tags.get(OUTCOME_TAG) == PENDING and _expired(tags, now):
+        if outcome_of(tags) == PENDING and _expired(tags, now):
             set_outcome(
                 client, model, number, "timed_out", approval="timed_out", approval_at=now.isoformat(timespec="seconds")
             )
             notes.append(f"v{number} waited past its approval deadline {tags[DEADLINE_TAG]}: timed out")
         elif (
             tags.get("gate.decision") == "promote"
-            and OUTCOME_TAG not in tags
+            and outcome_of(tags) is None
             and "retrain.approval" not in tags
             and number != champion
             and number not in promoted
@@ -136,7 +137,7 @@ def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[
 
 
 def _closed_message(model: str, version: str, tags: dict[str, str]) -> str:
-    outcome = tags.get(OUTCOME_TAG) or f"gate decision {tags.get('gate.decision', 'unknown')}"
+    outcome = outcome_of(tags) or f"gate decision {tags.get('gate.decision', 'unknown')}"
     hint = {
         "timed_out": "retrain to get a new candidate",
         "superseded": f"answer the newer candidate (`retrain approve {model}`)",
@@ -170,7 +171,7 @@ def answer_approval(
     if version is None:
         raise ApprovalClosed(model, f"no version of {model!r} waits for approval")
     tags = dict(client.get_model_version(model, str(version)).tags or {})
-    if tags.get(OUTCOME_TAG) != PENDING:
+    if outcome_of(tags) != PENDING:
         raise ApprovalClosed(model, _closed_message(model, str(version), tags))
     at = utc_now().isoformat(timespec="seconds")
     words = f"v{version} {'approved' if approve else 'rejected'} by {approver}" + (f": {comment}" if comment else "")
@@ -219,3 +220,8 @@ def answer_approval(
     return ApprovalAnswer(
         model, str(version), "approved", approver, comment, at, str(version), f"{words}; v{version} is champion"
     )
+
+
+def outcome_of(tags: dict[str, str]) -> str | None:
+    """The version's outcome, under its key or the one versions registered earlier carry."""
+    return tags.get(OUTCOME_TAG) or tags.get(LEGACY_OUTCOME_TAG)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from registry.approvals import OUTCOME_TAG
+from registry.approvals import outcome_of
 from registry.store import MONITORING_SUFFIX, experiment_name
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def last_retrain(client: "MlflowClient", model: str, latest: str | None) -> dict
         "version": str(latest),
         "when": _when(created),
         "trigger": tags.get(TRIGGER_TAG),
-        "outcome": tags.get(OUTCOME_TAG),
+        "outcome": outcome_of(tags),
     }
 
 

@@ -60,7 +60,7 @@ def test_waiting_candidate_is_approved_from_the_terminal(manual):
     outcome = run_flow(config.config_path)
     assert outcome["status"] == "pending_approval", outcome
     assert champion(config) is None  # nothing moves while the candidate waits
-    assert version_tags(config, "1")["base.outcome"] == "pending_approval"
+    assert version_tags(config, "1")["retrain.outcome"] == "pending_approval"
 
     done = cli(
         "approve",
@@ -79,7 +79,7 @@ def test_waiting_candidate_is_approved_from_the_terminal(manual):
     assert (entry.to_version, entry.actor, entry.status) == ("1", "alice", "applied")
     assert "holdout looks right" in entry.reason
     tags = version_tags(config, "1")
-    assert (tags["retrain.approval"], tags["retrain.approval_by"], tags["base.outcome"]) == (
+    assert (tags["retrain.approval"], tags["retrain.approval_by"], tags["retrain.outcome"]) == (
         "approved",
         "alice",
         "promoted",
@@ -123,7 +123,7 @@ def test_an_approval_after_the_deadline_is_refused_and_recorded_as_timed_out(man
     assert late.exit_code == Exit.USAGE, late.stdout
     assert "timed_out" in late.stdout or "waits for approval" in late.stdout
     assert champion(config) is None
-    assert version_tags(config, "1")["base.outcome"] == "timed_out"
+    assert version_tags(config, "1")["retrain.outcome"] == "timed_out"
 
 
 def test_an_approval_after_the_champion_moved_is_superseded(manual):
@@ -143,4 +143,4 @@ def test_an_approval_after_the_champion_moved_is_superseded(manual):
     assert done.exit_code == Exit.EXPECTATION_MISMATCH, done.stdout
     assert "superseded" in done.stdout
     assert champion(config) == "1"
-    assert version_tags(config, "3")["base.outcome"] == "superseded"
+    assert version_tags(config, "3")["retrain.outcome"] == "superseded"

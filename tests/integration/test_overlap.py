@@ -188,7 +188,7 @@ def test_a_rollback_during_training_is_not_overwritten(model, start_run, tmp_pat
     code, outcome = finish(running)
     assert (code, outcome["status"]) == (Exit.REJECTED, "superseded"), outcome
     assert champion(model) == "1"
-    assert client(model).get_model_version(model.name, outcome["version"]).tags["base.outcome"] == "superseded"
+    assert client(model).get_model_version(model.name, outcome["version"]).tags["retrain.outcome"] == "superseded"
     assert_every_promotion_was_gated_against_what_it_replaced(model)
 
 
@@ -224,7 +224,7 @@ def test_a_retrain_killed_after_registering_leaves_no_version_in_limbo(model, st
     killed.communicate(timeout=600)
     assert killed.returncode == -9
     [stranded] = versions(model)
-    assert stranded.tags["gate.decision"] == "promote" and "base.outcome" not in stranded.tags
+    assert stranded.tags["gate.decision"] == "promote" and "retrain.outcome" not in stranded.tags
     done = subprocess.run(
         [sys.executable, "-m", "retrain.cli", "status", model.name, "--json", "--config", str(model.config_path)],
         env=child_env(PYTHONPATH=str(REPO)),
@@ -237,6 +237,6 @@ def test_a_retrain_killed_after_registering_leaves_no_version_in_limbo(model, st
     status = json.loads(done.stdout)
     assert any("abandoned" in note for note in status["notes"]), status
     tags = client(model).get_model_version(model.name, "1").tags
-    assert tags["base.outcome"] == "abandoned" and "ended before promoting" in tags["retrain.abandoned_reason"]
+    assert tags["retrain.outcome"] == "abandoned" and "ended before promoting" in tags["retrain.abandoned_reason"]
     assert champion(model) is None
     assert run_flow(model.config_path)["status"] == "promoted"  # the next retrain is not blocked by it

@@ -102,7 +102,7 @@ def test_waiting_candidates_survive_the_lease_and_are_answered(served_model, syn
 
     first = run_and_wait("retrain/synth-appr")
     assert first.state.is_completed(), first.state
-    assert tags(config, "1")["base.outcome"] == "pending_approval" and champion(config) is None
+    assert tags(config, "1")["retrain.outcome"] == "pending_approval" and champion(config) is None
     time.sleep(max(0.0, LEASE_SECONDS + 10 - (time.time() - first.start_time.timestamp())))
     done = retrain_cli("approve", config.name, "--config", str(config.config_path), "--as", "alice", "--json", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -111,16 +111,16 @@ def test_waiting_candidates_survive_the_lease_and_are_answered(served_model, syn
 
     add_month(config, synth, 4)
     assert run_and_wait("retrain/synth-appr").state.is_completed()
-    assert tags(config, "2")["base.outcome"] == "pending_approval"
+    assert tags(config, "2")["retrain.outcome"] == "pending_approval"
     answer = run_and_wait("approve/synth-appr", {"version": 2, "approve": False, "comment": "not this one"})
     assert answer.state.is_completed(), answer.state
-    assert tags(config, "2")["base.outcome"] == "approval_rejected" and champion(config) == "1"
+    assert tags(config, "2")["retrain.outcome"] == "approval_rejected" and champion(config) == "1"
 
     write(approval_timeout_hours=0.0005)  # the served flow reads the config at every run
     add_month(config, synth, 5)
     assert run_and_wait("retrain/synth-appr").state.is_completed()
-    assert tags(config, "3")["base.outcome"] == "pending_approval"
+    assert tags(config, "3")["retrain.outcome"] == "pending_approval"
     time.sleep(3)
     late = retrain_cli("approve", config.name, "3", "--config", str(config.config_path), "--json", env=env)
     assert late.returncode == 2 and "timed_out" in late.stdout, late.stdout + late.stderr
-    assert tags(config, "3")["base.outcome"] == "timed_out" and champion(config) == "1"
+    assert tags(config, "3")["retrain.outcome"] == "timed_out" and champion(config) == "1"

@@ -194,7 +194,7 @@ def test_approval_answered_in_the_prefect_ui_form_makes_the_candidate_champion(
         .get_model_version(config.name, "3")
         .tags
     )
-    assert (tags["base.outcome"], tags["retrain.approval"], tags["retrain.approval_by"]) == (
+    assert (tags["retrain.outcome"], tags["retrain.approval"], tags["retrain.approval_by"]) == (
         "promoted",
         "approved",
         "alice",
