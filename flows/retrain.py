@@ -116,7 +116,8 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
             validation=[i.report.to_dict() for i in intakes],
             message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered; "
             f"to train on one anyway: retrain quarantine release {config.name} {Path(moved[0]).name} --reason '...' "
-            f"--config {config.config_path}",
+            f"--config {config.config_path}"
+            + (f"; all: retrain quarantine list {config.name} --config {config.config_path}" if len(moved) > 1 else ""),
         )
 
     prepared = prepare_training([i.frame for i in intakes], config)

@@ -20,6 +20,7 @@ import json
 import math
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,8 @@ def keep_and_write(path: Path, raw: dict[str, Any], changes: list[str], who: dic
         shutil.copyfile(path, previous)
     meta = dict(raw.get("meta") or {})
     history = list(meta.get("versions") or [])
-    history.append({"version": version + 1, "previous": previous.name, "changes": changes, **who})
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    history.append({"version": version + 1, "previous": previous.name, "at": at, "changes": changes, **who})
     raw["meta"] = meta | {"version": version + 1, "versions": history}
     write_suite(raw, path, overwrite=True)
     return version + 1, previous.name

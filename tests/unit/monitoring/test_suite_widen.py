@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -34,6 +35,7 @@ def test_each_kind_of_failure_is_widened_as_far_as_the_batch_needs(batch, config
     meta = json.loads(path.read_text())["meta"]
     assert meta["version"] == 2 and meta["versions"][-1]["by"] == "ana@host"
     assert meta["versions"][-1]["reason"] == "new season" and meta["versions"][-1]["previous"] == "suite.v1.json"
+    assert datetime.fromisoformat(meta["versions"][-1]["at"]) <= datetime.now(UTC)
     assert validate_batch(batch, path, "good.csv").success  # still admits what it admitted
 
 
