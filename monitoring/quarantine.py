@@ -118,6 +118,7 @@ def release_batch(config: "ModelConfig", batch: str, reason: str, actor: str, wi
     if not reason.strip():
         raise QuarantineError("a release needs a reason (--reason): it is recorded in the model's history")
     item = find_quarantined(config.quarantine_dir, config.name, batch)
+    refuse_untrainable(item)
     target = item.original_path or Path(config.data_glob).parent / original_name(item.name)
     if target.exists():
         raise QuarantineError(f"{target} exists already; move it away or rename it, then release {batch!r} again")
@@ -145,6 +146,30 @@ def release_batch(config: "ModelConfig", batch: str, reason: str, actor: str, wi
         raise
     restore(item, target)
     return ReleaseResult(item.name, str(target), release, widening)
+
+
+def release_hint(config: "ModelConfig", reports: list[ValidationReport], moved: list[str]) -> str:
+    """The one line a run that quarantined prints: the command that lets a batch back in."""
+    from monitoring.timestamps import CHECK
+
+    where = f"--config {config.config_path}"
+    pairs = zip(reports, moved, strict=True)
+    releasable = [Path(m).name for r, m in pairs if all(f.expectation != CHECK for f in r.failures)]
+    if not releasable:
+        return f"correct the timestamps and put the files back (retrain quarantine show {config.name} BATCH {where})"
+    hint = f"to train on one anyway: retrain quarantine release {config.name} {releasable[0]} --reason '...' {where}"
+    return hint + (f"; all: retrain quarantine list {config.name} {where}" if len(moved) > 1 else "")
+
+
+def refuse_untrainable(item: Quarantined) -> None:
+    """Timestamps that cannot be true would break the time split again: no release lets them in."""
+    from monitoring.timestamps import CHECK
+
+    if any(f.expectation == CHECK for f in item.report.failures):
+        raise QuarantineError(
+            f"{item.name}: its timestamps cannot be true ({item.report.summary()}); the time split cannot "
+            "train on it, so it cannot be released: correct the timestamps and put the file back instead"
+        )
 
 
 def widen_for(config: "ModelConfig", item: Quarantined, frame: Any, reason: str, actor: str) -> dict[str, Any]:

@@ -17,7 +17,10 @@ from monitoring.quarantine import (
     list_quarantined,
     original_name,
     release_batch,
+    release_hint,
 )
+from monitoring.timestamps import CHECK
+from monitoring.types import ExpectationFailure, ValidationReport
 from monitoring.validation import propose_suite, quarantine_batch, validate_batch, write_suite
 from registry.releases import Release
 
@@ -127,3 +130,34 @@ def test_a_release_the_ledger_refuses_moves_nothing_and_keeps_the_suite(batch, c
     assert suite.read_text() == before and not (tmp_path / "suite.v1.json").exists()
     with pytest.raises(QuarantineError, match="reason"):
         release_batch(cfg, "m07.csv", "  ", "ana")
+
+
+def test_a_batch_with_impossible_timestamps_cannot_be_released(batch, config, tmp_path):
+    cfg = ModelConfig.model_validate(
+        config.model_dump() | {"validation": {"suite": str(tmp_path / "suite.json")}, "state": {"home": str(tmp_path)}}
+    )
+    path = tmp_path / "batches" / "m99.csv"
+    path.parent.mkdir()
+    batch.to_csv(path, index=False)
+    failure = ExpectationFailure(CHECK, "ts", 200, 100.0, "dated 2099, beyond a day of clock skew")
+    report = ValidationReport("m99.csv", False, len(batch), 1, [failure])
+    held = quarantine_batch(path, report, cfg.quarantine_dir)
+
+    with pytest.raises(QuarantineError, match="timestamps cannot be true"):
+        release_batch(cfg, "m99.csv", "looks fine to me", "ana")
+
+    assert held.is_file() and not path.exists()
+
+
+def test_the_run_names_the_command_that_releases_a_batch(config, tmp_path):
+    suite_failure = ExpectationFailure("expect_column_values_to_be_in_set", "carrier", 3, 1.5, "unseen values")
+    dated_failure = ExpectationFailure(CHECK, "ts", 200, 100.0, "dated 2099")
+    failed = ValidationReport("m07.csv", False, 200, 30, [suite_failure])
+    dated = ValidationReport("m99.csv", False, 200, 1, [dated_failure])
+    held = [str(tmp_path / "m99.csv"), str(tmp_path / "m07.20261205T101010123456Z.csv")]
+
+    hint = release_hint(config, [dated, failed], held)
+
+    assert "retrain quarantine release flights-test m07.20261205T101010123456Z.csv --reason" in hint
+    assert "all: retrain quarantine list flights-test" in hint
+    assert "release" not in release_hint(config, [dated], held[:1])
