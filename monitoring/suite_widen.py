@@ -2,7 +2,9 @@
 
 A person who releases a quarantined batch "because the world changed" usually means the
 suite is wrong from now on: the new category exists, the wider range is real. Widening
-changes only the ``error`` rules the batch failed, and only as far as the batch needs: the
+changes only the ``error`` rules the batch failed (and their ``warn`` companions on the same
+column, which would otherwise warn about the admitted values on every run), and only as far
+as the batch needs: the
 new values join the category set, the range reaches the batch's observed minimum and
 maximum, the null share allowed becomes the batch's, an integer column that arrives as
 floats admits floats, a changed column set asks only for the columns both share. What
@@ -58,10 +60,12 @@ def widen_suite(
     changes, missed = [], []
     for failure in failures:
         rules = [r for r in raw["expectations"] if _matches(r, failure)]
-        done = [text for r in rules if (text := widen_rule(r, frame)) is not None]
-        changes += done
+        done = [text for r in rules if _severity(r) == "error" and (text := widen_rule(r, frame)) is not None]
         if not done:
             missed.append(f"{failure.label()}: cannot be widened to admit this batch")
+            continue
+        # its warn companion (same rule, tighter) would warn about the admitted values on every run
+        changes += done + [text for r in rules if _severity(r) != "error" and (text := widen_rule(r, frame))]
     if not changes:
         return Widening(current_version(raw), None, (), tuple(missed))
     return Widening(*keep_and_write(Path(suite_path), raw, changes, who), tuple(changes), tuple(missed))
@@ -87,8 +91,11 @@ def keep_and_write(path: Path, raw: dict[str, Any], changes: list[str], who: dic
 
 
 def _matches(rule: dict[str, Any], failure: ExpectationFailure) -> bool:
-    severity = str((rule.get("meta") or {}).get("severity") or "error")
-    return (rule["type"], rule["kwargs"].get("column"), severity) == (failure.expectation, failure.column, "error")
+    return (rule["type"], rule["kwargs"].get("column")) == (failure.expectation, failure.column)
+
+
+def _severity(rule: dict[str, Any]) -> str:
+    return str((rule.get("meta") or {}).get("severity") or "error")
 
 
 def widen_rule(rule: dict[str, Any], frame: pd.DataFrame) -> str | None:

@@ -92,7 +92,7 @@ def render_show(data: dict[str, Any]) -> None:
                 str(f["column"] or ""),
                 str(f["unexpected_count"] or ""),
                 pct,
-                escape(str(f["details"])[:120]),
+                escape(str(f["details"])),
             )
     if report.get("error"):
         out.print(f"  could not be read: {escape(report['error'])}")
