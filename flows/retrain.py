@@ -41,6 +41,7 @@ from flows.retrain_tasks import (
     withheld_by_person,
 )
 from monitoring.preflight import check_references
+from monitoring.quarantine import release_hint
 from registry.leases import RunBusy, acquire_run_lease
 from registry.ledger import open_ledger
 from registry.promotion import ExpectationMismatch, PromotionWithheld, failpoint
@@ -115,8 +116,7 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
             notes=notes,
             validation=[i.report.to_dict() for i in intakes],
             message=f"{len(failed)} batch(es) failed validation and were quarantined; nothing registered; "
-            f"to train on one anyway: retrain quarantine release {config.name} {Path(moved[0]).name} --reason '...' "
-            f"--config {config.config_path}",
+            + release_hint(config, [i.report for i in failed], moved),
         )
 
     prepared = prepare_training([i.frame for i in intakes], config)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from registry.releases import Release
 
 REPORT_SUFFIX = ".report.json"
+_REPEAT_STAMP = re.compile(r"\.\d{8}T\d{6,12}Z(-\d+)?(?=\.[^.]+$)")  # monitoring.validation._free_name
 
 
 class QuarantineError(RetrainError):
@@ -116,20 +118,17 @@ def release_batch(config: "ModelConfig", batch: str, reason: str, actor: str, wi
     if not reason.strip():
         raise QuarantineError("a release needs a reason (--reason): it is recorded in the model's history")
     item = find_quarantined(config.quarantine_dir, config.name, batch)
-    target = item.original_path or Path(config.data_glob).parent / _original_name(item.name)
+    refuse_untrainable(item)
+    target = item.original_path or Path(config.data_glob).parent / original_name(item.name)
     if target.exists():
         raise QuarantineError(f"{target} exists already; move it away or rename it, then release {batch!r} again")
     try:
         frame = load_batch(item.path, config.data.timestamp_column)
     except DataError as err:
         raise QuarantineError(f"{item.path}: cannot be read, so it cannot be released: {err}") from None
-    widening = None
-    if widen:
-        from monitoring.suite_widen import widen_suite
-
-        who = {"by": actor, "reason": reason, "batch": item.name}
-        widening = widen_suite(config.suite_path, frame, item.report.failures, who).to_dict()
     failures = tuple(f.label() for f in item.report.failures) + ((item.report.error,) if item.report.error else ())
+    suite_before = config.suite_path.read_bytes() if widen else None
+    widening = widen_for(config, item, frame, reason, actor) if widen else None
     release = new_release(
         config.name,
         item.name,
@@ -140,9 +139,54 @@ def release_batch(config: "ModelConfig", batch: str, reason: str, actor: str, wi
         suite_version=widening["version"] if widening else None,
         failures=failures,
     )
+    try:
+        record_release(open_ledger(config.ledger_url), release)
+    except BaseException:
+        undo_widening(config.suite_path, suite_before, widening)
+        raise
     restore(item, target)
-    record_release(open_ledger(config.ledger_url), release)
     return ReleaseResult(item.name, str(target), release, widening)
+
+
+def release_hint(config: "ModelConfig", reports: list[ValidationReport], moved: list[str]) -> str:
+    """The one line a run that quarantined prints: the command that lets a batch back in."""
+    from monitoring.timestamps import CHECK
+
+    where = f"--config {config.config_path}"
+    pairs = zip(reports, moved, strict=True)
+    releasable = [Path(m).name for r, m in pairs if all(f.expectation != CHECK for f in r.failures)]
+    if not releasable:
+        return f"correct the timestamps and put the files back (retrain quarantine show {config.name} BATCH {where})"
+    hint = f"to train on one anyway: retrain quarantine release {config.name} {releasable[0]} --reason '...' {where}"
+    return hint + (f"; all: retrain quarantine list {config.name} {where}" if len(moved) > 1 else "")
+
+
+def refuse_untrainable(item: Quarantined) -> None:
+    """Timestamps that cannot be true would break the time split again: no release lets them in."""
+    from monitoring.timestamps import CHECK
+
+    if any(f.expectation == CHECK for f in item.report.failures):
+        raise QuarantineError(
+            f"{item.name}: its timestamps cannot be true ({item.report.summary()}); the time split cannot "
+            "train on it, so it cannot be released: correct the timestamps and put the file back instead"
+        )
+
+
+def widen_for(config: "ModelConfig", item: Quarantined, frame: Any, reason: str, actor: str) -> dict[str, Any]:
+    from monitoring.suite_widen import widen_suite
+
+    who = {"by": actor, "reason": reason, "batch": item.name}
+    return widen_suite(config.suite_path, frame, item.report.failures, who).to_dict()
+
+
+def undo_widening(suite_path: Path, before: bytes | None, widening: dict[str, Any] | None) -> None:
+    """The ledger refused the record: the suite goes back to what it was, so nothing changed."""
+    if before is None or not widening or not widening["changes"]:
+        return
+    suite_path.write_bytes(before)
+    kept = suite_path.with_name(widening["previous"])
+    if kept.is_file() and kept.read_bytes() == before:
+        kept.unlink()
 
 
 def restore(item: Quarantined, target: Path) -> None:
@@ -155,15 +199,25 @@ def restore(item: Quarantined, target: Path) -> None:
     os.replace(report, kept / report.name)
 
 
-def _original_name(name: str) -> str:
-    """``m07.20261205T101010Z.csv`` (a repeat quarantine) came in as ``m07.csv``."""
-    parts = name.split(".")
-    return ".".join([parts[0], parts[-1]]) if len(parts) > 2 else name
+def original_name(name: str) -> str:
+    """``m07.20261205T101010123456Z.csv`` (a repeat quarantine) came in as ``m07.csv``; dots of its own stay."""
+    return _REPEAT_STAMP.sub("", name)
 
 
 def accept_released(report: ValidationReport, release: "Release") -> ValidationReport:
-    """A failed report of released content: its failures become warnings that name the release."""
+    """A failed report of released content: the failures the person saw become warnings naming the release.
+
+    A release covers the rules the batch had failed when it was released. A rule it fails
+    only now (the suite was tightened since) was never looked at, so the batch still fails
+    on it, and the report says which release did not cover it.
+    """
     note = f"released by {release.actor or 'someone'} at {release.created_at:%Y-%m-%d %H:%M}Z: {release.reason}"
+    seen = set(release.failures)
+    uncovered = [f for f in report.failures if seen and f.label() not in seen]
+    if uncovered:
+        said = ", ".join(f.label() for f in uncovered)
+        missed = ExpectationFailure("released_from_quarantine", None, None, None, f"{note}; does not cover {said}")
+        return replace(report, warnings=[*report.warnings, missed])
     warnings = [replace(f, details=f"{note}; {f.details}") for f in report.failures]
     accepted = [ExpectationFailure("released_from_quarantine", None, None, None, note)]
     return replace(report, success=True, failures=[], warnings=[*report.warnings, *warnings, *accepted])

@@ -15,18 +15,27 @@ BATCH = typer.Argument(..., help="Quarantined batch file name, as `retrain quara
 
 
 def quarantine_folder(model: str, home: str | None, config: Path | None, as_json: bool) -> Path:
-    """The model's quarantine folder, from the config's home when given, else ``--home``/``RETRAIN_HOME``."""
+    """The model's quarantine folder, from the config's home when given, else ``--home``/``RETRAIN_HOME``.
+
+    Without a config, a model the home has never validated a batch of is unknown (exit 5):
+    a misspelt name must not read as "nothing in quarantine".
+    """
+    from base.exitcodes import Exit
     from base.paths import home_path
     from base.settings import resolve_home
 
     if config is not None:
         cfg = load_or_exit(config, as_json)
         if cfg.name != model:
-            from base.exitcodes import Exit
-
             raise fail(f"{config} configures model {cfg.name!r}, not {model!r}", Exit.USAGE, as_json)
         return cfg.quarantine_dir
-    return home_path(resolve_home(home), "quarantine", model)
+    root = resolve_home(home)
+    folder = home_path(root, "quarantine", model)
+    if not folder.is_dir() and not home_path(root, "validated", model).is_dir():
+        known = sorted({p.name for kind in ("quarantine", "validated") for p in (root / kind).glob("*") if p.is_dir()})
+        where = f"models there: {', '.join(known)}" if known else "no model has validated a batch there"
+        raise fail(f"no model named {model!r} in the home {root} ({where})", Exit.UNKNOWN_MODEL, as_json, model=model)
+    return folder
 
 
 @quarantine_app.command("list")
@@ -83,7 +92,7 @@ def render_show(data: dict[str, Any]) -> None:
                 str(f["column"] or ""),
                 str(f["unexpected_count"] or ""),
                 pct,
-                escape(str(f["details"])[:120]),
+                escape(str(f["details"])),
             )
     if report.get("error"):
         out.print(f"  could not be read: {escape(report['error'])}")

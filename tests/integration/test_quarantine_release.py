@@ -79,6 +79,7 @@ def test_a_release_without_widening_is_trained_on_and_recorded(quarantined, synt
 
     assert outcome["status"] in ("promoted", "rejected"), outcome
     assert "m04.csv" in batch_files(config, outcome["version"])
+    assert outcome["quarantined"] == [] and list(Path(config.quarantine_dir).glob("*.csv")) == []
     warned = next(v for v in outcome["validation"] if v["batch"] == "m04.csv")
     assert warned["success"] and any("colours renamed upstream" in w["details"] for w in warned["warnings"])
     code, history, _ = cli("history", "synth", "--config", str(quarantined))
@@ -86,6 +87,10 @@ def test_a_release_without_widening_is_trained_on_and_recorded(quarantined, synt
     assert record["batch"] == "m04.csv" and record["reason"] == "colours renamed upstream"
     assert record["actor"] == "ana@example" and not record["widened"]
     assert record["failures"] == ["expect_column_values_to_be_in_set(colour)"]
+    from retrain.cli import app
+
+    human = CliRunner().invoke(app, ["history", "synth", "--config", str(quarantined)])
+    assert "released from quarantine" in human.output and "colours renamed upstream" in human.output
 
 
 def test_a_release_with_widening_writes_the_next_suite_version(quarantined, synth):
@@ -104,7 +109,8 @@ def test_a_release_with_widening_writes_the_next_suite_version(quarantined, synt
     assert code == 0, released
     widening = released["widening"]
     assert widening["version"] == 2 and widening["previous"] == "synth.suite.v1.json"
-    assert widening["changes"] == ["colour: admits 'bleu', 'rouge', 'vert'"]
+    assert widening["changes"][0] == "colour: admits 'bleu', 'rouge', 'vert'"  # then its warn companion, if any
+    assert set(widening["changes"]) == {"colour: admits 'bleu', 'rouge', 'vert'"} and not widening["not_widened"]
     suite = json.loads(config.suite_path.read_text())
     assert suite["meta"]["versions"][-1]["by"] == "ana@example"
     assert (config.suite_path.parent / "synth.suite.v1.json").is_file()
@@ -131,12 +137,46 @@ def test_release_mistakes_are_refused_and_change_nothing(quarantined):
     assert cli("history", "synth", "--config", str(quarantined))[1]["releases"] == []
 
 
+def test_quarantine_usage_errors_name_what_was_wrong(quarantined):
+    from retrain.cli import app
+
+    config = load_config(quarantined)
+    done = CliRunner().invoke(app, ["quarantine", "release", "synth", "m04.csv", "--config", str(quarantined)])
+    assert done.exit_code == Exit.USAGE and "--reason" in done.output and "Traceback" not in done.output
+    code, data, done = cli("quarantine", "list", "synht", "--home", str(config.home))
+    assert code == Exit.UNKNOWN_MODEL and "synth" in data["error"]["message"] and "Traceback" not in done.output
+    code, data, _ = cli("quarantine", "show", "synth", "m05.csv", "--home", str(config.home))
+    assert code == Exit.USAGE and "'m05.csv'" in data["error"]["message"] and "m04.csv" in data["error"]["message"]
+    human = CliRunner().invoke(app, ["quarantine", "show", "synht", "m04.csv", "--home", str(config.home)])
+    assert human.exit_code == Exit.UNKNOWN_MODEL and "no model named 'synht'" in human.output
+
+
 def test_the_ui_flow_releases_a_batch(quarantined, synth):
     from flows.ops import quarantine_release_flow
 
-    result = quarantine_release_flow(
-        model="synth", batch="m04.csv", reason="checked with the data team", widen=True, config_path=str(quarantined)
+    state = quarantine_release_flow(
+        model="synth",
+        batch="m04.csv",
+        reason="checked with the data team",
+        widen=True,
+        config_path=str(quarantined),
+        return_state=True,
     )
+    result = state.result()
 
     assert result["widening"]["changes"] and "via prefect flow run" in result["release"]["actor"]
+    [artifact] = read_artifacts(str(state.state_details.flow_run_id))
+    assert artifact["key"] == "synth-quarantine-release" and "m04.csv" in artifact["data"]
+    assert "checked with the data team" in artifact["data"]
     assert synth.run_flow(quarantined)["status"] in ("promoted", "rejected")
+
+
+def read_artifacts(flow_run_id: str) -> list[dict]:
+    """Artifacts of one flow run, through the REST API."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    body = {"flow_runs": {"id": {"any_": [flow_run_id]}}}
+    response = httpx.post(f"{PREFECT_API_URL.value()}/artifacts/filter", json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()

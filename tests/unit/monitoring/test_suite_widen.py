@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -25,6 +26,7 @@ def test_each_kind_of_failure_is_widened_as_far_as_the_batch_needs(batch, config
 
     after = validate_batch(broken, path, "b.csv")
     assert after.success, after.summary()
+    assert "carrier" not in {w.column for w in after.warnings}  # the warn companion admits them too
     assert widening.version == 2 and widening.previous == "suite.v1.json" and widening.not_widened == ()
     assert any(c.startswith("carrier: admits 'Z0'") for c in widening.changes)
     assert any(c.startswith("distance: range") and "max" in c for c in widening.changes)
@@ -34,6 +36,7 @@ def test_each_kind_of_failure_is_widened_as_far_as_the_batch_needs(batch, config
     meta = json.loads(path.read_text())["meta"]
     assert meta["version"] == 2 and meta["versions"][-1]["by"] == "ana@host"
     assert meta["versions"][-1]["reason"] == "new season" and meta["versions"][-1]["previous"] == "suite.v1.json"
+    assert datetime.fromisoformat(meta["versions"][-1]["at"]) <= datetime.now(UTC)
     assert validate_batch(batch, path, "good.csv").success  # still admits what it admitted
 
 
@@ -58,3 +61,36 @@ def test_a_second_widening_keeps_every_version(batch, config, tmp_path):
         assert json.loads(path.read_text())["meta"]["version"] == round_
     assert sorted(p.name for p in tmp_path.glob("suite.v*.json")) == ["suite.v1.json", "suite.v2.json"]
     assert "Q1" in json.loads((tmp_path / "suite.v2.json").read_text())["expectations"].__repr__()
+
+
+def test_an_integer_column_arriving_as_floats_admits_floats_and_text_does_not(batch, config, tmp_path):
+    path = write_suite(propose_suite(batch, config), tmp_path / "suite.json")
+    floats = batch.assign(distance=batch["distance"].astype(float) + 0.5)
+    failures = validate_batch(floats, path, "f.csv").failures
+    assert "expect_column_values_to_be_in_type_list(distance)" in [f.label() for f in failures]
+
+    widening = widen_suite(path, floats, failures, WHO)
+
+    assert "distance: types admit float64" in widening.changes
+    assert validate_batch(floats, path, "f.csv").success
+    texts = batch.assign(distance=[f"d{i}" for i in range(len(batch))])
+    failures = validate_batch(texts, path, "t.csv").failures
+    refused = widen_suite(path, texts, failures, WHO)
+    assert any(m.startswith("expect_column_values_to_be_in_type_list(distance)") for m in refused.not_widened)
+    assert not validate_batch(texts, path, "t.csv").success
+
+
+def test_a_changed_column_set_asks_only_for_the_shared_columns(batch, config, tmp_path):
+    suite = propose_suite(batch, config)
+    for rule in suite["expectations"]:
+        if rule["type"] == "expect_table_columns_to_match_set":
+            rule["meta"]["severity"] = "error"  # a team that wants every column change to stop a run
+    path = write_suite(suite, tmp_path / "suite.json")
+    changed = batch.drop(columns=["flight"]).assign(gate=1)
+    failures = validate_batch(changed, path, "c.csv").failures
+    assert [f.label() for f in failures] == ["expect_table_columns_to_match_set"]
+
+    widening = widen_suite(path, changed, failures, WHO)
+
+    assert widening.changes == ("columns: no longer requires flight; admits the added gate",)
+    assert validate_batch(changed, path, "c.csv").success and validate_batch(batch, path, "b.csv").success

@@ -68,6 +68,7 @@ def test_a_reader_that_leaves_ends_the_command_quietly(tmp_path):
     from pathlib import Path
 
     retrain = str(Path(sys.executable).with_name("retrain"))
+    (tmp_path / "quarantine" / "m").mkdir(parents=True)  # a model the home knows, with nothing held
     cases = [
         (["--help"], Exit.PIPE_CLOSED),
         (["quarantine", "list", "m", "--home", str(tmp_path)], Exit.PIPE_CLOSED),
