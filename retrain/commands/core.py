@@ -120,12 +120,10 @@ def render_report(report: Any) -> None:
     colour = "green" if report.success else "red"
     out.print(f"[{colour}]{report.summary()}[/]")
     if report.failures or report.warnings:
-        table = Table("severity", "expectation", "column", "unexpected", "details")
+        table = Table("severity", "expectation", "column", "unexpected rows", "details")
         for severity, items in (("error", report.failures), ("warn", report.warnings)):
             for f in items:
-                table.add_row(
-                    severity, f.expectation, str(f.column or ""), str(f.unexpected_count or ""), str(f.details)[:120]
-                )
+                table.add_row(severity, f.expectation, str(f.column or ""), f.rows_concerned(), str(f.details)[:120])
         out.print(table)
 
 

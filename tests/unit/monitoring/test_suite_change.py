@@ -199,3 +199,30 @@ def test_suite_check_names_the_rules_an_older_suite_marks_too_strictly(suite, tm
     }
     table = CliRunner().invoke(app, ["suite", "check", str(tmp_path / "demand.yaml")])
     assert "would now propose otherwise" in table.output and "suite init CONFIG --overwrite" in table.output
+
+
+def test_an_old_range_at_error_is_matched_to_the_shift_rule_whatever_its_mostly(suite):
+    """An old range tightened by hand to every row (mostly 1.0) is still the statistical range, not
+    the gross-outlier rule whose ``mostly`` happens to be nearer; declared bounds stay error."""
+    from monitoring.suite_check import severity_changes
+
+    proposed = json.loads(suite.read_text())["expectations"]
+    shift = next(e for e in proposed if e["kwargs"].get("column") == "temp" and e["meta"]["severity"] == "warn")
+    old_range = {
+        "type": shift["type"],
+        "kwargs": {k: v for k, v in shift["kwargs"].items() if k != "mostly"},
+        "meta": {"note": "old", "severity": "error"},
+    }
+    bound = next(e for e in proposed if "validation.bounds" in e["meta"]["note"])
+    fresh = [e for e in proposed if e["meta"]["severity"] == "error"]
+
+    [change] = severity_changes([old_range, bound], proposed)
+
+    assert (change.expectation, change.column, change.current, change.proposed) == (
+        "expect_column_values_to_be_between",
+        "temp",
+        "error",
+        "warn",
+    )
+    assert "a shift, not an error" in change.note
+    assert severity_changes(fresh, proposed) == []
