@@ -91,7 +91,8 @@ class ValidationReport:
             passed = (
                 f"PASSED {self.evaluated - len(self.warnings)} of {self.evaluated} expectations on {self.rows} rows"
             )
-            warned = f"; {len(self.warnings)} warning(s): {_labels(self.warnings, shares=True)}" if self.warnings else ""
+            shares = _labels(self.warnings, shares=True)
+            warned = f"; {len(self.warnings)} warning(s): {shares}" if self.warnings else ""
             return passed + warned + skipped
         return f"FAILED {len(self.failures)} of {self.evaluated} expectations: {_labels(self.failures)}{skipped}"
 
