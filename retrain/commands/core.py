@@ -145,6 +145,7 @@ def suite_init(
     from base.environment import quiet_libraries
 
     quiet_libraries()
+    from monitoring.suites import bound_problems
     from monitoring.validation import propose_suite, write_suite
     from training.data import DataError, find_batches, load_frames
 
@@ -153,6 +154,13 @@ def suite_init(
         frame = load_frames(paths, cfg.data.timestamp_column)
     except DataError as err:
         raise fail(str(err), Exit.DATA_INVALID, as_json) from None
+    problems = bound_problems(frame, cfg)
+    if problems:
+        from base.errors import Kind, RetrainError
+
+        message = f"{config}: " + "; ".join(problems)
+        err = RetrainError(message, kind=Kind.CONFIG, file=str(config), field="validation.bounds")
+        raise typer.Exit(int(report_error(err, as_json)))
     suite = propose_suite(frame, cfg, new_category_share=new_categories)
     try:
         write_suite(suite, cfg.suite_path, overwrite=overwrite)

@@ -226,3 +226,45 @@ def test_an_old_range_at_error_is_matched_to_the_shift_rule_whatever_its_mostly(
     )
     assert "a shift, not an error" in change.note
     assert severity_changes(fresh, proposed) == []
+
+
+def test_suite_init_turns_declared_bounds_into_error_rules_and_refuses_a_bound_on_no_column(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from retrain.cli import app
+
+    (tmp_path / "batches").mkdir()
+    for month in (1, 2, 3):
+        demand_month(month).to_csv(tmp_path / "batches" / f"m{month:02d}.csv", index=False)
+    config = {
+        "name": "demand",
+        "task": "regression",
+        "validation": {"suite": "demand.suite.json", "bounds": {"visitors": [0, None], "price": [0, 100]}},
+        "data": {"path": "batches/*.csv", "timestamp_column": "ts", "target_column": "demand"},
+        "state": {"home": str(tmp_path / "home")},
+    }
+    path = tmp_path / "demand.yaml"
+    path.write_text(yaml.safe_dump(config))
+
+    result = CliRunner().invoke(app, ["suite", "init", str(path), "--json"])
+
+    assert result.exit_code == 0, result.output
+    rules = json.loads((tmp_path / "demand.suite.json").read_text())["expectations"]
+    declared = {r["kwargs"]["column"]: r for r in rules if "validation.bounds" in r["meta"]["note"]}
+    assert {c: (r["kwargs"].get("min_value"), r["kwargs"].get("max_value")) for c, r in declared.items()} == {
+        "price": (0, 100),
+        "visitors": (0, None),
+    }
+    assert all(r["meta"]["severity"] == "error" and "mostly" not in r["kwargs"] for r in declared.values())
+
+    config["validation"] |= {"suite": "other.suite.json", "bounds": {"vistors": [0, None], "store": [0, 1]}}
+    path.write_text(yaml.safe_dump(config))
+    refused = CliRunner().invoke(app, ["suite", "init", str(path), "--json"])
+
+    assert refused.exit_code == 2, refused.output
+    error = json.loads(refused.stdout)["error"]
+    assert error["field"] == "validation.bounds" and error["kind"] == "config"
+    assert "validation.bounds.vistors: no column 'vistors'" in error["message"]
+    assert "validation.bounds.store: column 'store' holds" in error["message"]
+    assert not (tmp_path / "other.suite.json").exists()
