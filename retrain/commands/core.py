@@ -159,8 +159,8 @@ def suite_init(
         from base.errors import Kind, RetrainError
 
         message = f"{config}: " + "; ".join(problems)
-        err = RetrainError(message, kind=Kind.CONFIG, file=str(config), field="validation.bounds")
-        raise typer.Exit(int(report_error(err, as_json)))
+        refused = RetrainError(message, kind=Kind.CONFIG, file=str(config), field="validation.bounds")
+        raise typer.Exit(int(report_error(refused, as_json)))
     suite = propose_suite(frame, cfg, new_category_share=new_categories)
     try:
         write_suite(suite, cfg.suite_path, overwrite=overwrite)
