@@ -129,8 +129,10 @@ def compare_with_proposal(suite_path: Path, frames: list, config: "ModelConfig")
 
 
 def severity_changes(current: list[dict[str, Any]], proposed: list[dict[str, Any]]) -> list[SeverityChange]:
-    """Rules matched by expectation type and column; where a column has several (a shift rule and a
-    broken rule), the proposed one whose ``mostly`` is nearest, same severity first on a tie."""
+    """Rules matched by expectation type and column. Where a column has several of one type (a
+    shift range and a gross-outlier range, a category set and its garbled-column set), the
+    proposed rule nearest in what it allows: its limits, then its ``mostly``, same severity
+    first on a tie. An old range at ``error`` is the statistical range, whatever its ``mostly``."""
     changes = []
     for item in current:
         kind, column = item["type"], item["kwargs"].get("column")
@@ -138,14 +140,26 @@ def severity_changes(current: list[dict[str, Any]], proposed: list[dict[str, Any
         peers = [p for p in proposed if (p["type"], p["kwargs"].get("column")) == (kind, column)]
         if not peers:
             continue
-        mostly = float(item["kwargs"].get("mostly", 1.0))
-        best = min(
-            peers,
-            key=lambda p: (abs(float(p["kwargs"].get("mostly", 1.0)) - mostly), p["meta"]["severity"] != level),
-        )
+        best = min(peers, key=lambda p: (*rule_distance(item["kwargs"], p["kwargs"]), p["meta"]["severity"] != level))
         if best["meta"]["severity"] != level:
             changes.append(SeverityChange(kind, column, level, best["meta"]["severity"], best["meta"]["note"]))
     return changes
+
+
+def rule_distance(current: dict[str, Any], proposed: dict[str, Any]) -> tuple[float, float]:
+    """How far apart two rules' limits are (relative to the proposed span), then their ``mostly``."""
+    mostly = abs(float(current.get("mostly", 1.0)) - float(proposed.get("mostly", 1.0)))
+    low, high = proposed.get("min_value"), proposed.get("max_value")
+    numeric = all(isinstance(v, (int, float)) or v is None for v in (low, high))
+    span = float(high) - float(low) if numeric and low is not None and high is not None else 1.0
+    limits = 0.0
+    for key in ("min_value", "max_value"):
+        a, b = current.get(key), proposed.get(key)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and numeric:
+            limits += abs(float(a) - float(b)) / (abs(span) or 1.0)
+        elif a != b:
+            limits += 1.0
+    return limits, mostly
 
 
 def existing_batches(config: "ModelConfig", quarantined: bool) -> list[tuple[Path, bool]]:
@@ -185,7 +199,7 @@ def verdict_rows(check: SuiteCheck) -> list[dict[str, Any]]:
                 "rows": report.rows,
                 "verdict": item.verdict,
                 "errors": errors,
-                "warnings": ", ".join(f.label() for f in report.warnings),
+                "warnings": ", ".join(f.shared_label() for f in report.warnings),
             }
         )
     return rows
@@ -197,6 +211,7 @@ __all__ = [
     "SuiteCheck",
     "check_suite",
     "existing_batches",
+    "rule_distance",
     "severity_changes",
     "verdict_rows",
 ]

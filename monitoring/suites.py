@@ -82,6 +82,18 @@ def propose_suite(
     return {"name": config.name, "expectations": expectations, "meta": meta}
 
 
+def bound_problems(df: pd.DataFrame, config: ModelConfig) -> list[str]:
+    """Declared bounds that cannot become a rule: a column the reference lacks (a typo would
+    otherwise declare nothing) or one that does not hold numbers."""
+    problems = []
+    for name in sorted(config.validation.bounds or {}):
+        if name not in df.columns:
+            problems.append(f"validation.bounds.{name}: no column {name!r} in the reference data")
+        elif not is_number(df[name]):
+            problems.append(f"validation.bounds.{name}: column {name!r} holds {df[name].dtype}, not numbers")
+    return problems
+
+
 def _schema(df: pd.DataFrame, config: ModelConfig) -> list[dict[str, Any]]:
     """Columns the model reads must exist (error); any other change of the column set only warns."""
     names = [str(c) for c in df.columns]

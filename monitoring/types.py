@@ -28,6 +28,18 @@ class ExpectationFailure:
         """Short form for one-line summaries, e.g. ``expect_column_to_exist(dep_time)``."""
         return f"{self.expectation}({self.column})" if self.column else self.expectation
 
+    def rows_concerned(self) -> str:
+        """``12 rows (3.25%)``: how much of the batch a rule is about, empty when unknown."""
+        if self.unexpected_count is None:
+            return ""
+        share = f" ({self.unexpected_percent:.2f}%)" if self.unexpected_percent is not None else ""
+        return f"{self.unexpected_count} rows{share}"
+
+    def shared_label(self) -> str:
+        """The label with the share of rows concerned: a warning is read by how much it covers."""
+        concerned = self.rows_concerned()
+        return f"{self.label()} on {concerned}" if concerned else self.label()
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -79,12 +91,13 @@ class ValidationReport:
             passed = (
                 f"PASSED {self.evaluated - len(self.warnings)} of {self.evaluated} expectations on {self.rows} rows"
             )
-            warned = f"; {len(self.warnings)} warning(s): {_labels(self.warnings)}" if self.warnings else ""
+            shares = _labels(self.warnings, shares=True)
+            warned = f"; {len(self.warnings)} warning(s): {shares}" if self.warnings else ""
             return passed + warned + skipped
         return f"FAILED {len(self.failures)} of {self.evaluated} expectations: {_labels(self.failures)}{skipped}"
 
 
-def _labels(items: list[ExpectationFailure]) -> str:
-    labels = [item.label() for item in items[:_SUMMARY_LIMIT]]
+def _labels(items: list[ExpectationFailure], shares: bool = False) -> str:
+    labels = [item.shared_label() if shares else item.label() for item in items[:_SUMMARY_LIMIT]]
     more = len(items) - len(labels)
     return ", ".join(labels) + (f" and {more} more" if more > 0 else "")

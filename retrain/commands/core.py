@@ -120,12 +120,10 @@ def render_report(report: Any) -> None:
     colour = "green" if report.success else "red"
     out.print(f"[{colour}]{report.summary()}[/]")
     if report.failures or report.warnings:
-        table = Table("severity", "expectation", "column", "unexpected", "details")
+        table = Table("severity", "expectation", "column", "unexpected rows", "details")
         for severity, items in (("error", report.failures), ("warn", report.warnings)):
             for f in items:
-                table.add_row(
-                    severity, f.expectation, str(f.column or ""), str(f.unexpected_count or ""), str(f.details)[:120]
-                )
+                table.add_row(severity, f.expectation, str(f.column or ""), f.rows_concerned(), str(f.details)[:120])
         out.print(table)
 
 
@@ -147,6 +145,7 @@ def suite_init(
     from base.environment import quiet_libraries
 
     quiet_libraries()
+    from monitoring.suites import bound_problems
     from monitoring.validation import propose_suite, write_suite
     from training.data import DataError, find_batches, load_frames
 
@@ -155,6 +154,13 @@ def suite_init(
         frame = load_frames(paths, cfg.data.timestamp_column)
     except DataError as err:
         raise fail(str(err), Exit.DATA_INVALID, as_json) from None
+    problems = bound_problems(frame, cfg)
+    if problems:
+        from base.errors import Kind, RetrainError
+
+        message = f"{config}: " + "; ".join(problems)
+        refused = RetrainError(message, kind=Kind.CONFIG, file=str(config), field="validation.bounds")
+        raise typer.Exit(int(report_error(refused, as_json)))
     suite = propose_suite(frame, cfg, new_category_share=new_categories)
     try:
         write_suite(suite, cfg.suite_path, overwrite=overwrite)

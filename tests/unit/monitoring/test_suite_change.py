@@ -199,3 +199,72 @@ def test_suite_check_names_the_rules_an_older_suite_marks_too_strictly(suite, tm
     }
     table = CliRunner().invoke(app, ["suite", "check", str(tmp_path / "demand.yaml")])
     assert "would now propose otherwise" in table.output and "suite init CONFIG --overwrite" in table.output
+
+
+def test_an_old_range_at_error_is_matched_to_the_shift_rule_whatever_its_mostly(suite):
+    """An old range tightened by hand to every row (mostly 1.0) is still the statistical range, not
+    the gross-outlier rule whose ``mostly`` happens to be nearer; declared bounds stay error."""
+    from monitoring.suite_check import severity_changes
+
+    proposed = json.loads(suite.read_text())["expectations"]
+    shift = next(e for e in proposed if e["kwargs"].get("column") == "temp" and e["meta"]["severity"] == "warn")
+    old_range = {
+        "type": shift["type"],
+        "kwargs": {k: v for k, v in shift["kwargs"].items() if k != "mostly"},
+        "meta": {"note": "old", "severity": "error"},
+    }
+    bound = next(e for e in proposed if "validation.bounds" in e["meta"]["note"])
+    fresh = [e for e in proposed if e["meta"]["severity"] == "error"]
+
+    [change] = severity_changes([old_range, bound], proposed)
+
+    assert (change.expectation, change.column, change.current, change.proposed) == (
+        "expect_column_values_to_be_between",
+        "temp",
+        "error",
+        "warn",
+    )
+    assert "a shift, not an error" in change.note
+    assert severity_changes(fresh, proposed) == []
+
+
+def test_suite_init_turns_declared_bounds_into_error_rules_and_refuses_a_bound_on_no_column(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from retrain.cli import app
+
+    (tmp_path / "batches").mkdir()
+    for month in (1, 2, 3):
+        demand_month(month).to_csv(tmp_path / "batches" / f"m{month:02d}.csv", index=False)
+    config = {
+        "name": "demand",
+        "task": "regression",
+        "validation": {"suite": "demand.suite.json", "bounds": {"visitors": [0, None], "price": [0, 100]}},
+        "data": {"path": "batches/*.csv", "timestamp_column": "ts", "target_column": "demand"},
+        "state": {"home": str(tmp_path / "home")},
+    }
+    path = tmp_path / "demand.yaml"
+    path.write_text(yaml.safe_dump(config))
+
+    result = CliRunner().invoke(app, ["suite", "init", str(path), "--json"])
+
+    assert result.exit_code == 0, result.output
+    rules = json.loads((tmp_path / "demand.suite.json").read_text())["expectations"]
+    declared = {r["kwargs"]["column"]: r for r in rules if "validation.bounds" in r["meta"]["note"]}
+    assert {c: (r["kwargs"].get("min_value"), r["kwargs"].get("max_value")) for c, r in declared.items()} == {
+        "price": (0, 100),
+        "visitors": (0, None),
+    }
+    assert all(r["meta"]["severity"] == "error" and "mostly" not in r["kwargs"] for r in declared.values())
+
+    config["validation"] |= {"suite": "other.suite.json", "bounds": {"vistors": [0, None], "store": [0, 1]}}
+    path.write_text(yaml.safe_dump(config))
+    refused = CliRunner().invoke(app, ["suite", "init", str(path), "--json"])
+
+    assert refused.exit_code == 2, refused.output
+    error = json.loads(refused.stdout)["error"]
+    assert error["field"] == "validation.bounds" and error["kind"] == "config"
+    assert "validation.bounds.vistors: no column 'vistors'" in error["message"]
+    assert "validation.bounds.store: column 'store' holds" in error["message"]
+    assert not (tmp_path / "other.suite.json").exists()
