@@ -256,22 +256,38 @@ def judge_champion(
 
 
 def run_feedback(config: "ModelConfig", labels_path: Path) -> FeedbackResult:
-    """Read the labels file, refuse it whole if a label is not one the model can have, then judge."""
+    """Read the labels file, refuse it whole if a label is not one the model can have, then judge.
+
+    The prediction log and the champion are read once, for the check and for the verdict.
+    """
+    from registry import prediction_log
+
     labels = read_labels(labels_path, config)
-    refused = refused_labels(config, labels["id"], labels[TRUTH], str(labels_path))
+    log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
+    champion = champion_baseline(config)
+    refused = refused_labels(config, labels["id"], labels[TRUTH], str(labels_path), log, champion[0])
     if refused:
         raise LabelsUnusable(refused, file=str(labels_path))
-    return judge_labels(config, labels)
+    return judge_labels(config, labels, log, champion)
 
 
-def judge_labels(config: "ModelConfig", labels: pd.DataFrame) -> FeedbackResult:
-    """Remember the labels in hand (``id``, ``truth``), then judge with every label so far."""
+def judge_labels(
+    config: "ModelConfig",
+    labels: pd.DataFrame,
+    log: pd.DataFrame | None = None,
+    champion: tuple[str | None, float | None] | None = None,
+) -> FeedbackResult:
+    """Remember the labels in hand (``id``, ``truth``), then judge with every label so far.
+
+    ``log`` and ``champion`` (version, baseline) are read here when the caller has not.
+    """
     from registry import label_store, prediction_log, review_queue
 
     label_store.add_labels(config.home, config.name, labels["id"], label_text(labels[TRUTH]))
     labels = label_store.read_labels(config.home, config.name).rename(columns={"label": TRUTH})[["id", TRUTH]]
-    log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
-    version, baseline = champion_baseline(config)
+    if log is None:
+        log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
+    version, baseline = champion if champion is not None else champion_baseline(config)
     return judge_feedback(config, log, labels, review_queue.answers(config.home, config.name), version, baseline)
 
 

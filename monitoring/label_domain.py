@@ -157,28 +157,22 @@ class _Unchecked(LabelDomain):
 UNCHECKED = _Unchecked(None)
 
 
-def refused_labels(config: "ModelConfig", ids: pd.Series, labels: pd.Series, source: str) -> str | None:
+def refused_labels(
+    config: "ModelConfig", ids: pd.Series, labels: pd.Series, source: str, log: pd.DataFrame, champion: str | None
+) -> str | None:
     """Why a labels file cannot be taken (every refused label, by id), or None.
 
-    Each label is checked against the version that predicted its row (the prediction log),
-    else the champion; a regressor's labels must be numbers.
+    Each label is checked against the version that predicted its row (``log``, the prediction
+    log), else the ``champion`` version; a regressor's labels must be numbers.
     """
-    from base.vocabulary import CHAMPION
-    from registry import prediction_log
-    from registry.store import connect
-    from registry.versions import get_version
-
     if config.task == "regression":
         domains: Callable[[str], LabelDomain] = lambda _version: LabelDomain(None)  # noqa: E731
     else:
         domains = queue_domains(config.home, config.name, version_domains(config.tracking_uri, config.name))
-    log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
     versions = dict(zip(log["id"].astype(str), log["version"].astype(str), strict=True)) if "id" in log else {}
-    champion = None if config.task == "regression" else get_version(connect(config), config.name, CHAMPION)
-    fallback = champion.version if champion is not None else None
     rows = []
     for row_id, label in zip(ids.astype(str), labels, strict=True):
-        version = versions.get(row_id, fallback)
+        version = versions.get(row_id, champion)
         rows.append((f"{source} (id {row_id})", label, UNCHECKED if version is None else domains(version)))
     problems = find_problems(rows)
     return summarise(problems, "label(s)") if problems else None
