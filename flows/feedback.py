@@ -1,7 +1,7 @@
 """``feedback_flow``: join late labels to the prediction log and tell the world when the
 champion has lost its edge.
 
-The judging lives in ``monitoring.feedback`` (``retrain feedback`` runs it without Prefect);
+The judging lives in ``serving.feedback`` (``retrain feedback`` runs it without Prefect);
 the flow logs the figures to MLflow and emits the same performance event a drift check
 emits on a labelled batch, so the retrain deployment's existing trigger starts the retrain:
 how the model does with its users is a retrain signal like any other.
@@ -21,8 +21,8 @@ from base.settings import ModelConfig, load_config
 from base.vocabulary import EVENTS, Signal
 from flows.common import IO_RETRIES, artifact_key
 from flows.drift import model_resource_id
-from monitoring.feedback import FeedbackResult, run_feedback
-from monitoring.feedback_log import log_feedback
+from serving.feedback import FeedbackResult, run_feedback
+from serving.feedback_log import log_feedback
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)

@@ -1,6 +1,6 @@
 """``score_flow``: score a batch with the champion from the UI or on a schedule.
 
-The steps live in ``monitoring.scoring`` (``retrain score`` runs them without Prefect);
+The steps live in ``serving.scoring`` (``retrain score`` runs them without Prefect);
 the flow adds retries on I/O and a summary a person can read in the Prefect UI.
 """
 
@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 from base.settings import ModelConfig, load_config
 from flows.common import IO_RETRIES, artifact_key
 from flows.drift import newest_batch
-from monitoring.scoring import ScoreResult, score_batch, write_rows
+from serving.scoring import ScoreResult, score_batch, write_rows
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)

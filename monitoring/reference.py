@@ -36,7 +36,7 @@ def build_snapshot(train: "pd.DataFrame", features: list[str], config: "ModelCon
 
 def training_classes(train: "pd.DataFrame", target: str) -> list[str] | None:
     """Every label of the training frame (the sample may miss a rare one), as label text."""
-    from monitoring.label_domain import label_text
+    from training.label_text import label_text
 
     if target not in train.columns:
         return None

@@ -3,7 +3,9 @@
 The serving threshold (route a row to human review) and the cascade threshold (hand a row to
 the heavy model) are the same question asked of the same number, so both read it here: the
 margin between the two most probable classes, in [0, 1]. A binary output is the positive-class
-probability ``p``, whose margin is ``|2p - 1|``.
+probability ``p``, whose margin is ``|2p - 1|``. It stays in training, below ``serving``,
+because the cascade model computes it inside ``predict_proba`` and training never imports
+the serving layer; ``serving.calibration`` reads the same function.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def score(
     Exits 3 (nothing written, nothing logged) when the batch or the model's outputs fail a check.
     """
     cfg = load_with_batch(config, batch, as_json)
-    from monitoring.scoring import score_batch, write_rows
+    from serving.scoring import score_batch, write_rows
 
     result = score_batch(cfg, batch, version)
     write_rows(result.rows, out)
@@ -51,8 +51,8 @@ def feedback(
     """Join late labels and review answers to the prediction log; log live figures to MLflow; exit 9
     when the champion's live metric fell past drift.performance_tolerance."""
     cfg = load_with_batch(config, labels, as_json)
-    from monitoring.feedback import run_feedback
-    from monitoring.feedback_log import log_feedback
+    from serving.feedback import run_feedback
+    from serving.feedback_log import log_feedback
 
     result = run_feedback(cfg, labels)
     run_id = log_feedback(cfg, result)
@@ -101,7 +101,7 @@ def review_list(
     as_json: bool = JSON,
 ) -> None:
     """Queued rows of MODEL, least confident first."""
-    from registry.review_queue import list_queue
+    from serving.review_queue import list_queue
 
     rows = list_queue(_home(home), model, pending_only=not all_rows)
     emit(rows.to_dict(orient="records"), as_json, lambda data: render_queue(model, data))
@@ -130,8 +130,8 @@ def review_export(model: str = MODEL, out: Path = OUT, home: str = HOME, as_json
 
     import pandas as pd
 
-    from monitoring.scoring import write_rows
-    from registry.review_queue import list_queue
+    from serving.review_queue import list_queue
+    from serving.scoring import write_rows
 
     rows = list_queue(_home(home), model)
     features = pd.DataFrame([json.loads(f) for f in rows["features"]], index=rows.index)
@@ -157,7 +157,7 @@ def review_answer(
 ) -> None:
     """Record a reviewer's label for a queued row (or every labelled row of --file); the reviewer is you."""
     from base.environment import actor
-    from registry.review_queue import answer
+    from serving.review_queue import answer
 
     pairs = _answer_pairs(row_id, label, answers_file, as_json)
     root, who = _home(home), actor()
@@ -178,8 +178,8 @@ def check_answers(root: Path, model: str, pairs: list[tuple[str, str]], sheet: P
     All rows are checked before any is recorded, so a sheet with one typo records nothing.
     """
     from base.settings import store_urls
-    from monitoring.label_domain import find_problems, queue_domains, summarise, version_domains
-    from registry.review_queue import list_queue
+    from serving.label_domain import find_problems, queue_domains, summarise, version_domains
+    from serving.review_queue import list_queue
 
     queue = list_queue(root, model, pending_only=False)
     queued = dict(zip(queue["id"].astype(str), queue["version"].astype(str), strict=True))

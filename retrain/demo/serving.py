@@ -19,7 +19,7 @@ from typing import Any
 
 def forget_serving(config: Any) -> None:
     """A re-run starts the demo model's prediction log, review queue and labels empty too."""
-    from registry import label_store, review_queue
+    from serving import label_store, review_queue
 
     shutil.rmtree(config.serving.log_root(config.home) / config.name, ignore_errors=True)
     review_queue.forget(config.home, config.name)
@@ -30,9 +30,10 @@ def score_and_feed_back(config: Any, batch: Path, month: int, year: int, out: An
     """Score the month with the champion, feed its real outcomes back; the timeline's serving columns."""
     import pandas as pd
 
-    from monitoring.feedback import TRUTH, judge_labels
-    from monitoring.feedback_log import log_feedback
-    from monitoring.scoring import BatchRefused, score_batch
+    from serving.feedback import judge_labels
+    from serving.feedback_log import log_feedback
+    from serving.live_figures import TRUTH
+    from serving.scoring import BatchRefused, score_batch
     from training.data import DataError, load_batch
 
     with out.status(f"{batch.stem}: score with the champion → review queue → late labels ..."):

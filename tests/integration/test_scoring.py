@@ -114,7 +114,7 @@ def test_score_review_and_feedback_that_starts_a_retrain(workspace, synth, tmp_p
     refused = cli("feedback", str(workspace), str(tmp_path / "typo.csv"))
     assert refused.exit_code == Exit.USAGE, refused.output
     assert f"(id {typo.iloc[5, 0]}): label 'late' is not one of the model's classes" in refused.output
-    from registry import label_store
+    from serving import label_store
 
     assert label_store.read_labels(home, "synth").empty  # nothing of the refused file was kept
     labels.to_csv(tmp_path / "labels.csv", index=False)

@@ -5,8 +5,8 @@ import json
 import pandas as pd
 from typer.testing import CliRunner
 
-from registry import review_queue
 from retrain.cli import app
+from serving import review_queue
 
 
 def test_an_exported_sheet_with_labels_filled_in_becomes_answers(tmp_path, monkeypatch):

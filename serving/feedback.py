@@ -1,13 +1,12 @@
-"""Labels that come back: how the champion does on the rows it actually scored.
+"""Labels that come back: the verdict on the champion from the rows it actually scored.
 
-Late ground truth (a file of id + label) and reviewers' answers are joined to the prediction
-log by row id; a file's label wins over a reviewer's. From the joined rows come, per day and
-version, the live metric, the accuracy, the review rate and the accuracy of the auto-routed
-rows, and the review-override rate (answers that disagree with the model). The champion's
-most recent day with at least ``drift.min_rows`` labelled rows is judged against the metric
-it was promoted with, exactly like a labelled batch in a drift check (``monitoring.decay``):
-a drop past ``drift.performance_tolerance`` is the performance signal that starts a retrain.
-Labels are remembered (``registry.label_store``), so outcomes that arrive in pieces add up.
+A labels file is read and refused whole when a label is not one the model can have; the
+labels are remembered (``serving.label_store``), so outcomes that arrive in pieces add up,
+and joined with reviewers' answers to the prediction log (``serving.live_figures``). The
+champion's most recent day with at least ``drift.min_rows`` labelled rows is judged against
+the metric it was promoted with, exactly like a labelled batch in a drift check
+(``monitoring.decay``): a drop past ``drift.performance_tolerance`` is the performance signal
+that starts a retrain. The review-override rate counts answers that disagree with the model.
 """
 
 from __future__ import annotations
@@ -16,39 +15,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from base.errors import Kind, RetrainError
 from base.vocabulary import Route, Signal
 from monitoring.decay import decide_signals, metric_higher_is_better
 from monitoring.drift_types import DecayReport
-from monitoring.label_domain import label_text, refused_labels
+from serving.label_domain import refused_labels
+from serving.live_figures import TRUTH, DayFigures, day_figures, hit_rate, join_truth
+from training.label_text import label_text
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
-
-TRUTH, SOURCE = "truth", "truth_source"
 
 
 class LabelsUnusable(RetrainError):
     """A labels file that cannot be joined: unreadable, or without an id or label column."""
 
     kind = Kind.USAGE
-
-
-@dataclass(frozen=True)
-class DayFigures:
-    """One day of one version's scored rows, and how they did once labelled."""
-
-    day: str
-    version: str
-    rows: int
-    labelled: int
-    metric: float | None
-    accuracy: float | None
-    review_rate: float
-    auto_accuracy: float | None
 
 
 @dataclass(frozen=True)
@@ -135,67 +119,6 @@ def _first(frame: pd.DataFrame, names: list[str | None], path: Path, what: str) 
     raise LabelsUnusable(f"{path}: no {what} column (expected {wanted})", file=str(path))
 
 
-def join_truth(log: pd.DataFrame, labels: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
-    """The log with ``truth`` (file label, else reviewer's answer) and its ``truth_source``."""
-    joined = log.copy()
-    joined["id"] = joined["id"].astype(str)
-    by_file = labels.set_index("id")[TRUTH] if len(labels) else pd.Series(dtype=object)
-    by_review = answers.set_index("id")["label"] if len(answers) else pd.Series(dtype=object)
-    joined["answer"] = joined["id"].map(by_review)
-    from_file = joined["id"].map(by_file)
-    joined[TRUTH] = from_file.where(from_file.notna(), joined["answer"])
-    joined[SOURCE] = np.where(from_file.notna(), "label", np.where(joined["answer"].notna(), "review", ""))
-    return joined
-
-
-def day_figures(task: str, metric: str, joined: pd.DataFrame) -> list[DayFigures]:
-    """Per day and version: rows, labelled rows, metric, accuracy, review rate, auto accuracy."""
-    out = []
-    for (day, version), part in joined.groupby(["day", "version"], sort=True):
-        known = part[part[TRUTH].notna()]
-        auto = known[known["route"] == Route.AUTO]
-        out.append(
-            DayFigures(
-                day=str(day),
-                version=str(version),
-                rows=len(part),
-                labelled=len(known),
-                metric=live_metric(task, metric, known),
-                accuracy=hit_rate(task, known),
-                review_rate=float((part["route"] == Route.REVIEW).mean()),
-                auto_accuracy=hit_rate(task, auto),
-            )
-        )
-    return out
-
-
-def live_metric(task: str, metric: str, known: pd.DataFrame) -> float | None:
-    """``metric`` on labelled logged rows, computed as the gate computes it; None when undefined."""
-    from training.metrics import weighted_metric
-
-    if known.empty:
-        return None
-    truth = known[TRUTH]
-    if task == "regression":
-        y, out = truth.astype(float).to_numpy(), known["prediction"].astype(float).to_numpy()
-    elif task == "binary":
-        y = (label_text(truth) == label_text(known["positive_label"])).to_numpy().astype(float)
-        out = known["score"].astype(float).to_numpy()
-    else:
-        truth_text, predicted = label_text(truth), label_text(known["prediction"])
-        space = np.unique(np.concatenate([truth_text, predicted]))
-        y, out = np.searchsorted(space, truth_text), np.searchsorted(space, predicted)
-    value = weighted_metric(task, metric, y, out)
-    return value if np.isfinite(value) else None
-
-
-def hit_rate(task: str, known: pd.DataFrame) -> float | None:
-    """Share of labelled rows predicted right (classifiers); None for regression or no rows."""
-    if task == "regression" or known.empty:
-        return None
-    return float((label_text(known["prediction"]) == label_text(known[TRUTH])).mean())
-
-
 def judge_feedback(
     config: "ModelConfig",
     log: pd.DataFrame,
@@ -260,7 +183,7 @@ def run_feedback(config: "ModelConfig", labels_path: Path) -> FeedbackResult:
 
     The prediction log and the champion are read once, for the check and for the verdict.
     """
-    from registry import prediction_log
+    from serving import prediction_log
 
     labels = read_labels(labels_path, config)
     log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
@@ -281,7 +204,7 @@ def judge_labels(
 
     ``log`` and ``champion`` (version, baseline) are read here when the caller has not.
     """
-    from registry import label_store, prediction_log, review_queue
+    from serving import label_store, prediction_log, review_queue
 
     label_store.add_labels(config.home, config.name, labels["id"], label_text(labels[TRUTH]))
     labels = label_store.read_labels(config.home, config.name).rename(columns={"label": TRUTH})[["id", TRUTH]]

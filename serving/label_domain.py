@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
+
+from training.label_text import label_text_of
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -47,22 +48,6 @@ class LabelDomain:
         if text in self.classes:
             return None
         return f"label {value!r} is not one of the model's classes {list(self.classes)}"
-
-
-def label_text(values: Any) -> pd.Series:
-    """Labels as text, with whole numbers written as integers: a label column read with a
-    missing value arrives as floats (1.0) while the model's classes say 1."""
-    series = pd.Series(values).reset_index(drop=True)
-    numbers = pd.to_numeric(series, errors="coerce")
-    whole = numbers.notna() & np.isfinite(numbers) & (numbers == numbers.round())
-    text = series.astype(str)
-    text[whole] = numbers[whole].astype("int64").astype(str)
-    return text
-
-
-def label_text_of(value: Any) -> str:
-    """``1``, ``1.0`` and ``"1"`` are one label; text stays text."""
-    return str(label_text([value])[0])
 
 
 def domain_from_snapshot(snapshot: "ReferenceSnapshot") -> LabelDomain:
@@ -135,7 +120,7 @@ def queue_domains(home: Any, model: str, fallback: Callable[[str], LabelDomain])
     A version whose domain is nowhere to be found (queued before domains were recorded, its
     snapshot gone) is not checked: refusing every answer for it would strand its rows.
     """
-    from registry.review_queue import read_domain
+    from serving.review_queue import read_domain
 
     def domain(version: str) -> LabelDomain:
         known, classes = read_domain(home, model, version)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from base.settings import ModelConfig
-from monitoring.feedback import LabelsUnusable, judge_feedback, read_labels
+from serving.feedback import LabelsUnusable, judge_feedback, read_labels
 
 
 def config(**drift) -> ModelConfig:
@@ -101,7 +101,7 @@ def test_labels_file_needs_an_id_and_a_label(tmp_path):
 
 
 def test_live_metrics_match_the_gates_for_multiclass_and_regression():
-    from monitoring.feedback import TRUTH, live_metric
+    from serving.live_figures import TRUTH, live_metric
     from training.metrics import metric_from_outputs
     from training.types import Outputs
 

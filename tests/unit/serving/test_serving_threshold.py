@@ -6,7 +6,7 @@ import pytest
 
 from base.serving_config import ServingConfig
 from base.vocabulary import Route
-from training.serving import Calibration, calibrate, row_ids, scored_frame
+from serving.calibration import Calibration, calibrate, row_ids, scored_frame
 from training.types import Outputs
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from registry import label_store, prediction_log, review_queue
+from serving import label_store, prediction_log, review_queue
 
 DAY1, DAY2 = datetime(2026, 3, 1, 12, tzinfo=UTC), datetime(2026, 3, 2, 9, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
-    from monitoring.feedback import FeedbackResult
+    from serving.feedback import FeedbackResult
 
 
 def log_feedback(config: "ModelConfig", result: "FeedbackResult", flow_run_id: str = "") -> str:

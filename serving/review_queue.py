@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from base.errors import Kind, RetrainError
-from registry.local_db import open_local_db
+from serving.local_db import open_local_db
 
 QUEUE_COLUMNS = ["id", "batch", "version", "prediction", "confidence", "queued_at", "features"]
 _SCHEMA = """

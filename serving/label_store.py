@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from registry.local_db import open_local_db
+from serving.local_db import open_local_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (

@@ -1,12 +1,13 @@
 """Per-row confidence, the review threshold, and the rows a scoring run writes.
 
-The threshold is chosen on the holdout at training time (``calibrate``) and travels with the
-model version as tags (``Calibration.to_tags`` / ``from_tags``), so the rows routed to review
-at scoring time are the ones the holdout promised: a ``review_rate`` of 10 % sends about 10 %
-of similar data to people. Confidence is the class-probability margin for classifiers
-(``training.confidence``) and, for regressors, the width of a split-conformal interval whose
-half-width is the holdout's residual quantile within the row's prediction bin (a wider
-interval is a less sure prediction).
+The threshold is chosen on the holdout at training time (``calibrate_model``, which the
+retrain flow calls once the candidate is fitted) and travels with the model version as tags
+(``Calibration.to_tags`` / ``from_tags``), so the rows routed to review at scoring time are
+the ones the holdout promised: a ``review_rate`` of 10 % sends about 10 % of similar data to
+people. Confidence is the class-probability margin for classifiers (``training.confidence``)
+and, for regressors, the width of a split-conformal interval whose half-width is the
+holdout's residual quantile within the row's prediction bin (a wider interval is a less sure
+prediction).
 """
 
 from __future__ import annotations

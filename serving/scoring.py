@@ -4,7 +4,7 @@ The order is the promise: read the batch, validate it with the model's suite (a 
 fails is refused and nothing is written anywhere), predict, check the outputs against the
 ``constraints`` (outputs that fail are refused the same way), and only then append the rows
 to the prediction log and queue the unsure ones for review. The review threshold is the one
-recorded on the version at training (``training.serving.Calibration``); a version registered
+recorded on the version at training (``serving.calibration.Calibration``); a version registered
 before serving existed falls back to ``serving.fixed`` and says so.
 """
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from base.settings import ModelConfig
     from monitoring.types import ValidationReport
-    from training.serving import Calibration
+    from serving.calibration import Calibration
 
 
 class BatchRefused(RetrainError):
@@ -87,7 +87,7 @@ def score_batch(
     record: bool = True,
 ) -> ScoreResult:
     """Validate, predict, post-validate; with ``record``, log every row and queue the unsure ones."""
-    from registry import prediction_log, review_queue
+    from serving import prediction_log, review_queue
     from training.data import frame_hash, load_batch
 
     path = Path(batch_path)
@@ -115,7 +115,7 @@ def review_share_rows(result: ScoreResult, frame: "pd.DataFrame", columns: list[
     """Rows behind a broken share rule (a null where nulls are too many) go to a person, with the reason."""
     import numpy as np
 
-    from training.serving import ROUTE
+    from serving.calibration import ROUTE
 
     if not columns:
         return result
@@ -141,11 +141,11 @@ def predict_rows(
     scored_at: datetime | None = None,
 ) -> ScoreResult:
     """The per-row frame of a validated batch; raises ``BatchRefused`` when the outputs fail."""
-    from monitoring.label_domain import label_text
+    from serving.calibration import row_ids, scored_frame
     from training.compute import limited_threads
     from training.gate import check_predicted
+    from training.label_text import label_text
     from training.metrics import predict_outputs
-    from training.serving import row_ids, scored_frame
 
     info, model, calibration, notes = load_scoring_model(config, version)
     columns = model_columns(model, frame, config)
@@ -171,7 +171,7 @@ def load_scoring_model(config: "ModelConfig", version: str | None) -> tuple[Any,
     from registry.store import connect
     from registry.types import VersionNotFound
     from registry.versions import get_version, load_model
-    from training.serving import Calibration
+    from serving.calibration import Calibration
 
     client = connect(config)
     info = get_version(client, config.name, version or CHAMPION)
