@@ -68,12 +68,22 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     """Where batches come from: each file matching ``path`` is one batch."""
 
-    path: str = Field(description="glob of CSV or Parquet files, relative to the config file")
+    path: str = Field(description="glob of CSV or Parquet files, relative to the config file, or a URL glob")
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict, description="fsspec options of a URL's store (endpoint, region, profile); no secrets"
+    )
     timestamp_column: str
     target_column: str
     features: list[str] | None = Field(default=None, description="columns to use; None = all but excluded")
     exclude: list[str] = Field(default_factory=list)
     categorical: list[str] | None = Field(default=None, description="None = infer from dtype")
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from base.stores import refuse_secrets
+
+        return refuse_secrets(v)
 
 
 class EstimatorConfig(_Strict):
@@ -313,7 +323,11 @@ class ModelConfig(_Strict):
 
     @property
     def data_glob(self) -> str:
+        from base.stores import is_url
+
         p = Path(self.data.path)
+        if is_url(self.data.path):
+            return self.data.path
         return str(p if p.is_absolute() else self.base_dir / p)
 
     @property
