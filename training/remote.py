@@ -108,7 +108,8 @@ def _filesystem(url: str, options: dict[str, Any]) -> tuple[Any, str]:
     except ImportError:  # pragma: no cover - a base dependency
         raise RetrainError(f"{url}: reading batches by URL needs fsspec", kind=Kind.CONFIG) from None
     try:
-        return fsspec.core.url_to_fs(url, **options)
+        # a fresh client each time: credentials and endpoints are read from the environment now
+        return fsspec.core.url_to_fs(url, skip_instance_cache=True, **options)
     except (ImportError, ValueError) as exc:
         if scheme_of(url) in ("file", "local"):
             raise
