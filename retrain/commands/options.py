@@ -26,6 +26,10 @@ TRACKING = typer.Option(None, "--tracking-uri", envvar="RETRAIN_TRACKING_URI", h
 LEDGER = typer.Option(None, "--ledger-url", envvar="RETRAIN_LEDGER_URL", help="Promotion ledger database URL.")
 CONFIG_OPT = typer.Option(None, "--config", help="Take the state location from this model config.")
 MODEL = typer.Argument(..., help="Registered model name.", callback=_model_argument)
+FLEET_MODEL = typer.Argument(
+    None, help="Registered model name (omit to list every model: the fleet).", callback=_model_argument
+)
+REPORT = typer.Option(None, "--report", help="Also write a short Markdown report here (a PR comment or job summary).")
 
 
 def load_or_exit(path: Path, as_json: bool):
@@ -60,14 +64,6 @@ def load_with_batch(config: Path, batch: Path, as_json: bool):
 
     quiet_libraries()
     return cfg
-
-
-REPORT = typer.Option(None, "--report", help="Also write a short Markdown report here (a PR comment or job summary).")
-
-
-FLEET_MODEL = typer.Argument(
-    None, help="Registered model name (omit to list every model: the fleet).", callback=_model_argument
-)
 
 
 def resolve_stores(
