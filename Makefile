@@ -32,12 +32,14 @@ test: install
 test-fast: install
 	$(VENV)/bin/python -m pytest tests/unit
 
-# style, types and the one dependency direction (pyproject.toml holds every setting)
+# style, types, the one dependency direction (pyproject.toml holds every setting) and no
+# import cycle between the modules of a package (.ci/check_import_cycles.py)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python .ci/check_import_cycles.py
 
 bench: install
 	$(VENV)/bin/python bench/run_bench.py

@@ -63,7 +63,7 @@ def cycle_command(side: str, info: dict, new: list[Path]) -> list[str]:
 
 def server_group(home: Path) -> int | None:
     """Process group of the home's shared Prefect server, None when runs use no such server."""
-    from retrain.server import read_record
+    from retrain.processes.home_record import read_record
 
     record = read_record(home)
     return record.pid if record is not None else None

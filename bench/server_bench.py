@@ -102,7 +102,7 @@ def main() -> None:
         subprocess.run(
             [retrain, "server", "start", "--home", str(scratch / "home")], env=env, check=True, capture_output=True
         )
-        from retrain.server import read_record
+        from retrain.processes.home_record import read_record
 
         pid = read_record(scratch / "home").pid
         modes = {"ephemeral": (env | {"RETRAIN_PREFECT_SERVER": "ephemeral"}, None), "shared": (env, pid)}

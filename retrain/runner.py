@@ -96,8 +96,8 @@ def connect_prefect(home: "Path", quiet: bool = False, as_json: bool = False) ->
     """Prepare Prefect for this process; a server that cannot start is one line and exit 1."""
     from base.exitcodes import Exit
     from retrain.output import fail
+    from retrain.processes.home_record import ServerError
     from retrain.runtime import prepare_prefect
-    from retrain.server import ServerError
 
     say = None if as_json else (lambda line: console(stderr=True).print(line, markup=False, soft_wrap=True))
     try:

@@ -20,13 +20,14 @@ def prepare_prefect(home: Path, quiet: bool = False, say: Callable[[str], None] 
     """Point Prefect at a server and at ``<home>/prefect``; returns the API URL in use.
 
     Without ``PREFECT_API_URL`` the home's shared server is started or reused
-    (``retrain.server``). ``RETRAIN_PREFECT_SERVER=ephemeral`` keeps Prefect's temporary
+    (``retrain.processes.home_server``). ``RETRAIN_PREFECT_SERVER=ephemeral`` keeps Prefect's temporary
     per-process server instead, with the same generous start-up wait; such a server is
     tagged with this process, so the next command ends it if this one is killed.
-    Raises ``retrain.server.ServerError`` when the home's server cannot be started.
+    Raises ``retrain.processes.home_record.ServerError`` when the home's server cannot be started.
     """
-    from retrain.processes import end_orphans, owner_tags
-    from retrain.server import ensure_server, prefect_home, startup_timeout
+    from retrain.processes.home_record import prefect_home, startup_timeout
+    from retrain.processes.home_server import ensure_server
+    from retrain.processes.pids import end_orphans, owner_tags
 
     home.mkdir(parents=True, exist_ok=True)
     set_quiet_defaults(quiet)

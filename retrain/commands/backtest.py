@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from retrain.commands.core import JSON, load_checked
+from retrain.commands.options import JSON, load_checked
 from retrain.output import console, emit
 
 

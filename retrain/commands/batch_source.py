@@ -15,7 +15,7 @@ import typer
 
 from base.exitcodes import Exit
 from base.stores import is_url
-from retrain.commands.core import load_checked, load_with_batch
+from retrain.commands.options import load_checked, load_with_batch
 from retrain.output import fail, report_error
 
 BATCH_HELP = "Batch file (CSV or Parquet), or one object by URL (s3://…, gs://…, az://…)."

@@ -8,58 +8,21 @@ from typing import Any
 import typer
 
 from base.exitcodes import Exit
-from base.paths import check_model_name
+from retrain.commands.batch_source import load_with_source
+from retrain.commands.options import (
+    CONFIG_OPT,
+    FLEET_MODEL,
+    HOME,
+    JSON,
+    LEDGER,
+    REPORT,
+    TRACKING,
+    load_checked,
+    load_or_exit,
+    resolve_stores,
+)
+from retrain.commands.status_view import render_status
 from retrain.output import console, emit, fail, report_error
-
-
-def _model_argument(value: str) -> str:
-    """A bare MODEL argument must be a safe name too: it names folders and registry entries."""
-    return check_model_name(value) if value is not None else value
-
-
-JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
-HOME = typer.Option(None, "--home", envvar="RETRAIN_HOME", help="State folder (default ./.retrain).")
-TRACKING = typer.Option(None, "--tracking-uri", envvar="RETRAIN_TRACKING_URI", help="MLflow tracking URI.")
-LEDGER = typer.Option(None, "--ledger-url", envvar="RETRAIN_LEDGER_URL", help="Promotion ledger database URL.")
-CONFIG_OPT = typer.Option(None, "--config", help="Take the state location from this model config.")
-MODEL = typer.Argument(..., help="Registered model name.", callback=_model_argument)
-
-
-def load_or_exit(path: Path, as_json: bool):
-    """Load a config or exit 2 naming the file, the field and what was expected."""
-    from base.settings import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as err:
-        raise typer.Exit(int(report_error(err, as_json))) from None
-
-
-def load_checked(path: Path, as_json: bool, for_run: bool = False):
-    """Load a config and check what it references (suite, estimator, stores) before any work."""
-    cfg = load_or_exit(path, as_json)
-    from monitoring.preflight import check_references
-
-    check_references(cfg, for_run=for_run)
-    return cfg
-
-
-def load_with_batch(config: Path, batch: Path, as_json: bool):
-    """Load and check a config and check a batch file exists, then quiet the libraries about to load.
-
-    A wrong path is a usage error (exit 2) found before seconds go on importing GX or
-    Evidently, and their analytics and loggers are silenced before they first speak.
-    """
-    cfg = load_checked(config, as_json)
-    if not batch.is_file():
-        raise fail(f"{batch}: no such batch file", Exit.USAGE, as_json)
-    from base.environment import quiet_libraries
-
-    quiet_libraries()
-    return cfg
-
-
-REPORT = typer.Option(None, "--report", help="Also write a short Markdown report here (a PR comment or job summary).")
 
 
 def run(
@@ -105,8 +68,6 @@ def validate(
     as_json: bool = JSON,
 ) -> None:
     """Check one batch against the model's suite without training or moving anything."""
-    from retrain.commands.batch_source import load_with_source
-
     cfg, path = load_with_source(config, batch, as_json)
     from monitoring.intake import check_batch
 
@@ -205,11 +166,6 @@ def suite_check(
     raise typer.Exit(int(Exit.DATA_INVALID if result.would_quarantine else Exit.OK))
 
 
-FLEET_MODEL = typer.Argument(
-    None, help="Registered model name (omit to list every model: the fleet).", callback=_model_argument
-)
-
-
 def status(
     model: str = FLEET_MODEL,
     home: str = HOME,
@@ -260,49 +216,6 @@ def model_guards(stores: Any, client: Any, model: str) -> dict:
         "waiting_approval": waiting_version(client, model),
         "notes": notes,
     }
-
-
-def resolve_stores(
-    home: str | None, tracking_uri: str | None, ledger_url: str | None, config: Path | None, as_json: bool
-):
-    """Explicit URLs win, then the model config's state, then the home's defaults."""
-    from base.settings import store_urls
-    from registry.ledger import Stores
-
-    if config is not None:
-        cfg = load_or_exit(config, as_json)
-        return Stores(tracking_uri or cfg.tracking_uri, ledger_url or cfg.ledger_url)
-    return Stores(*store_urls(home, tracking_uri, ledger_url))
-
-
-def render_status(info: dict) -> None:
-    from rich.table import Table
-
-    from retrain.commands.registry_ops import render_guards
-
-    out = console()
-    out.print(f"[bold]{info['name']}[/] — {info['versions']} version(s)")
-    for note in info.get("notes", []):
-        out.print(f"[yellow]settled:[/] {note}")
-    render_guards(info)
-    if info.get("waiting_approval"):
-        out.print(
-            f"v{info['waiting_approval']} waits for approval: `retrain approve {info['name']} "
-            f"{info['waiting_approval']}` or `retrain reject ...`"
-        )
-    for role in ("champion", "challenger"):
-        v = info.get(role)
-        if not v:
-            out.print(f"  {role}: none")
-            continue
-        table = Table(title=f"{role}: v{v['version']}", show_header=False, title_justify="left")
-        for key, value in sorted({**v.get("metrics", {}), **v.get("tags", {})}.items()):
-            table.add_row(key, str(value)[:100])
-        out.print(table)
-    for warning in info.get("warnings", []):
-        from rich.markup import escape
-
-        console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 def demo(

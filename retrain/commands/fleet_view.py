@@ -16,9 +16,9 @@ from retrain.output import console, emit
 def next_runs(api_url: str | None = None) -> dict[str, str]:
     """Earliest scheduled retrain per model on the configured Prefect server; empty without one."""
     url = (api_url or os.environ.get("PREFECT_API_URL", "")).rstrip("/")
-    from retrain.ui import is_healthy
+    from retrain.processes.health import answers
 
-    if not url or not is_healthy(f"{url}/health"):
+    if not url or not answers(f"{url}/health"):
         return {}
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (

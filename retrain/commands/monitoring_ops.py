@@ -17,7 +17,7 @@ import typer
 
 from base.exitcodes import Exit
 from retrain.commands.batch_source import BATCH_HELP, load_with_source
-from retrain.commands.core import HOME, JSON, REPORT, TRACKING, load_or_exit
+from retrain.commands.options import HOME, JSON, REPORT, TRACKING, load_or_exit
 from retrain.output import console, emit, fail
 
 API = typer.Option(
@@ -76,11 +76,12 @@ def connect_api(api_url: str | None, home: Path | None, as_json: bool) -> str:
     ``home`` (created if missing) only matters to commands that read model state; answering
     an approval needs none, so it leaves the working folder alone.
     """
+    from retrain.processes.health import answers
+    from retrain.processes.ui_servers import prefect_api_url
     from retrain.runtime import prepare_prefect
-    from retrain.ui import is_healthy, prefect_api_url
 
     url = (api_url or home_server_url(home) or prefect_api_url()).rstrip("/")
-    if not is_healthy(f"{url}/health"):
+    if not answers(f"{url}/health"):
         hint = "" if api_url else " (start one with `retrain server start` or `retrain ui`, or set PREFECT_API_URL)"
         raise fail(f"no Prefect server answers at {url}{hint}", Exit.ERROR, as_json)
     os.environ["PREFECT_API_URL"] = url
@@ -92,23 +93,12 @@ def connect_api(api_url: str | None, home: Path | None, as_json: bool) -> str:
 
 
 def home_server_url(home: Path | None) -> str | None:
-    """The URL of the home's shared server (``retrain server``) when one is recorded and ours.
-
-    Using it marks it in use for this process's life, so it does not stop for being idle
-    while ``serve`` runs deployments on it.
-    """
+    """The URL of the home's shared server (``retrain server``) when one is recorded and ours;
+    marked in use, so it does not stop for being idle while ``serve`` runs deployments on it."""
     from base.settings import resolve_home
-    from retrain.server import ServerError, is_ours, mark_in_use, read_record, startup_timeout
+    from retrain.processes.home_server import shared_server_url
 
-    root = home if home is not None else resolve_home()
-    record = read_record(root)
-    if record is None or not is_ours(record, root):
-        return None
-    try:
-        mark_in_use(root, startup_timeout())
-    except ServerError:
-        return None
-    return record.url if read_record(root) == record else None  # not stopped for idleness meanwhile
+    return shared_server_url(home if home is not None else resolve_home())
 
 
 def serve(
@@ -161,8 +151,8 @@ def ui(
 ) -> None:
     """Start the Prefect server and the MLflow UI on 127.0.0.1; Ctrl-C stops both."""
     from base.settings import default_tracking_uri, resolve_home
+    from retrain.processes.ui_servers import run_ui
     from retrain.stopping import leave_to_command
-    from retrain.ui import run_ui
 
     leave_to_command()
     root = resolve_home(home)

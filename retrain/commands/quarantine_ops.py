@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from retrain.commands.core import CONFIG_OPT, HOME, JSON, MODEL, load_or_exit
+from retrain.commands.options import CONFIG_OPT, HOME, JSON, MODEL, load_or_exit
 from retrain.output import console, emit, fail
 
 quarantine_app = typer.Typer(help="Batches validation set aside: read them, release them.", no_args_is_help=True)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from retrain.commands.core import CONFIG_OPT, HOME, JSON, LEDGER, MODEL, TRACKING, resolve_stores
+from retrain.commands.history_view import render_history
+from retrain.commands.options import CONFIG_OPT, HOME, JSON, LEDGER, MODEL, TRACKING, resolve_stores
 from retrain.output import console, emit, report_error
 
 if TYPE_CHECKING:
@@ -240,76 +241,6 @@ def _registry_champion(stores: "Stores", model: str, has_history: bool, as_json:
         if not has_history:
             raise typer.Exit(int(report_error(err, as_json, model=model))) from None
         return None
-
-
-def _metrics_text(metrics: dict) -> str:
-    return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(metrics.items()))
-
-
-def render_history(data: dict) -> None:
-    from rich.table import Table
-
-    from retrain.commands.quarantine_ops import render_releases
-
-    out = console()
-    render_releases(data.get("releases") or [])
-    if not data["entries"]:
-        out.print(f"{data['model']}: no champion changes recorded")
-        return
-    table = Table(
-        "#",
-        "time (UTC)",
-        "action",
-        "from",
-        "to",
-        "status",
-        "actor",
-        "reason",
-        "metrics",
-        title=f"{data['model']}: champion history (champion now: {data['champion'] or 'none'})",
-    )
-    for e in data["entries"]:
-        colour = {"applied": "green", "failed": "red"}.get(e["status"], "yellow")
-        table.add_row(
-            str(e["id"]),
-            e["created_at"][:19].replace("T", " "),
-            e["action"],
-            e["from_version"] or "-",
-            e["to_version"],
-            f"[{colour}]{e['status']}[/]",
-            e["actor"] or "",
-            e["reason"] or "",
-            _metrics_text(e["metrics"]),
-        )
-    out.print(table)
-    for e in data["entries"]:
-        if e["note"]:
-            out.print(f"  #{e['id']}: {e['note']}")
-    render_guards(data)
-    if data["champion"] != data["ledger_champion"]:
-        console(stderr=True).print(
-            f"[yellow]warning:[/] MLflow's champion is {data['champion'] or 'none'} but the "
-            f"ledger's last is {data['ledger_champion']}: the alias was moved outside Retrain"
-        )
-
-
-def render_guards(data: dict) -> None:
-    """Holds, blocks and a running retrain, shared by ``history`` and ``status``."""
-    out = console()
-    if data.get("hold"):
-        h = data["hold"]
-        out.print(
-            f"[bold yellow]on hold[/] since {h['created_at'][:19]} by {h['actor']}: {h['reason'] or '-'} "
-            f"(automatic promotions wait for `retrain release {data.get('model') or data.get('name')}`)"
-        )
-    for b in data.get("blocks") or []:
-        out.print(
-            f"[yellow]blocked[/] v{b['version']} (fingerprint {b['fingerprint'] or '-'}) by {b['actor']}: "
-            f"{b['reason'] or '-'}"
-        )
-    if data.get("running"):
-        r = data["running"]
-        out.print(f"retrain running: {r['owner']} pid {r['pid']} on {r['host']} since {r['acquired_at'][:19]}")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from base.exitcodes import Exit
-from retrain.commands.core import HOME, JSON
+from retrain.commands.options import HOME, JSON
 from retrain.output import console, emit, fail
 
 server_app = typer.Typer(help="The Prefect server a Retrain home shares between commands.", no_args_is_help=True)
@@ -33,7 +33,8 @@ def say_state(data: dict[str, Any]) -> None:
 def start(home: str = HOME, as_json: bool = JSON) -> None:
     """Start the home's Prefect server now (or report the one already running)."""
     from base.settings import resolve_home
-    from retrain.server import ServerError, ensure_server
+    from retrain.processes.home_record import ServerError
+    from retrain.processes.home_server import ensure_server
 
     root = resolve_home(home)
     say = None if as_json else (lambda line: console(stderr=True).print(line, markup=False, soft_wrap=True))
@@ -47,17 +48,11 @@ def start(home: str = HOME, as_json: bool = JSON) -> None:
 def status(home: str = HOME, as_json: bool = JSON) -> None:
     """Whether the home's Prefect server runs, where, and which process it is."""
     from base.settings import resolve_home
-    from retrain.processes import find_orphans
-    from retrain.server import answers, is_ours, read_record
+    from retrain.processes.home_server import server_state
+    from retrain.processes.pids import find_orphans
 
     root = resolve_home(home)
-    record = read_record(root)
-    if record is None:
-        state = "not running"
-    elif not is_ours(record, root):
-        state = "stale record (its process is gone; the next command replaces it)"
-    else:
-        state = "running" if answers(record.health) else "not answering"
+    record, state = server_state(root)
     data = describe(root, record, state)
     data["orphans"] = find_orphans(root)
     emit(data, as_json, say_state)
@@ -66,7 +61,8 @@ def status(home: str = HOME, as_json: bool = JSON) -> None:
 def stop(home: str = HOME, as_json: bool = JSON) -> None:
     """Stop the home's Prefect server and any server a killed command left behind."""
     from base.settings import resolve_home
-    from retrain.server import ServerError, stop_server
+    from retrain.processes.home_record import ServerError
+    from retrain.processes.home_server import stop_server
 
     root = resolve_home(home)
     try:

@@ -14,7 +14,7 @@ import typer
 
 from base.exitcodes import Exit
 from retrain.commands.batch_source import BATCH_HELP, load_with_source
-from retrain.commands.core import HOME, JSON, MODEL, load_with_batch
+from retrain.commands.options import HOME, JSON, MODEL, load_with_batch
 from retrain.output import console, emit, fail
 
 review_app = typer.Typer(help="Rows the model was unsure of, waiting for a person's label.", no_args_is_help=True)

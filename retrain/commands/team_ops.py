@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from retrain.commands.core import HOME, JSON, load_or_exit
+from retrain.commands.options import HOME, JSON, load_or_exit
 from retrain.output import console, emit, fail
 
 STATE = typer.Option(None, "--state", help="Folder for the servers' pids, logs and auth config (default HOME/team).")
@@ -53,7 +53,7 @@ def up(
 ) -> None:
     """Start Prefect and MLflow on PostgreSQL with credentials (MLFLOW_TRACKING_USERNAME/PASSWORD,
     PREFECT_API_AUTH_STRING) and print what clients export."""
-    from retrain.team_server import start_team
+    from retrain.processes.team import start_team
 
     folder = state_folder(state, home)
     record, started = start_team(database_url, folder, artifacts, (prefect_port, mlflow_port), host)
@@ -72,7 +72,7 @@ def up(
 
 def down(state: Path = STATE, home: str = HOME, as_json: bool = JSON) -> None:
     """Stop the servers `retrain server up` started (the databases stay)."""
-    from retrain.team_server import stop_team
+    from retrain.processes.team import stop_team
 
     folder = state_folder(state, home)
     record = stop_team(folder)

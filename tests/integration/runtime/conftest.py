@@ -1,8 +1,8 @@
 """CLI processes that find or start their home's Prefect server on their own.
 
 These tests run ``retrain`` as subprocesses without ``PREFECT_API_URL``, so each home gets
-its shared server (``retrain.server``); the parent folder's in-process test harness is not
-used here. A slow estimator (``SLOW_FIT_SECONDS``) touches ``FIT_STARTED`` when training
+its shared server (``retrain.processes.home_server``); the parent folder's in-process test
+harness is not used here. A slow estimator (``SLOW_FIT_SECONDS``) touches ``FIT_STARTED`` when training
 begins, so a test can stop a run mid-training without guessing at timings.
 """
 
@@ -106,7 +106,7 @@ def wait_for(check, timeout: float, what: str, process: subprocess.Popen | None 
 
 def home_processes(home: Path) -> list[int]:
     """Every live process whose Prefect state or owner tag points at ``home``."""
-    from retrain.processes import HOME_TAG, environ_of, is_alive, list_pids
+    from retrain.processes.pids import HOME_TAG, environ_of, is_alive, list_pids
 
     prefect_home, tag = str(home.resolve() / "prefect"), str(home.resolve())
     found = []

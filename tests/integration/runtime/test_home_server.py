@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from retrain.server import read_record
+from retrain.processes.home_record import read_record
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def test_a_stale_record_is_replaced(tmp_path, synth, cli):
 def test_an_unused_server_stops_on_its_own_but_not_while_a_command_uses_it(tmp_path, cli):
     import fcntl
 
-    from retrain.server_keeper import usage_path
+    from retrain.processes.usage import usage_path
 
     home = tmp_path / "home"
     env = cli.env(tmp_path, RETRAIN_SERVER_IDLE_MINUTES="0.1")  # 6 s

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from retrain.server import read_record
+from retrain.processes.home_record import read_record
 
 pytestmark = pytest.mark.integration
 

@@ -63,7 +63,7 @@ def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path, local_net)
 
 
 def test_ui_reuses_the_homes_running_prefect_server(tmp_path, local_net):
-    from retrain.server import read_record
+    from retrain.processes.home_record import read_record
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_"))}
     home = tmp_path / "home"

@@ -12,50 +12,36 @@ Prefect client sends). A database password never goes on a command line (``ps`` 
 or into a file: the servers get it as ``PGPASSWORD``. The pids live in ``<state>/team.json``
 so ``retrain server down`` stops exactly what ``up`` started. The servers run in their own
 sessions without Retrain's owner tags: they outlive the command, like services.
-Only the standard library is imported here (psycopg when databases are created).
+The databases, credentials and MLflow's auth config are prepared in
+``retrain.processes.team_config``. Only the standard library is imported here.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from base.errors import Kind, RetrainError
-from base.secrets import password_of, redact_url
-from retrain.processes import HOME_TAG, PARENT_TAG, cmdline_of, end_process, environ_of, is_alive
-from retrain.ui import Service, is_healthy, port_free, wait_until_healthy
+from retrain.processes import records
+from retrain.processes.health import answers, port_free
+from retrain.processes.pids import HOME_TAG, PARENT_TAG, cmdline_of, end_process, environ_of, is_alive
+from retrain.processes.service import Service, wait_until_healthy
+from retrain.processes.team_config import (
+    Database,
+    create_databases,
+    flask_secret,
+    parse_database_url,
+    read_credentials,
+    write_auth_config,
+)
 
 STATE_MARKER = "RETRAIN_TEAM_STATE"
 RECORD_NAME = "team.json"
 DEFAULT_PREFECT_PORT = 4200
 DEFAULT_MLFLOW_PORT = 5000
-MIN_PASSWORD_LENGTH = 12  # MLflow's auth app refuses a shorter admin password
-CREDENTIAL_VARIABLES = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "PREFECT_API_AUTH_STRING")
-
-
-@dataclass(frozen=True)
-class Database:
-    """Where PostgreSQL answers and the prefix of the databases the team servers use."""
-
-    user: str
-    password: str | None
-    host: str
-    port: int
-    prefix: str
-
-    def url(self, driver: str, suffix: str) -> str:
-        """``postgresql+DRIVER://user@host:port/PREFIX_SUFFIX``, never with the password."""
-        return f"postgresql+{driver}://{self.user}@{self.host}:{self.port}/{self.prefix}_{suffix}"
-
-    @property
-    def names(self) -> list[str]:
-        return [f"{self.prefix}_{suffix}" for suffix in ("prefect", "mlflow", "mlflow_auth")]
 
 
 @dataclass(frozen=True)
@@ -89,79 +75,12 @@ class TeamRecord:
         return env
 
 
-def parse_database_url(url: str) -> Database:
-    """``postgresql://USER[:PASSWORD]@HOST[:PORT]/PREFIX`` (any ``postgresql+driver`` scheme)."""
-    shown = redact_url(url)
-    try:
-        parts = urlsplit(url)
-        port = parts.port or 5432
-    except ValueError as exc:
-        raise RetrainError(f"--database-url {shown!r} does not parse: {exc}", kind=Kind.USAGE) from None
-    prefix = parts.path.strip("/")
-    if not parts.scheme.startswith("postgresql") or not parts.hostname or not prefix:
-        raise RetrainError(
-            f"--database-url {shown!r}: expected postgresql://USER@HOST:PORT/PREFIX",
-            kind=Kind.USAGE,
-            field="database_url",
-        )
-    if not prefix.replace("_", "").isalnum():
-        raise RetrainError(
-            f"--database-url {shown!r}: the database prefix may hold letters, digits and _", kind=Kind.USAGE
-        )
-    return Database(parts.username or "postgres", password_of(url), parts.hostname, port, prefix)
-
-
-def read_credentials(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The credentials the servers enforce, from the environment; a missing one is a usage error."""
-    env = os.environ if environ is None else environ
-    missing = [name for name in CREDENTIAL_VARIABLES if not env.get(name)]
-    if missing:
-        raise RetrainError(
-            f"set {', '.join(missing)} first: the servers refuse every call without these credentials",
-            kind=Kind.USAGE,
-        )
-    if len(env["MLFLOW_TRACKING_PASSWORD"]) < MIN_PASSWORD_LENGTH:
-        raise RetrainError(
-            f"MLFLOW_TRACKING_PASSWORD is too short: MLflow's auth app wants at least {MIN_PASSWORD_LENGTH} characters",
-            kind=Kind.USAGE,
-        )
-    return {name: env[name] for name in CREDENTIAL_VARIABLES}
-
-
-def create_databases(db: Database) -> list[str]:
-    """Create the team databases that do not exist yet; returns the names created."""
-    import psycopg
-    from psycopg import sql
-
-    created = []
-    try:
-        with psycopg.connect(
-            host=db.host, port=db.port, user=db.user, password=db.password, dbname="postgres", autocommit=True
-        ) as conn:
-            for name in db.names:
-                if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                    created.append(name)
-    except psycopg.Error as exc:
-        from base.errors import StoreUnavailable
-        from base.secrets import redact_text
-
-        problem = redact_text(" ".join(str(exc).split()), [db.password] if db.password else None)
-        raise StoreUnavailable(
-            "PostgreSQL", f"{db.host}:{db.port}", problem, "check that it runs and that the user may create databases"
-        ) from None
-    return created
-
-
 def record_path(state: Path) -> Path:
     return Path(state) / RECORD_NAME
 
 
 def read_record(state: Path) -> TeamRecord | None:
-    try:
-        return TeamRecord(**json.loads(record_path(state).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
+    return records.read_record(record_path(state), TeamRecord)
 
 
 def is_ours(pid: int, state: Path) -> bool:
@@ -170,32 +89,6 @@ def is_ours(pid: int, state: Path) -> bool:
         return False
     command = cmdline_of(pid)
     return ("prefect" in command or "mlflow" in command) and environ_of(pid).get(STATE_MARKER) == str(state)
-
-
-def flask_secret(state: Path) -> str:
-    """The MLflow auth app's session key: ``MLFLOW_FLASK_SERVER_SECRET_KEY`` or one kept in the state folder."""
-    given = os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY")
-    if given:
-        return given
-    path = state / "mlflow-flask-secret"
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32))
-    return path.read_text().strip()
-
-
-def write_auth_config(state: Path, db: Database) -> Path:
-    """MLflow's auth ini: its user database and read access for no one but granted users."""
-    path = state / "mlflow-auth.ini"
-    path.write_text(
-        "[mlflow]\n"
-        "default_permission = NO_PERMISSIONS\n"
-        f"database_uri = {db.url('psycopg', 'mlflow_auth')}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
-        "grant_default_workspace_access = false\n"
-        "auth_cache_ttl_seconds = 60\n"  # a PBKDF2 check per request would dominate every call
-    )
-    return path
 
 
 def base_env(state: Path, db: Database) -> dict[str, str]:
@@ -253,7 +146,7 @@ def running_record(state: Path) -> TeamRecord | None:
     record = read_record(state)
     if record is None or not (is_ours(record.prefect_pid, state) and is_ours(record.mlflow_pid, state)):
         return None
-    if not (is_healthy(f"{record.prefect_api_url}/health") and is_healthy(f"{record.tracking_uri}/health")):
+    if not (answers(f"{record.prefect_api_url}/health") and answers(f"{record.tracking_uri}/health")):
         return None
     return record
 
@@ -314,10 +207,7 @@ def make_record(state: Path, db: Database, services: list[Service], artifacts: P
 
 
 def write_record(state: Path, record: TeamRecord) -> None:
-    path = record_path(state)
-    scratch = path.with_name(path.name + ".tmp")
-    scratch.write_text(json.dumps(asdict(record), indent=2) + "\n")
-    os.replace(scratch, path)
+    records.write_record(record_path(state), record)
 
 
 def stop_team(state: Path) -> TeamRecord | None:
@@ -329,5 +219,5 @@ def stop_team(state: Path) -> TeamRecord | None:
     for pid in (record.prefect_pid, record.mlflow_pid):
         if is_ours(pid, state):
             end_process(pid, group=True)
-    record_path(state).unlink(missing_ok=True)
+    records.drop_record(record_path(state))
     return record

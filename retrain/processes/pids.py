@@ -18,7 +18,7 @@ from pathlib import Path
 PARENT_TAG = "RETRAIN_PARENT"
 HOME_TAG = "RETRAIN_OWNER_HOME"
 SERVER_MARKERS = ("uvicorn", " server ")
-KEEPER_MODULE = "retrain.server_keeper"
+KEEPER_MODULE = "retrain.processes.keeper"
 
 
 def start_time(pid: int) -> str | None:

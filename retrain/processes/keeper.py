@@ -2,41 +2,30 @@
 
 An idle Prefect server still runs its background services (about 0.9 s of CPU a minute on
 two cores), so a server nobody uses must not live forever. This small process starts
-``prefect server start`` as its child, in the session ``retrain.server`` created for it,
-and watches ``<home>/prefect/retrain-server.used``: every command holds a shared lock on
-that file while it runs and touches it when it starts. Once no command holds the lock and
+``prefect server start`` as its child, in the session ``retrain.processes.home_server``
+created for it, and watches ``<home>/prefect/retrain-server.used``
+(``retrain.processes.usage``): every command holds a shared lock on that file while it
+runs and touches it when it starts. Once no command holds the lock and
 nothing touched the file for ``--idle-seconds``, the keeper takes the lock exclusively (so
 no command can pick the server up meanwhile), drops the record and stops the server.
-Run as ``python -m retrain.server_keeper --home H --port P --idle-seconds S``.
+Run as ``python -m retrain.processes.keeper --home H --port P --idle-seconds S``.
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
+
+from retrain.processes.home_record import forget_record
+from retrain.processes.usage import claim_if_unused, usage_path
 
 POLL_SECONDS = 5.0
 STOP_GRACE = 15.0
-
-
-def usage_path(home: Path) -> Path:
-    return Path(home).resolve() / "prefect" / "retrain-server.used"
-
-
-def claim_if_unused(handle: IO[str]) -> bool:
-    """Take the usage lock exclusively when no command holds it; kept until this process exits."""
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def stop_child(child: subprocess.Popen) -> None:
@@ -52,8 +41,6 @@ def stop_child(child: subprocess.Popen) -> None:
 
 def watch(home: Path, child: subprocess.Popen, idle_seconds: float) -> int:
     """Wait for the server to exit, or stop it once it has been unused for ``idle_seconds``."""
-    from retrain.server import forget_record
-
     path = usage_path(home)
     path.touch()
     last_busy = time.time()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from base.errors import RetrainError
-from retrain.team_server import TeamRecord, parse_database_url, read_credentials, write_auth_config
+from retrain.processes.team import TeamRecord
+from retrain.processes.team_config import parse_database_url, read_credentials, write_auth_config
 
 CREDS = {
     "MLFLOW_TRACKING_USERNAME": "admin",

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from retrain.processes import HOME_TAG, PARENT_TAG, find_orphans, owner_tags, parent_tag, tag_alive
-from retrain.server import (
+from retrain.processes.home_record import (
     ServerError,
     ServerRecord,
-    ensure_server,
-    healthy_record,
     idle_seconds,
     read_record,
     startup_timeout,
     write_record,
 )
+from retrain.processes.home_server import ensure_server, healthy_record
+from retrain.processes.pids import HOME_TAG, PARENT_TAG, find_orphans, owner_tags, parent_tag, tag_alive
 
 
 def record(pid: int) -> ServerRecord:

@@ -7,171 +7,43 @@ free port of 127.0.0.1, with its SQLite under ``<home>/prefect``, and records it
 and pid in ``<home>/prefect/retrain-server.json``; later commands find it there and reuse
 it, and their runs show in its UI. The home owns that server, not the command: it keeps
 running until ``retrain server stop`` or until nobody used it for a while
-(``retrain.server_keeper``). A record whose process is gone, or is no longer a Prefect
+(``retrain.processes.keeper``). A record whose process is gone, or is no longer a Prefect
 server of this home, is stale and replaced. Only the standard library is imported.
 """
 
 from __future__ import annotations
 
-import atexit
 import fcntl
-import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from retrain.processes import HOME_TAG, PARENT_TAG, end_orphans, end_process, is_alive, serves_home
-
-HOST = "127.0.0.1"
-RECORD_NAME = "retrain-server.json"
-TIMEOUT_VARIABLE = "RETRAIN_SERVER_STARTUP_TIMEOUT"
-DEFAULT_STARTUP_TIMEOUT = 120.0
-IDLE_VARIABLE = "RETRAIN_SERVER_IDLE_MINUTES"
-DEFAULT_IDLE_MINUTES = 10.0
-_IN_USE: list = []  # this process's shared lock on the usage file, held until it exits
-
-
-class ServerError(Exception):
-    """The home's Prefect server could not be started or reached; says what to check."""
-
-
-@dataclass(frozen=True)
-class ServerRecord:
-    """Where the home's server answers and which process it is."""
-
-    url: str
-    pid: int
-    port: int
-    owner: str  # "home" (started on demand) or "ui" (lives as long as `retrain ui`)
-    started_at: str
-
-    @property
-    def health(self) -> str:
-        return f"{self.url}/health"
-
-
-def startup_timeout() -> float:
-    """Seconds to wait for a server to answer: ``RETRAIN_SERVER_STARTUP_TIMEOUT`` or 120."""
-    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_STARTUP_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ServerError(f"{TIMEOUT_VARIABLE}={raw!r}: expected a number of seconds") from None
-    if value <= 0:
-        raise ServerError(f"{TIMEOUT_VARIABLE}={raw!r}: expected a positive number of seconds")
-    return value
-
-
-def idle_seconds() -> float:
-    """Unused this long, the server stops (``RETRAIN_SERVER_IDLE_MINUTES``, 10; 0 = never)."""
-    raw = os.environ.get(IDLE_VARIABLE, "").strip()
-    try:
-        minutes = float(raw) if raw else DEFAULT_IDLE_MINUTES
-    except ValueError:
-        raise ServerError(f"{IDLE_VARIABLE}={raw!r}: expected a number of minutes") from None
-    return max(0.0, minutes * 60)
-
-
-def mark_in_use(home: Path, timeout: float) -> None:
-    """Hold a shared lock on the usage file for this process's life and touch the file.
-
-    The keeper stops an unused server only when it can take that lock exclusively, so a
-    running command keeps its server; the kernel drops the lock however the process ends.
-    The file is touched again when the process exits, so the idle time counts from the end of
-    the last command, not from its start (a slow server start-up must not use it up).
-    """
-    if _IN_USE:
-        return
-    from retrain.server_keeper import usage_path
-
-    path = usage_path(home)
-    handle = path.open("a")
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:  # the keeper is stopping an unused server: wait, then start anew
-            if time.monotonic() > deadline:
-                handle.close()
-                raise ServerError(f"{path} stayed locked for {timeout:.0f} s") from None
-            time.sleep(0.2)
-    os.utime(path)
-    atexit.register(_touch_quietly, path)
-    _IN_USE.append(handle)
-
-
-def _touch_quietly(path: Path) -> None:
-    try:
-        os.utime(path)
-    except OSError:  # the home went away meanwhile: nothing left to keep
-        pass
-
-
-def prefect_home(home: Path) -> Path:
-    return Path(home).resolve() / "prefect"
-
-
-def record_path(home: Path) -> Path:
-    return prefect_home(home) / RECORD_NAME
-
-
-def read_record(home: Path) -> ServerRecord | None:
-    """The recorded server, or None when there is no record or it cannot be read."""
-    try:
-        return ServerRecord(**json.loads(record_path(home).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def write_record(home: Path, record: ServerRecord) -> None:
-    path = record_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(path.name + ".tmp")
-    scratch.write_text(json.dumps(asdict(record), indent=2) + "\n")
-    os.replace(scratch, path)
-
-
-def forget_record(home: Path, pid: int) -> None:
-    """Remove the record if it still names ``pid`` (someone may have replaced it since)."""
-    record = read_record(home)
-    if record is not None and record.pid == pid:
-        record_path(home).unlink(missing_ok=True)
-
-
-def answers(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
-    except (OSError, ValueError):
-        return False
-
-
-def is_ours(record: ServerRecord, home: Path) -> bool:
-    """The recorded pid still runs and is a Prefect server of this home (not a reused pid)."""
-    return is_alive(record.pid) and serves_home(record.pid, prefect_home(home))
+from retrain.processes.health import HOST, answers, free_port, wait_answering
+from retrain.processes.home_record import (
+    TIMEOUT_VARIABLE,
+    ServerError,
+    ServerRecord,
+    drop_record,
+    forget_record,
+    idle_seconds,
+    is_ours,
+    prefect_home,
+    read_record,
+    startup_timeout,
+    write_record,
+)
+from retrain.processes.pids import HOME_TAG, PARENT_TAG, end_orphans, end_process
+from retrain.processes.usage import mark_in_use
 
 
 def wait_healthy(record: ServerRecord, home: Path, timeout: float) -> bool:
     """Poll the health endpoint until it answers, the process dies, or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if answers(record.health):
-            return True
-        if not is_ours(record, home):
-            return False
-        time.sleep(0.5)
-    return answers(record.health)
+    return wait_answering(record.health, lambda: is_ours(record, home), timeout)
 
 
 @contextmanager
@@ -226,13 +98,7 @@ def discard_stale(home: Path) -> None:
         return
     if is_ours(record, home):
         end_process(record.pid, group=True)
-    record_path(home).unlink(missing_ok=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+    drop_record(home)
 
 
 def server_env(home: Path, url: str) -> dict[str, str]:
@@ -260,7 +126,7 @@ def start_server(home: Path, timeout: float, say: Callable[[str], None] | None =
     command = [
         sys.executable,
         "-m",
-        "retrain.server_keeper",
+        "retrain.processes.keeper",
         "--home",
         str(Path(home).resolve()),
         "--port",
@@ -301,5 +167,31 @@ def stop_server(home: Path) -> ServerRecord | None:
             if record.owner == "ui":
                 raise ServerError(f"the server at {record.url} belongs to `retrain ui` (pid {record.pid}); stop that")
             end_process(record.pid, group=True)
-        record_path(home).unlink(missing_ok=True)
+        drop_record(home)
         return record
+
+
+def server_state(home: Path) -> tuple[ServerRecord | None, str]:
+    """The recorded server and what it does now: running, not answering, stale or not running."""
+    record = read_record(home)
+    if record is None:
+        return None, "not running"
+    if not is_ours(record, home):
+        return record, "stale record (its process is gone; the next command replaces it)"
+    return record, "running" if answers(record.health) else "not answering"
+
+
+def shared_server_url(home: Path) -> str | None:
+    """The URL of the home's shared server when one is recorded and ours, else None.
+
+    Using it marks it in use for this process's life, so it does not stop for being idle
+    while the caller runs deployments on it.
+    """
+    record = read_record(home)
+    if record is None or not is_ours(record, home):
+        return None
+    try:
+        mark_in_use(home, startup_timeout())
+    except ServerError:
+        return None
+    return record.url if read_record(home) == record else None  # not stopped for idleness meanwhile
