@@ -24,6 +24,14 @@ SECRET_VARIABLES = (
     "PREFECT_SERVER_API_AUTH_STRING",
     "PREFECT_API_KEY",
     "PGPASSWORD",
+    # object stores (data.path by URL): their standard variables, never the config file
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_CLIENT_SECRET",
 )
 SECRET_QUERY_KEYS = {"password", "pass", "pwd", "secret", "token", "sslpassword"}
 _USERINFO = re.compile(r"(://[^:/@\s]*:)[^@/\s]*@")

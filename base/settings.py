@@ -149,6 +149,10 @@ class ModelConfig(Strict):
 
     @property
     def data_glob(self) -> str:
+        from base.stores import is_url
+
+        if is_url(self.data.path):
+            return self.data.path
         p = Path(self.data.path)
         return str(p if p.is_absolute() else self.base_dir / p)
 

@@ -22,12 +22,22 @@ LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
 class DataConfig(Strict):
     """Where batches come from: each file matching ``path`` is one batch."""
 
-    path: str = Field(description="glob of CSV or Parquet files, relative to the config file")
+    path: str = Field(description="glob of CSV or Parquet files, relative to the config file, or a URL glob")
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict, description="fsspec options of a URL's store (endpoint, region, profile); no secrets"
+    )
     timestamp_column: str
     target_column: str
     features: list[str] | None = Field(default=None, description="columns to use; None = all but excluded")
     exclude: list[str] = Field(default_factory=list)
     categorical: list[str] | None = Field(default=None, description="None = infer from dtype")
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from base.stores import refuse_secrets
+
+        return refuse_secrets(v)
 
 
 class EstimatorConfig(Strict):

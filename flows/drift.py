@@ -35,9 +35,9 @@ def model_resource_id(model: str) -> str:
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
 def newest_batch(config: ModelConfig) -> str:
     """Without an explicit file, a scheduled check looks at the newest batch (last by name)."""
-    from training.data import find_batches
+    from training.sources import list_batches
 
-    return str(find_batches(config.data_glob)[-1])
+    return str(list_batches(config)[-1])
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)

@@ -30,9 +30,10 @@ from registry.types import VersionInfo
 from registry.verdicts import block_reason, withheld_reason
 from registry.versions import code_version, get_version, load_model, register_candidate
 from serving.calibration import calibrate_model
-from training.data import DataError, find_batches, frame_hash
+from training.data import DataError, frame_hash
 from training.gate import decide_promotion
 from training.pipeline import train_candidate
+from training.sources import list_batches
 from training.split import split_by_time
 from training.types import Candidate, Decision, Split
 
@@ -65,7 +66,7 @@ def intake_batches(config: ModelConfig) -> list[Intake] | DataProblem:
     more in orchestration than re-checking a known file does.
     """
     try:
-        paths = find_batches(config.data_glob)
+        paths = list_batches(config)
     except DataError as err:
         return DataProblem(str(err))
     intakes = [check_batch(path, config) for path in paths]

@@ -38,6 +38,16 @@ def check_references(config: "ModelConfig", for_run: bool = False) -> None:
     if for_run:
         check_writable(config.home, "home folder")
         check_ledger_answers(config.ledger_url)
+        check_source_answers(config)
+
+
+def check_source_answers(config: "ModelConfig") -> None:
+    """A bucket that refuses us is one line (exit 13) before a run starts, not a failed flow."""
+    from base.stores import is_remote
+    from training.remote import list_objects
+
+    if is_remote(config.data_glob):
+        list_objects(config.data_glob, config.data.storage_options)
 
 
 def _suite_problem(config: "ModelConfig") -> tuple[str, str] | None:

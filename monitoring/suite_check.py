@@ -164,9 +164,13 @@ def rule_distance(current: dict[str, Any], proposed: dict[str, Any]) -> tuple[fl
 
 def existing_batches(config: "ModelConfig", quarantined: bool) -> list[tuple[Path, bool]]:
     """The glob's batches in name order, then quarantined files (their reports are skipped)."""
-    import glob
+    from training.data import DataError
+    from training.sources import list_batches
 
-    found = [(Path(p), False) for p in sorted(glob.glob(config.data_glob, recursive=True)) if Path(p).is_file()]
+    try:
+        found = [(path, False) for path in list_batches(config)]
+    except DataError:  # nothing matches (yet): only the quarantine is replayed
+        found = []
     folder = Path(config.quarantine_dir)
     if quarantined and folder.is_dir():
         found += [

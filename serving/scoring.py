@@ -89,8 +89,9 @@ def score_batch(
     """Validate, predict, post-validate; with ``record``, log every row and queue the unsure ones."""
     from serving import prediction_log, review_queue
     from training.data import frame_hash, load_batch
+    from training.sources import fetch_batch
 
-    path = Path(batch_path)
+    path = fetch_batch(batch_path, config)
     frame = load_batch(path, config.data.timestamp_column)
     report = validate_for_scoring(frame, config, path.name)
     if any(not f.share_rule or f.unexpected_percent == 100.0 for f in report.failures):

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from base.exitcodes import Exit
+from retrain.commands.batch_source import load_with_source
 from retrain.commands.options import (
     CONFIG_OPT,
     FLEET_MODEL,
@@ -18,7 +19,6 @@ from retrain.commands.options import (
     TRACKING,
     load_checked,
     load_or_exit,
-    load_with_batch,
     resolve_stores,
 )
 from retrain.commands.status_view import render_status
@@ -64,14 +64,14 @@ def run(
 
 def validate(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
-    batch: Path = typer.Argument(..., help="Batch file (CSV or Parquet) to check."),
+    batch: str = typer.Argument(..., help="Batch file (CSV or Parquet) to check, or one object by URL."),
     as_json: bool = JSON,
 ) -> None:
     """Check one batch against the model's suite without training or moving anything."""
-    cfg = load_with_batch(config, batch, as_json)
+    cfg, path = load_with_source(config, batch, as_json)
     from monitoring.intake import check_batch
 
-    report = check_batch(batch, cfg, with_frame=False).report
+    report = check_batch(path, cfg, with_frame=False).report
     emit(report.to_dict(), as_json, lambda _: render_report(report))
     raise typer.Exit(int(Exit.OK if report.success else Exit.DATA_INVALID))
 
@@ -110,10 +110,11 @@ def suite_init(
     quiet_libraries()
     from monitoring.suites import bound_problems
     from monitoring.validation import propose_suite, write_suite
-    from training.data import DataError, find_batches, load_frames
+    from training.data import DataError, load_frames
+    from training.sources import list_batches
 
     try:
-        paths = reference or find_batches(cfg.data_glob)
+        paths = reference or list_batches(cfg)
         frame = load_frames(paths, cfg.data.timestamp_column)
     except DataError as err:
         raise fail(str(err), Exit.DATA_INVALID, as_json) from None

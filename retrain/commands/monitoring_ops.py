@@ -16,7 +16,8 @@ from typing import Any
 import typer
 
 from base.exitcodes import Exit
-from retrain.commands.options import HOME, JSON, REPORT, TRACKING, load_or_exit, load_with_batch
+from retrain.commands.batch_source import BATCH_HELP, load_with_source
+from retrain.commands.options import HOME, JSON, REPORT, TRACKING, load_or_exit
 from retrain.output import console, emit, fail
 
 API = typer.Option(
@@ -29,25 +30,25 @@ API = typer.Option(
 
 def drift(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
-    batch: Path = typer.Argument(..., help="Batch file (CSV or Parquet) to compare with the champion."),
+    batch: str = typer.Argument(..., help="Batch to compare with the champion: " + BATCH_HELP),
     report: Path = REPORT,
     as_json: bool = JSON,
 ) -> None:
     """Validate a batch and compare it with the champion's training data; exit 9 on drift or decay,
     14 when the batch is too small for a drift verdict."""
-    cfg = load_with_batch(config, batch, as_json)
+    cfg, path = load_with_source(config, batch, as_json)
     from monitoring.check import NoChampion, run_drift_check
     from monitoring.drift_types import DriftInputError
     from registry.snapshots import SnapshotMissing
 
     try:
-        result = run_drift_check(cfg, batch)
+        result = run_drift_check(cfg, path)
     except NoChampion as err:
         raise fail(str(err), Exit.UNKNOWN_MODEL, as_json) from None
     except SnapshotMissing as err:
         raise fail(f"{err}; retrain once so the champion carries one", Exit.ERROR, as_json) from None
     except DriftInputError as err:
-        raise fail(f"{batch.name}: {err}", Exit.DATA_INVALID, as_json) from None
+        raise fail(f"{path.name}: {err}", Exit.DATA_INVALID, as_json) from None
     data = result.to_dict()
     if report is not None:
         from retrain.report import drift_markdown, write_report

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from base.exitcodes import Exit
+from retrain.commands.batch_source import BATCH_HELP, load_with_source
 from retrain.commands.options import HOME, JSON, MODEL, load_with_batch
 from retrain.output import console, emit, fail
 
@@ -22,7 +23,7 @@ OUT = typer.Option(..., "--out", help="Where to write the rows: .parquet (or .pq
 
 def score(
     config: Path = typer.Argument(..., help="Model config (YAML)."),
-    batch: Path = typer.Argument(..., help="Batch file (CSV or Parquet) to score."),
+    batch: str = typer.Argument(..., help="Batch to score: " + BATCH_HELP),
     out: Path = OUT,
     version: str = typer.Option(None, "--version", help="Score with this version instead of the champion."),
     as_json: bool = JSON,
@@ -31,10 +32,10 @@ def score(
 
     Exits 3 (nothing written, nothing logged) when the batch or the model's outputs fail a check.
     """
-    cfg = load_with_batch(config, batch, as_json)
+    cfg, path = load_with_source(config, batch, as_json)
     from serving.scoring import score_batch, write_rows
 
-    result = score_batch(cfg, batch, version)
+    result = score_batch(cfg, path, version)
     write_rows(result.rows, out)
     data = {**result.to_dict(), "out": str(out)}
     emit(data, as_json, lambda d: console().print(f"[bold green]SCORED[/] {result.summary()}\n  rows: {d['out']}"))
