@@ -75,7 +75,7 @@ def train_models() -> tuple[dict, "object", "object"]:
     from base.cascade_config import CascadeConfig
     from base.settings import load_config
     from retrain.demo.workspace import load_flights
-    from training.pipeline import train_candidate
+    from training.candidate import train_candidate
     from training.split import split_by_time
 
     flights = load_flights()

@@ -30,9 +30,9 @@ from registry.types import VersionInfo
 from registry.verdicts import block_reason, withheld_reason
 from registry.versions import code_version, get_version, load_model, register_candidate
 from serving.calibration import calibrate_model
+from training.candidate import train_candidate
 from training.data import DataError, find_batches, frame_hash
 from training.gate import decide_promotion
-from training.pipeline import train_candidate
 from training.split import split_by_time
 from training.types import Candidate, Decision, Split
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+from training.candidate import train_candidate
 from training.gate import check_outputs, decide_promotion, paired_bootstrap
 from training.metrics import predict_outputs
-from training.pipeline import train_candidate
 from training.split import split_by_time
 
 
