@@ -43,9 +43,10 @@ from flows.retrain_tasks import (
 )
 from monitoring.preflight import check_references
 from monitoring.quarantine import release_hint
+from registry.champion import failpoint
 from registry.leases import RunBusy, acquire_run_lease
 from registry.ledger import open_ledger
-from registry.promotion import ExpectationMismatch, PromotionWithheld, failpoint
+from registry.promotion_types import ExpectationMismatch, PromotionWithheld
 from registry.run_verdict import RunFacts, RunVerdict, Step, decide_run
 from training.types import Decision
 

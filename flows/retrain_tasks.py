@@ -24,7 +24,8 @@ from registry.approvals import request_approval, set_outcome, settle
 from registry.fingerprint import compute_fingerprint, fingerprint_of, recipe_of
 from registry.ledger import open_ledger, utc_now
 from registry.lineage import BatchRef, build_lineage
-from registry.promotion import PromotionResult, UnknownModel, move_champion
+from registry.promotion import move_champion
+from registry.promotion_types import PromotionResult, UnknownModel
 from registry.store import connect
 from registry.types import VersionInfo
 from registry.verdicts import block_reason, withheld_reason

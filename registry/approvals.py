@@ -23,9 +23,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from base.errors import Kind
+from registry.champion import read_champion
 from registry.leases import current_holder
 from registry.ledger import open_ledger, utc_now
-from registry.promotion import PromotionError, move_champion, read_champion
+from registry.promotion import move_champion
+from registry.promotion_types import ExpectationMismatch, PromotionError
+from registry.verdicts import add_block
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -163,9 +166,6 @@ def answer_approval(
     gate compared the candidate with a champion that is no longer there. A hold refuses an
     approval too (``PromotionWithheld``; the version keeps waiting): release the hold first.
     """
-    from registry.promotion import ExpectationMismatch
-    from registry.verdicts import add_block
-
     settle(config, client, model)
     version = version or waiting_version(client, model)
     if version is None:

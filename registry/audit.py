@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from base.errors import RetrainError
+from registry.champion import read_champion, verify_target
 from registry.ledger import champion_stack, open_ledger
 
 if TYPE_CHECKING:
@@ -82,8 +83,6 @@ def _disagreement(model: str, registry_champion: str | None, recorded: str | Non
 
 def load_problem(stores: "StoreLocation", client: "MlflowClient", model: str, version: str) -> str | None:
     """Why ``version`` does not load, or None when it does."""
-    from registry.promotion import verify_target
-
     try:
         verify_target(stores, client, model, version)
     except RetrainError as err:
@@ -93,8 +92,6 @@ def load_problem(stores: "StoreLocation", client: "MlflowClient", model: str, ve
 
 def next_loadable_hint(stores: "StoreLocation", client: "MlflowClient", model: str) -> str:
     """When rollback's default target is gone, name the newest older champion that still loads."""
-    from registry.promotion import read_champion
-
     stack = champion_stack(open_ledger(stores.ledger_url).entries(model, "applied"))
     current = read_champion(client, model)
     older = stack[:-1] if stack and stack[-1] == current else stack
