@@ -67,7 +67,7 @@ def log_check(config: ModelConfig, result: DriftCheckResult, champion_run_id: st
 
     from monitoring.drift_evidently import render_report_html
     from registry.store import connect, monitoring_experiment
-    from registry.versions import clean_key
+    from registry.tag_values import clean_key
 
     client = connect(config)
     figures = {k: float(v) for k, v in result.figures().items() if isinstance(v, (int, float))}

@@ -24,12 +24,13 @@ from registry.approvals import request_approval, set_outcome, settle
 from registry.fingerprint import compute_fingerprint, fingerprint_of, recipe_of
 from registry.ledger import open_ledger, utc_now
 from registry.lineage import BatchRef, build_lineage
+from registry.packaging import code_version
 from registry.promotion import move_champion
 from registry.promotion_types import PromotionResult, UnknownModel
 from registry.store import connect
 from registry.types import VersionInfo
 from registry.verdicts import block_reason, withheld_reason
-from registry.versions import code_version, get_version, load_model, register_candidate
+from registry.versions import get_version, load_model, register_candidate
 from serving.calibration import calibrate_model
 from training.candidate import train_candidate
 from training.data import DataError, find_batches, frame_hash

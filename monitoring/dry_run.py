@@ -54,7 +54,8 @@ def gate_candidate(config: "ModelConfig", intakes: list[Intake], base: dict[str,
 
     from registry.fingerprint import compute_fingerprint, fingerprint_of, recipe_of
     from registry.lineage import BatchRef, build_lineage
-    from registry.versions import code_version, get_version, load_model
+    from registry.packaging import code_version
+    from registry.versions import get_version, load_model
     from training.candidate import train_candidate
     from training.data import frame_hash
     from training.gate import decide_promotion
