@@ -20,7 +20,7 @@ from monitoring.intake import Intake, check_batch
 from monitoring.reference import build_snapshot
 from monitoring.timestamps import find_implausible
 from monitoring.validation import quarantine_batch
-from registry.approvals import request_approval, set_outcome, settle
+from registry.approvals import VersionOutcome, request_approval, set_outcome, settle
 from registry.fingerprint import compute_fingerprint, fingerprint_of, recipe_of
 from registry.ledger import open_ledger, utc_now
 from registry.lineage import BatchRef, build_lineage
@@ -189,7 +189,7 @@ def record_outcome(config: ModelConfig, version: str, outcome: RunStatus, note: 
     extra = {"outcome_note": note} if note else {}
     if trigger:
         extra["trigger"] = str(trigger)
-    set_outcome(connect(config), config.name, version, outcome, **extra)
+    set_outcome(connect(config), config.name, version, VersionOutcome(outcome), **extra)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)

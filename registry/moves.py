@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from base.environment import actor as current_actor
 from base.vocabulary import CHALLENGER, CHAMPION
 from registry.champion import failpoint, make_client, read_champion, verify_target
-from registry.ledger import LedgerEntry, StoreLocation, open_ledger, utc_now
+from registry.ledger import LedgerEntry, LedgerStatus, StoreLocation, open_ledger, utc_now
 from registry.promotion_types import (
     ExpectationMismatch,
     PromotionError,
@@ -77,7 +77,7 @@ def _reconcile_locked(ledger: "Ledger", client: "MlflowClient", name: str) -> li
     Re-applying could undo a decision taken since, or turn a retried rollback into two steps
     back; an intent the registry never saw is marked failed, and the note says so.
     """
-    pending = ledger.entries(name, "pending")
+    pending = ledger.entries(name, LedgerStatus.PENDING)
     if not pending:
         return []
     try:
@@ -87,7 +87,7 @@ def _reconcile_locked(ledger: "Ledger", client: "MlflowClient", name: str) -> li
     notes = []
     for entry in pending:
         took_effect = current == entry.to_version
-        outcome = "applied" if took_effect else "failed"
+        outcome = LedgerStatus.APPLIED if took_effect else LedgerStatus.FAILED
         msg = (
             f"entry {entry.id}: MLflow shows champion at {current}; the {entry.action} took effect"
             if took_effect
@@ -104,7 +104,7 @@ def _reconcile_locked(ledger: "Ledger", client: "MlflowClient", name: str) -> li
 def reconcile(config: StoreLocation, client: "MlflowClient | None", name: str) -> list[ReconcileNote]:
     """Resolve the model's pending entries; cheap (no MLflow call) when there are none."""
     ledger = open_ledger(config.ledger_url)
-    if not ledger.entries(name, "pending"):
+    if not ledger.entries(name, LedgerStatus.PENDING):
         return []
     client = client or make_client(config)
     with ledger.lock(name):
@@ -117,12 +117,12 @@ def _set_alias(ledger: "Ledger", client: "MlflowClient", entry: LedgerEntry) -> 
         client.set_registered_model_alias(entry.model, CHAMPION, entry.to_version)
     except Exception as exc:
         if read_champion(client, entry.model) == entry.to_version:
-            ledger.mark(entry.id, "applied", f"alias write raised but took effect: {exc}")
+            ledger.mark(entry.id, LedgerStatus.APPLIED, f"alias write raised but took effect: {exc}")
             return
-        ledger.mark(entry.id, "failed", f"alias write failed: {exc}")
+        ledger.mark(entry.id, LedgerStatus.FAILED, f"alias write failed: {exc}")
         raise PromotionError(entry.model, f"could not move champion of {entry.model!r}: {exc}") from exc
     failpoint("after_alias")
-    ledger.mark(entry.id, "applied")
+    ledger.mark(entry.id, LedgerStatus.APPLIED)
 
 
 def _is_current(expected: str, current: str | None) -> bool:
@@ -158,7 +158,7 @@ def move_locked(
         current = read_champion(client, name)
         if expect_current is not None and not _is_current(str(expect_current), current):
             raise ExpectationMismatch(name, str(expect_current), current)
-        target = str(choose(current, ledger.entries(name, "applied")))
+        target = str(choose(current, ledger.entries(name, LedgerStatus.APPLIED)))
         base: dict[str, Any] = dict(
             model=name,
             action=action,
