@@ -165,7 +165,7 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
         announce_champion_below_floor(config.name, version, decision)
     outcome = RunOutcome(status=RunStatus.REJECTED, version=version, decision=decision, lineage=lineage, **base)
     gated = replace(facts, gate_passed=decision.promote)
-    # an automatic promotion is checked inside the compare-and-swap instead
+    # a person is asked only under manual approval; an automatic promotion is checked inside the compare-and-swap
     asks_person = decision.promote and facts.manual_approval and not override
     verdict = decide_run(replace(gated, held=withheld_by_person(config, fingerprint) if asks_person else None))
     return settle_candidate(config, outcome, decision, verdict, reason or f"gate passed ({trigger})", override)
