@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from base.errors import Kind, RetrainError
+from registry.ledger import LedgerStatus
 
 
 class PromotionError(RetrainError):
@@ -61,7 +62,7 @@ class ReconcileNote:
     entry_id: int
     model: str
     to_version: str
-    outcome: str  # applied | failed
+    outcome: LedgerStatus  # applied | failed
     message: str
 
     def to_dict(self) -> dict[str, Any]:

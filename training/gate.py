@@ -93,7 +93,7 @@ def _decide(
     champ_metrics = _all_metrics(task, y, champ_outputs)
     below = False
     if config.gate.floor is not None:  # the champion's score joins the floor's line
-        rules[0], below = note_champion_floor(rules[0], config, champ_metrics[metric], champion_version)
+        rules[0], below = note_champion_floor(rules[0], metric, champ_metrics[metric], champion_version)
     bootstrap = paired_bootstrap(
         task,
         metric,

@@ -49,7 +49,7 @@ def champion_failed(version: str | None, exc: Exception) -> RuleResult:
 
 
 def note_champion_floor(
-    floor_rule: RuleResult, config: "ModelConfig", score: float, version: str | None
+    floor_rule: RuleResult, metric: str, score: float, version: str | None
 ) -> tuple[RuleResult, bool]:
     """The floor's result with the champion's score added: a failing champion must not go unmentioned.
 
@@ -57,7 +57,7 @@ def note_champion_floor(
     because rejecting the candidate then leaves a model in service that fails the rule.
     """
     assert floor_rule.limit is not None, "a floor result carries its floor"
-    higher = higher_is_better(config.primary_metric)
+    higher = higher_is_better(metric)
     ok = bool(np.isfinite(score) and (score >= floor_rule.limit if higher else score <= floor_rule.limit))
     state = "meets the floor" if ok else "fails the floor too" if floor_rule.failed else "fails the floor"
     noted = replace(floor_rule, sentence=f"{floor_rule.sentence}; champion v{version} scores {score:.4f} and {state}")
