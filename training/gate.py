@@ -33,7 +33,7 @@ from training.types import Decision, Outputs, RuleResult
 if TYPE_CHECKING:
     from base.settings import ModelConfig
 
-__all__ = ["Decision", "check_predicted", "decide_promotion"]
+__all__ = ["Decision", "decide_promotion"]
 
 
 def decide_promotion(
