@@ -6,8 +6,8 @@ without caring how the run was orchestrated.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol
 
 from base.exitcodes import Exit
 from base.vocabulary import RunStatus, Trigger
@@ -25,6 +25,29 @@ EXIT_BY_STATUS = {
 }
 
 
+class GateDecision(Protocol):
+    """The gate's decision as an outcome carries it (``training.types.Decision``)."""
+
+    @property
+    def promote(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """A decision read back from JSON (``RunOutcome.from_dict``): its plain fields, as stored."""
+
+    fields: dict[str, Any]
+
+    @property
+    def promote(self) -> bool:
+        return bool(self.fields.get("promote"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.fields)
+
+
 @dataclass
 class RunOutcome:
     """The result of ``retrain_flow``: status, the version it registered, and why."""
@@ -35,7 +58,7 @@ class RunOutcome:
     champion_version: str | None = None
     previous_champion: str | None = None
     trigger: Trigger = Trigger.MANUAL
-    decision: dict[str, Any] | None = None
+    decision: GateDecision | None = None
     validation: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     lineage: dict[str, Any] = field(default_factory=dict)
@@ -50,8 +73,14 @@ class RunOutcome:
         return EXIT_BY_STATUS[self.status]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON fields; the decision as its own ``to_dict()`` gives it."""
+        out = asdict(replace(self, decision=None))
+        out["decision"] = self.decision.to_dict() if self.decision is not None else None
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunOutcome":
-        return cls(**{**data, "status": RunStatus(data["status"]), "trigger": Trigger(data["trigger"])})
+        decision = RecordedDecision(data["decision"]) if data.get("decision") is not None else None
+        return cls(
+            **{**data, "status": RunStatus(data["status"]), "trigger": Trigger(data["trigger"]), "decision": decision}
+        )

@@ -75,7 +75,7 @@ def train_models() -> tuple[dict, "object", "object"]:
     from base.cascade_config import CascadeConfig
     from base.settings import load_config
     from retrain.demo.workspace import load_flights
-    from training.pipeline import train_candidate
+    from training.candidate import train_candidate
     from training.split import split_by_time
 
     flights = load_flights()
@@ -134,12 +134,14 @@ def save_models(models: dict, sample, folder: Path) -> dict[str, Path]:
     """Each model as an MLflow model folder, serialised the way registration does it."""
     import mlflow.sklearn
 
-    from registry.versions import _serialization, _signature
+    from registry.packaging import model_signature, serialization_options
 
     paths = {}
     for mode, model in models.items():
         paths[mode] = folder / mode
-        mlflow.sklearn.save_model(model, str(paths[mode]), signature=_signature(model, sample), **_serialization(model))
+        mlflow.sklearn.save_model(
+            model, str(paths[mode]), signature=model_signature(model, sample), **serialization_options(model)
+        )
     return paths
 
 

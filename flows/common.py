@@ -23,6 +23,11 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
 IO_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 1, "retry_condition_fn": retry_transient}
 
 
+def model_resource_id(model: str) -> str:
+    """The event resource a model's triggers match on."""
+    return f"retrain.model.{model}"
+
+
 def artifact_key(*parts: str) -> str:
     """Artifact keys allow only lowercase letters, digits and dashes."""
     raw = "-".join(parts).lower()
@@ -93,8 +98,6 @@ def announce_champion_below_floor(model: str, version: str, decision: Any) -> No
     manual retrain) need their own signal; the gate's reasons alone reach nobody.
     """
     from prefect.events import emit_event
-
-    from flows.drift import model_resource_id
 
     d = decision.to_dict()
     emit_event(

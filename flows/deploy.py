@@ -27,7 +27,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from base.settings import ModelConfig
 from base.vocabulary import EVENTS
-from flows.drift import model_resource_id
+from flows.common import model_resource_id
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment

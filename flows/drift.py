@@ -21,15 +21,10 @@ from prefect.runtime import flow_run
 
 from base.settings import ModelConfig, load_config
 from base.vocabulary import BATCH_INVALID_EVENT, EVENTS
-from flows.common import IO_RETRIES, artifact_key
+from flows.common import IO_RETRIES, artifact_key, model_resource_id
 from monitoring.check import Champion, DriftCheckResult, NoChampion, invalid_result, judge_batch, validate_batch_file
 from monitoring.check import load_champion as load_serving_champion
 from monitoring.intake import Intake
-
-
-def model_resource_id(model: str) -> str:
-    """The event resource a model's triggers match on."""
-    return f"retrain.model.{model}"
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -72,7 +67,7 @@ def log_check(config: ModelConfig, result: DriftCheckResult, champion_run_id: st
 
     from monitoring.drift_evidently import render_report_html
     from registry.store import connect, monitoring_experiment
-    from registry.versions import clean_key
+    from registry.tag_values import clean_key
 
     client = connect(config)
     figures = {k: float(v) for k, v in result.figures().items() if isinstance(v, (int, float))}

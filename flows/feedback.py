@@ -19,8 +19,7 @@ from prefect.runtime import flow_run
 
 from base.settings import ModelConfig, load_config
 from base.vocabulary import EVENTS, Signal
-from flows.common import IO_RETRIES, artifact_key
-from flows.drift import model_resource_id
+from flows.common import IO_RETRIES, artifact_key, model_resource_id
 from serving.feedback import FeedbackResult, run_feedback
 from serving.feedback_log import log_feedback
 

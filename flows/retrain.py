@@ -7,6 +7,7 @@ the decision as an artifact a person can read in the UI.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -42,9 +43,11 @@ from flows.retrain_tasks import (
 )
 from monitoring.preflight import check_references
 from monitoring.quarantine import release_hint
+from registry.champion import failpoint
 from registry.leases import RunBusy, acquire_run_lease
 from registry.ledger import open_ledger
-from registry.promotion import ExpectationMismatch, PromotionWithheld, failpoint
+from registry.promotion_types import ExpectationMismatch, PromotionWithheld
+from registry.run_verdict import RunFacts, RunVerdict, Step, decide_run
 from training.types import Decision
 
 
@@ -134,21 +137,23 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
         fingerprint=fingerprint,
         validation=[i.report.to_dict() for i in intakes],
     )
-    if champion.fingerprint == fingerprint:
-        return finish(
-            config,
-            RunOutcome(
-                status=RunStatus.UNCHANGED,
-                **base,
-                message=(
-                    f"same data, recipe and code as champion v{champion_version} (fingerprint {fingerprint}); "
-                    "nothing registered"
-                ),
-            ),
+    facts = RunFacts(
+        fingerprint=fingerprint,
+        champion_fingerprint=champion.fingerprint,
+        manual_approval=config.approval == "manual",
+        override=bool(override),
+        blocked=champion.blocked,
+    )
+    verdict = decide_run(facts)
+    if verdict.step is Step.UNCHANGED:
+        message = (
+            f"same data, recipe and code as champion v{champion_version} (fingerprint {fingerprint}); "
+            "nothing registered"
         )
-    if champion.blocked:
-        message = f"nothing trained or registered: {champion.blocked}"
-        return finish(config, RunOutcome(status=RunStatus.WITHHELD, **base, message=message))
+        return finish(config, RunOutcome(status=verdict.ending(), **base, message=message))
+    if verdict.step is Step.BLOCKED:
+        message = f"nothing trained or registered: {verdict.why}"
+        return finish(config, RunOutcome(status=verdict.ending(), **base, message=message))
 
     candidate = train(split, config)
     decision = gate(candidate, champion_version, split, config)  # against the champion when this run began
@@ -158,27 +163,30 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
     publish_decision(config.name, version, decision, trigger)
     if decision.champion_below_floor:
         announce_champion_below_floor(config.name, version, decision)
-    outcome = RunOutcome(
-        status=RunStatus.REJECTED, version=version, decision=decision.to_dict(), lineage=lineage, **base
-    )
-    return settle_candidate(config, outcome, decision, reason or f"gate passed ({trigger})", override)
+    outcome = RunOutcome(status=RunStatus.REJECTED, version=version, decision=decision, lineage=lineage, **base)
+    gated = replace(facts, gate_passed=decision.promote)
+    # a person is asked only under manual approval; an automatic promotion is checked inside the compare-and-swap
+    asks_person = decision.promote and facts.manual_approval and not override
+    verdict = decide_run(replace(gated, held=withheld_by_person(config, fingerprint) if asks_person else None))
+    return settle_candidate(config, outcome, decision, verdict, reason or f"gate passed ({trigger})", override)
 
 
 def settle_candidate(
-    config: ModelConfig, outcome: RunOutcome, decision: Decision, reason: str, override: str
+    config: ModelConfig, outcome: RunOutcome, decision: Decision, verdict: RunVerdict, reason: str, override: str
 ) -> RunOutcome:
-    """Branch on the gate, a person's hold, approval mode and the compare-and-swap."""
+    """Act on the verdict after the gate: reject, hold, ask for approval, or compare-and-swap."""
     version = str(outcome.version)
-    if not decision.promote:
+    if verdict.step is Step.REJECTED:
+        outcome.status = verdict.ending()
         outcome.message = f"v{version} registered as challenger; gate rejected it"
         return finish(config, outcome, version)
-    held = None if override or config.approval != "manual" else withheld_by_person(config, outcome.fingerprint)
-    if held:  # an automatic promotion is checked inside the compare-and-swap instead
-        outcome.status, outcome.message = RunStatus.WITHHELD, f"v{version} passed the gate but is not promoted: {held}"
+    if verdict.step is Step.HELD:
+        outcome.status = verdict.ending()
+        outcome.message = f"v{version} passed the gate but is not promoted: {verdict.why}"
         return finish(config, outcome, version)
-    if config.approval == "manual":
+    if verdict.step is Step.APPROVAL:
         outcome.notes += ask_for_approval(config, version)
-        outcome.status = RunStatus.PENDING_APPROVAL
+        outcome.status = verdict.ending()
         outcome.message = (
             f"v{version} passed the gate and waits for approval for {config.approval_timeout_hours:g} h: "
             f"`retrain approve {config.name} {version}` or the approve/{config.name} deployment"
@@ -199,7 +207,7 @@ def settle_candidate(
     except PromotionWithheld as err:
         outcome.status, outcome.message = RunStatus.WITHHELD, str(err)
         return finish(config, outcome, version)
-    outcome.status, outcome.champion_version = RunStatus.PROMOTED, version
+    outcome.status, outcome.champion_version = verdict.ending(), version
     outcome.message = f"v{version} promoted to champion"
     return finish(config, outcome, version)
 

@@ -20,19 +20,21 @@ from monitoring.intake import Intake, check_batch
 from monitoring.reference import build_snapshot
 from monitoring.timestamps import find_implausible
 from monitoring.validation import quarantine_batch
-from registry.approvals import request_approval, set_outcome, settle
+from registry.approvals import VersionOutcome, request_approval, set_outcome, settle
 from registry.fingerprint import compute_fingerprint, fingerprint_of, recipe_of
 from registry.ledger import open_ledger, utc_now
 from registry.lineage import BatchRef, build_lineage
-from registry.promotion import PromotionResult, UnknownModel, move_champion
+from registry.packaging import code_version
+from registry.promotion import move_champion
+from registry.promotion_types import PromotionResult, UnknownModel
 from registry.store import connect
 from registry.types import VersionInfo
 from registry.verdicts import block_reason, withheld_reason
-from registry.versions import code_version, get_version, load_model, register_candidate
+from registry.versions import get_version, load_model, register_candidate
 from serving.calibration import calibrate_model
+from training.candidate import train_candidate
 from training.data import DataError, frame_hash
 from training.gate import decide_promotion
-from training.pipeline import train_candidate
 from training.sources import list_batches
 from training.split import split_by_time
 from training.types import Candidate, Decision, Split
@@ -188,7 +190,7 @@ def record_outcome(config: ModelConfig, version: str, outcome: RunStatus, note: 
     extra = {"outcome_note": note} if note else {}
     if trigger:
         extra["trigger"] = str(trigger)
-    set_outcome(connect(config), config.name, version, outcome, **extra)
+    set_outcome(connect(config), config.name, version, VersionOutcome(outcome), **extra)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)

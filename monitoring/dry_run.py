@@ -17,6 +17,7 @@ from base.outcome import RunOutcome
 from base.vocabulary import CHAMPION, RunStatus, Trigger
 from monitoring.intake import Intake, check_batch
 from monitoring.timestamps import find_implausible
+from registry.run_verdict import RunFacts, RunVerdict, Step, decide_run
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
@@ -53,10 +54,11 @@ def gate_candidate(config: "ModelConfig", intakes: list[Intake], base: dict[str,
 
     from registry.fingerprint import compute_fingerprint, fingerprint_of, recipe_of
     from registry.lineage import BatchRef, build_lineage
-    from registry.versions import code_version, get_version, load_model
+    from registry.packaging import code_version
+    from registry.versions import get_version, load_model
+    from training.candidate import train_candidate
     from training.data import frame_hash
     from training.gate import decide_promotion
-    from training.pipeline import train_candidate
     from training.split import split_by_time
 
     split = split_by_time(pd.concat([i.frame for i in intakes], ignore_index=True), config)
@@ -71,34 +73,39 @@ def gate_candidate(config: "ModelConfig", intakes: list[Intake], base: dict[str,
         fingerprint=fingerprint,
         lineage={**lineage, "fingerprint": fingerprint},
     )
-    if info is not None and fingerprint_of(info.tags) == fingerprint:
-        return RunOutcome(
-            status=RunStatus.UNCHANGED,
-            **base,
-            message=(f"same data, recipe and code as champion v{champion_version}; a real run would register nothing"),
-        )
-    blocked = None if override else verdict(config, fingerprint, holds=False)
-    if blocked:
-        return RunOutcome(status=RunStatus.WITHHELD, **base, message=f"a real run would train nothing: {blocked}")
+    facts = RunFacts(
+        fingerprint=fingerprint,
+        champion_fingerprint=None if info is None else fingerprint_of(info.tags),
+        manual_approval=config.approval == "manual",
+        override=bool(override),
+        blocked=None if override else read_verdict(config, fingerprint, holds=False),
+    )
+    before = decide_run(facts)
+    if before.step is not Step.TRAIN:
+        return RunOutcome(status=before.ending(), message=would_end(before, champion_version), **base)
     champion = None if champion_version is None else load_model(client, config.name, champion_version)
     candidate = train_candidate(split, config)
     decision = decide_promotion(
         config.task, config, candidate.model, champion, split.holdout, candidate.features, champion_version
     )
-    status, message = would_end(config, decision.promote, fingerprint, override)
-    return RunOutcome(status=status, decision=decision.to_dict(), message=message, **base)
+    held = None if override or not decision.promote else read_verdict(config, fingerprint, holds=True)
+    after = decide_run(replace(facts, gate_passed=decision.promote, held=held))
+    return RunOutcome(status=after.ending(), decision=decision, message=would_end(after, champion_version), **base)
 
 
-def would_end(config: "ModelConfig", passed: bool, fingerprint: str, override: str) -> tuple[RunStatus, str]:
-    """Where the flow's branches after the gate would lead (reject, hold, approval, promote)."""
-    if not passed:
-        return RunStatus.REJECTED, "the gate would reject the candidate (it would be registered as challenger)"
-    held = None if override else verdict(config, fingerprint, holds=True)
-    if held:
-        return RunStatus.WITHHELD, f"the candidate would pass the gate but not be promoted: {held}"
-    if config.approval == "manual":
-        return RunStatus.PENDING_APPROVAL, "the candidate would pass the gate and wait for a person's approval"
-    return RunStatus.PROMOTED, "the candidate would pass the gate and be promoted to champion"
+def would_end(verdict: RunVerdict, champion_version: str | None = None) -> str:
+    """What the flow would do at the verdict's step, said for a run that did not do it."""
+    return {
+        Step.UNCHANGED: (
+            f"same data, recipe and code as champion v{champion_version}; a real run would register nothing"
+        ),
+        Step.BLOCKED: f"a real run would train nothing: {verdict.why}",
+        Step.TRAIN: "a real run would train a candidate and gate it",
+        Step.REJECTED: "the gate would reject the candidate (it would be registered as challenger)",
+        Step.HELD: f"the candidate would pass the gate but not be promoted: {verdict.why}",
+        Step.APPROVAL: "the candidate would pass the gate and wait for a person's approval",
+        Step.PROMOTE: "the candidate would pass the gate and be promoted to champion",
+    }[verdict.step]
 
 
 def read_client(config: "ModelConfig") -> Any:
@@ -115,7 +122,7 @@ def read_client(config: "ModelConfig") -> Any:
     return client_for(uri)
 
 
-def verdict(config: "ModelConfig", fingerprint: str, holds: bool) -> str | None:
+def read_verdict(config: "ModelConfig", fingerprint: str, holds: bool) -> str | None:
     """A person's block (and with ``holds`` a hold) on this model; no ledger file means none.
 
     Opening a ledger creates its tables, so a local ledger that does not exist yet is not

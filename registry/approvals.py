@@ -20,12 +20,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from base.errors import Kind
+from registry.champion import read_champion
 from registry.leases import current_holder
-from registry.ledger import open_ledger, utc_now
-from registry.promotion import PromotionError, move_champion, read_champion
+from registry.ledger import LedgerStatus, open_ledger, utc_now
+from registry.promotion import move_champion
+from registry.promotion_types import ExpectationMismatch, PromotionError
+from registry.verdicts import add_block
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -36,7 +40,39 @@ OUTCOME_TAG = "retrain.outcome"
 LEGACY_OUTCOME_TAG = "base.outcome"  # the key versions registered before were tagged with; still read
 DEADLINE_TAG = "retrain.approval_deadline"
 COMPARED_TAG = "gate.champion_version"
-PENDING = "pending_approval"
+
+
+class VersionOutcome(StrEnum):
+    """The ``retrain.outcome`` tag: what became of a registered candidate (stored as its value)."""
+
+    PROMOTED = "promoted"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    WITHHELD = "withheld"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVAL_REJECTED = "approval_rejected"
+    TIMED_OUT = "timed_out"
+    ABANDONED = "abandoned"
+
+
+class ApprovalVerdict(StrEnum):
+    """A person's answer to a waiting candidate, as ``ApprovalAnswer.verdict`` reports it."""
+
+    APPROVED = "approved"
+    APPROVAL_REJECTED = "approval_rejected"
+    SUPERSEDED = "superseded"
+
+
+class ApprovalState(StrEnum):
+    """The ``retrain.approval`` tag: how the wait for a person ended."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    TIMED_OUT = "timed_out"
+
+
+PENDING = VersionOutcome.PENDING_APPROVAL
 
 
 class ApprovalClosed(PromotionError):
@@ -51,7 +87,7 @@ class ApprovalAnswer:
 
     model: str
     version: str
-    verdict: str  # approved | approval_rejected | timed_out | superseded
+    verdict: ApprovalVerdict
     approver: str
     comment: str
     at: str
@@ -62,7 +98,7 @@ class ApprovalAnswer:
         return asdict(self)
 
 
-def set_outcome(client: "MlflowClient", model: str, version: str, outcome: str, **extra: str) -> None:
+def set_outcome(client: "MlflowClient", model: str, version: str, outcome: VersionOutcome, **extra: str) -> None:
     """Record the version's final state (and any extra ``retrain.*`` tags) on the version."""
     client.set_model_version_tag(model, str(version), OUTCOME_TAG, outcome)
     for key, value in extra.items():
@@ -82,7 +118,7 @@ def request_approval(client: "MlflowClient", model: str, version: str, deadline:
                 client,
                 model,
                 mv.version,
-                "superseded",
+                VersionOutcome.SUPERSEDED,
                 superseded_by=f"v{version} passed a later gate and waits instead",
             )
             notes.append(f"v{mv.version} no longer waits: v{version} replaces it")
@@ -108,7 +144,7 @@ def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[
     if current_holder(ledger, model) is not None:
         return []
     now, notes = utc_now(), []
-    promoted = {e.to_version for e in ledger.entries(model, "applied")}
+    promoted = {e.to_version for e in ledger.entries(model, LedgerStatus.APPLIED)}
     try:
         champion = read_champion(client, model)
     except PromotionError:
@@ -117,7 +153,12 @@ def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[
         tags, number = mv.tags or {}, str(mv.version)
         if outcome_of(tags) == PENDING and _expired(tags, now):
             set_outcome(
-                client, model, number, "timed_out", approval="timed_out", approval_at=now.isoformat(timespec="seconds")
+                client,
+                model,
+                number,
+                VersionOutcome.TIMED_OUT,
+                approval=ApprovalState.TIMED_OUT,
+                approval_at=now.isoformat(timespec="seconds"),
             )
             notes.append(f"v{number} waited past its approval deadline {tags[DEADLINE_TAG]}: timed out")
         elif (
@@ -131,18 +172,19 @@ def settle(config: "StoreLocation", client: "MlflowClient", model: str) -> list[
                 f"the run that registered it (flow run {tags.get('flow_run_id') or '-'}) ended before "
                 "promoting it; retrain to gate a candidate again"
             )
-            set_outcome(client, model, number, "abandoned", abandoned_reason=why)
+            set_outcome(client, model, number, VersionOutcome.ABANDONED, abandoned_reason=why)
             notes.append(f"v{number} abandoned: {why}")
     return notes
 
 
 def _closed_message(model: str, version: str, tags: dict[str, str]) -> str:
     outcome = outcome_of(tags) or f"gate decision {tags.get('gate.decision', 'unknown')}"
-    hint = {
-        "timed_out": "retrain to get a new candidate",
-        "superseded": f"answer the newer candidate (`retrain approve {model}`)",
-        "promoted": "it already is or was champion; see `retrain history`",
-    }.get(outcome, "see `retrain status`")
+    hints: dict[str, str] = {
+        VersionOutcome.TIMED_OUT: "retrain to get a new candidate",
+        VersionOutcome.SUPERSEDED: f"answer the newer candidate (`retrain approve {model}`)",
+        VersionOutcome.PROMOTED: "it already is or was champion; see `retrain history`",
+    }
+    hint = hints.get(outcome, "see `retrain status`")
     return f"v{version} of {model!r} does not wait for approval: it is {outcome}; {hint}"
 
 
@@ -163,9 +205,6 @@ def answer_approval(
     gate compared the candidate with a champion that is no longer there. A hold refuses an
     approval too (``PromotionWithheld``; the version keeps waiting): release the hold first.
     """
-    from registry.promotion import ExpectationMismatch
-    from registry.verdicts import add_block
-
     settle(config, client, model)
     version = version or waiting_version(client, model)
     if version is None:
@@ -180,11 +219,13 @@ def answer_approval(
         ledger = open_ledger(config.ledger_url)
         with ledger.lock(model):
             add_block(ledger, model, str(version), tags.get("fingerprint"), words, approver)
-        set_outcome(client, model, str(version), "approval_rejected", approval="rejected", **record)
+        set_outcome(
+            client, model, str(version), VersionOutcome.APPROVAL_REJECTED, approval=ApprovalState.REJECTED, **record
+        )
         return ApprovalAnswer(
             model,
             str(version),
-            "approval_rejected",
+            ApprovalVerdict.APPROVAL_REJECTED,
             approver,
             comment,
             at,
@@ -205,20 +246,27 @@ def answer_approval(
             automatic=True,
         )
     except ExpectationMismatch as err:
-        set_outcome(client, model, str(version), "superseded", approval="superseded", **record)
+        set_outcome(client, model, str(version), VersionOutcome.SUPERSEDED, approval=ApprovalState.SUPERSEDED, **record)
         return ApprovalAnswer(
             model,
             str(version),
-            "superseded",
+            ApprovalVerdict.SUPERSEDED,
             approver,
             comment,
             at,
             err.actual,
             f"v{version} not promoted: {err}; retrain to gate a candidate against the new champion",
         )
-    set_outcome(client, model, str(version), "promoted", approval="approved", **record)
+    set_outcome(client, model, str(version), VersionOutcome.PROMOTED, approval=ApprovalState.APPROVED, **record)
     return ApprovalAnswer(
-        model, str(version), "approved", approver, comment, at, str(version), f"{words}; v{version} is champion"
+        model,
+        str(version),
+        ApprovalVerdict.APPROVED,
+        approver,
+        comment,
+        at,
+        str(version),
+        f"{words}; v{version} is champion",
     )
 
 

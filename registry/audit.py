@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from base.errors import RetrainError
-from registry.ledger import champion_stack, open_ledger
+from registry.champion import read_champion, verify_target
+from registry.ledger import LedgerStatus, champion_stack, open_ledger
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def ledger_champion(stores: "StoreLocation", model: str) -> str | None:
     """The version the ledger's applied entries leave as champion (None: no record)."""
-    stack = champion_stack(open_ledger(stores.ledger_url).entries(model, "applied"))
+    stack = champion_stack(open_ledger(stores.ledger_url).entries(model, LedgerStatus.APPLIED))
     return stack[-1] if stack else None
 
 
@@ -82,8 +83,6 @@ def _disagreement(model: str, registry_champion: str | None, recorded: str | Non
 
 def load_problem(stores: "StoreLocation", client: "MlflowClient", model: str, version: str) -> str | None:
     """Why ``version`` does not load, or None when it does."""
-    from registry.promotion import verify_target
-
     try:
         verify_target(stores, client, model, version)
     except RetrainError as err:
@@ -93,9 +92,7 @@ def load_problem(stores: "StoreLocation", client: "MlflowClient", model: str, ve
 
 def next_loadable_hint(stores: "StoreLocation", client: "MlflowClient", model: str) -> str:
     """When rollback's default target is gone, name the newest older champion that still loads."""
-    from registry.promotion import read_champion
-
-    stack = champion_stack(open_ledger(stores.ledger_url).entries(model, "applied"))
+    stack = champion_stack(open_ledger(stores.ledger_url).entries(model, LedgerStatus.APPLIED))
     current = read_champion(client, model)
     older = stack[:-1] if stack and stack[-1] == current else stack
     for version in reversed(older[:-1]):

@@ -6,39 +6,37 @@ default, or PostgreSQL. An intent is committed as *pending* before the registry 
 a crash between the two leaves a record the next command reconciles, not an unknown truth.
 
 Writers of one model are serialised by a database lock that outlives the short
-transactions in between (the pending row must be committed, hence durable, while the lock
-is still held) and dies with the process that holds it:
-- PostgreSQL: a session-level advisory lock on a dedicated connection;
-- SQLite: ``BEGIN IMMEDIATE`` held on a small per-model lock database in
-  ``<ledger>.locks/``, because any write lock on the ledger file itself would block our own
-  commits (and SQLite locks whole files, not rows).
+transactions in between and dies with the process that holds it (``registry.ledger_locks``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, overload
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 
-from base.errors import Kind, RetrainError, store_faults
+from base.errors import store_faults
+from registry.ledger_locks import ModelLocks, immediate_sqlite_engine
 from registry.tables import metadata, promotions
 
 ACTIONS = ("promote", "manual_promote", "rollback")
 DEFAULT_LOCK_TIMEOUT = 60.0
 LEDGER_CHECK = "check that the database answers and the URL names it, or that its folder takes writes"
-# two-int advisory lock key: our namespace, then the model within this schema's ledger
-_PG_LOCK_KEY = "hashtext('retrain_promotions'), hashtext(current_schema() || '/' || :m)"
+
+
+class LedgerStatus(StrEnum):
+    """Where an intent stands: written before the alias moves, then resolved once."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    FAILED = "failed"
 
 
 class StoreLocation(Protocol):
@@ -59,12 +57,6 @@ class Stores:
     ledger_url: str
 
 
-class LedgerBusy(RetrainError, RuntimeError):
-    """Another writer of the model held its lock for longer than the lock timeout."""
-
-    kind = Kind.STORE_UNAVAILABLE
-
-
 @dataclass(frozen=True)
 class LedgerEntry:
     """One recorded intent to move ``champion`` and what became of it."""
@@ -77,7 +69,7 @@ class LedgerEntry:
     reason: str | None
     actor: str | None
     run_id: str | None
-    status: str
+    status: LedgerStatus
     created_at: datetime
     applied_at: datetime | None
     note: str | None
@@ -113,33 +105,9 @@ def _row_to_entry(row: Any) -> LedgerEntry:
         created_at=as_utc(values["created_at"]),
         applied_at=as_utc(values["applied_at"]),
         metrics=json.loads(values["metrics"] or "{}"),
+        status=LedgerStatus(values["status"]),
     )
     return LedgerEntry(**values)
-
-
-def _timed_out(exc: sa.exc.OperationalError) -> bool:
-    """A lock wait that ran out (PostgreSQL 55P03, SQLite busy), not a broken connection."""
-    return getattr(exc.orig, "sqlstate", None) == "55P03" or "database is locked" in str(exc.orig)
-
-
-def _immediate_sqlite_engine(url: sa.URL, timeout: float) -> Engine:
-    """An SQLite engine whose transactions start with ``BEGIN IMMEDIATE``.
-
-    pysqlite's own transaction handling defers BEGIN, so a read-then-write transaction
-    can fail with "database is locked" without waiting; SQLAlchemy's documented fix is to
-    take over BEGIN through these two event hooks. ``timeout`` is the busy timeout.
-    """
-    engine = sa.create_engine(url, connect_args={"timeout": timeout}, poolclass=NullPool)
-
-    @event.listens_for(engine, "connect")
-    def _no_pysqlite_begin(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
 
 
 class Ledger:
@@ -154,23 +122,10 @@ class Ledger:
             if not db or db == ":memory:":
                 raise ValueError("the ledger needs an SQLite file or a server database, not memory")
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self.engine = _immediate_sqlite_engine(self.url, lock_timeout)
-            self._lock_dir = Path(f"{db}.locks").expanduser()
+            self.engine = immediate_sqlite_engine(self.url, lock_timeout)
         else:
             self.engine = sa.create_engine(self.url, pool_pre_ping=True)
-            self._pg_lock_engine = sa.create_engine(self.url, poolclass=NullPool)
-        self._sqlite_lock_engines: dict[str, Engine] = {}
-
-    def _lock_engine(self, model: str) -> Engine:
-        """PostgreSQL locks per model by key; SQLite needs one lock file per model."""
-        if not self.is_sqlite:
-            return self._pg_lock_engine
-        if model not in self._sqlite_lock_engines:
-            self._lock_dir.mkdir(parents=True, exist_ok=True)
-            digest = hashlib.sha256(model.encode()).hexdigest()[:24]
-            url = self.url.set(database=str(self._lock_dir / f"{digest}.sqlite"))
-            self._sqlite_lock_engines[model] = _immediate_sqlite_engine(url, self.lock_timeout)
-        return self._sqlite_lock_engines[model]
+        self.locks = ModelLocks(self.url, lock_timeout)
 
     def create_tables(self) -> None:
         """Idempotent, and safe when several processes open a fresh ledger at once."""
@@ -178,39 +133,6 @@ class Ledger:
             if not self.is_sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('retrain_promotions'))"))
             metadata.create_all(conn)
-
-    @contextmanager
-    def lock(self, model: str) -> Iterator[None]:
-        """Hold the model's writer lock; released on exit or when the process dies."""
-        with self._lock_engine(model).connect() as conn:
-            try:
-                if self.is_sqlite:
-                    conn.begin()  # BEGIN IMMEDIATE: waits up to the busy timeout
-                else:
-                    conn.exec_driver_sql(f"SET lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
-                    conn.execute(sa.text(f"SELECT pg_advisory_lock({_PG_LOCK_KEY})"), {"m": model})
-                    conn.commit()  # the session-level lock outlives this transaction
-            except sa.exc.OperationalError as exc:
-                if not _timed_out(exc):
-                    raise
-                raise LedgerBusy(
-                    f"another promotion of {model!r} held the ledger lock for over {self.lock_timeout:g}s"
-                ) from exc
-            try:
-                yield
-            finally:
-                self._release(conn, model)
-
-    def _release(self, conn: sa.Connection, model: str) -> None:
-        """End the lock; a broken PostgreSQL session is fine, closing it releases the lock."""
-        if self.is_sqlite:
-            conn.rollback()
-            return
-        try:
-            conn.execute(sa.text(f"SELECT pg_advisory_unlock({_PG_LOCK_KEY})"), {"m": model})
-            conn.commit()
-        except sa.exc.DBAPIError:
-            conn.invalidate()
 
     def write_intent(
         self,
@@ -234,7 +156,7 @@ class Ledger:
             reason=reason,
             actor=actor,
             run_id=run_id,
-            status="pending",
+            status=LedgerStatus.PENDING,
             created_at=utc_now(),
             metrics=json.dumps(metrics or {}, sort_keys=True),
         )
@@ -245,18 +167,18 @@ class Ledger:
             row = conn.execute(promotions.select().where(promotions.c.id == new_id)).one()
         return _row_to_entry(row)
 
-    def mark(self, entry_id: int, status: str, note: str | None = None) -> bool:
+    def mark(self, entry_id: int, status: LedgerStatus, note: str | None = None) -> bool:
         """Resolve a pending entry; False when it was no longer pending."""
-        if status not in ("applied", "failed"):
+        if status not in (LedgerStatus.APPLIED, LedgerStatus.FAILED):
             raise ValueError(f"a pending entry resolves to applied or failed, not {status!r}")
         values: dict[str, Any] = {"status": status, "note": note}
-        if status == "applied":
+        if status == LedgerStatus.APPLIED:
             values["applied_at"] = utc_now()
-        stmt = promotions.update().where(promotions.c.id == entry_id, promotions.c.status == "pending")
+        stmt = promotions.update().where(promotions.c.id == entry_id, promotions.c.status == LedgerStatus.PENDING)
         with self.engine.begin() as conn:
             return conn.execute(stmt.values(**values)).rowcount == 1
 
-    def entries(self, model: str, status: str | None = None) -> list[LedgerEntry]:
+    def entries(self, model: str, status: LedgerStatus | None = None) -> list[LedgerEntry]:
         """The model's entries, oldest first."""
         stmt = promotions.select().where(promotions.c.model == model)
         if status is not None:
@@ -271,10 +193,13 @@ class Ledger:
                 return entry.metrics
         return {}
 
+    def lock(self, model: str) -> AbstractContextManager[None]:
+        """Hold the model's writer lock; released on exit or when the process dies."""
+        return self.locks.hold(model)
+
     def dispose(self) -> None:
-        for engine in (self.engine, *self._sqlite_lock_engines.values(), getattr(self, "_pg_lock_engine", None)):
-            if engine is not None:
-                engine.dispose()
+        self.engine.dispose()
+        self.locks.dispose()
 
 
 def champion_stack(applied: list[LedgerEntry]) -> list[str]:

@@ -39,7 +39,7 @@ def used_batches(batches: list[BatchRef], split: Any, timestamp_column: str) -> 
 
 def build_lineage(batches: list[BatchRef], split: Any, config: "ModelConfig", run_id: str = "") -> dict[str, Any]:
     """The tags every registered version carries (see README: Registry)."""
-    from registry.versions import code_version
+    from registry.packaging import code_version
     from training.data import frame_hash
 
     used = used_batches(batches, split, config.data.timestamp_column)

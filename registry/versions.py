@@ -8,23 +8,18 @@ MLflow is imported inside functions because the CLI imports this module.
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import subprocess
 import tempfile
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from importlib.metadata import version as installed_version
-from numbers import Real
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from base.settings import ModelConfig
 from base.vocabulary import CHALLENGER, CHAMPION
 from registry.artifacts import prove_loadable
+from registry.packaging import code_version, model_signature, serialization_options, source_tags
 from registry.snapshots import ReferenceSnapshot, save_reference
 from registry.store import experiment_id, use_client
+from registry.tag_values import TAG_LIMIT, as_json, flatten, numbers, tag_values, version_tags
 from registry.types import ModelStatus, VersionInfo, VersionNotFound
 
 if TYPE_CHECKING:
@@ -33,11 +28,7 @@ if TYPE_CHECKING:
 
 MODEL_ARTIFACT = "model"
 SIGNATURE_ROWS = 200
-PINNED_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow")
-# MLflow's limits (mlflow.utils.validation): key length, param and tag value length.
-KEY_LIMIT, PARAM_LIMIT, TAG_LIMIT = 250, 6000, 8000
 _MISSING_CODES = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}
-_PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 def register_candidate(
@@ -69,21 +60,21 @@ def register_candidate(
     if "code_version" not in lineage:
         lineage = {**lineage, "code_version": code_version()}
     params = flatten(params or {})
-    signature = _signature(model, sample_input.head(SIGNATURE_ROWS))
+    signature = model_signature(model, sample_input.head(SIGNATURE_ROWS))
     created_run = client.create_run(
-        experiment_id(client, config.name), run_name="candidate", tags=_run_tags(lineage["code_version"])
+        experiment_id(client, config.name), run_name="candidate", tags=source_tags(lineage["code_version"])
     )
     with mlflow.start_run(run_id=created_run.info.run_id) as run:
-        mlflow.set_tags({"retrain.kind": "candidate", **_tag_values(lineage, TAG_LIMIT)})
+        mlflow.set_tags({"retrain.kind": "candidate", **tag_values(lineage, TAG_LIMIT)})
         mlflow.log_params(params)
-        mlflow.log_metrics(_numbers(metrics))
-        mlflow.log_text(_json(lineage), "lineage.json")
+        mlflow.log_metrics(numbers(metrics))
+        mlflow.log_text(as_json(lineage), "lineage.json")
         if decision is not None:
-            mlflow.log_text(_json(decision), "decision.json")
+            mlflow.log_text(as_json(decision), "decision.json")
         if reference is not None:
             save_reference(client, run.info.run_id, reference)
-        info = mlflow.sklearn.log_model(model, name=MODEL_ARTIFACT, signature=signature, **_serialization(model))
-        tags = _version_tags(lineage, metrics, params, decision)
+        info = mlflow.sklearn.log_model(model, name=MODEL_ARTIFACT, signature=signature, **serialization_options(model))
+        tags = version_tags(lineage, metrics, params, decision)
         tags.update(prove_loadable(client, info.model_id))
         _ensure_registered_model(client, config.name)
         created = client.create_model_version(
@@ -171,133 +162,6 @@ def _challenger(client: "MlflowClient", name: str) -> VersionInfo | None:
     return None if found is None or CHAMPION in found.aliases else found
 
 
-def code_version(path: Path | None = None) -> str:
-    """Git commit of the code, ``-dirty`` when the tree has changes, ``unknown`` outside git."""
-    where = str(path or _PROJECT_DIR)
-    try:
-        head = _git(where, "rev-parse", "HEAD")
-        changes = _git(where, "status", "--porcelain")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{head}-dirty" if changes else head
-
-
-def flatten(values: Mapping, prefix: str = "") -> dict[str, str]:
-    """Nested params as ``a.b`` keys with text values cut to MLflow's limits."""
-    flat: dict[str, str] = {}
-    for key, value in values.items():
-        full = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, f"{full}."))
-        else:
-            flat[clean_key(full)] = text(value)[:PARAM_LIMIT]
-    return flat
-
-
-def clean_key(key: Any) -> str:
-    """MLflow accepts letters, digits, ``_ - . / :`` and spaces in names; replace the rest."""
-    return re.sub(r"[^\w\-./: ]", "_", str(key))[:KEY_LIMIT]
-
-
-def text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, default=_plain, sort_keys=True)
-
-
-def pinned_requirements(extra: tuple[str, ...] = ()) -> list[str]:
-    """Exact pins of what the model needs; MLflow's inference costs seconds per call."""
-    return [f"{package}=={installed_version(package)}" for package in (*PINNED_PACKAGES, *extra)]
-
-
-def _serialization(model: Any) -> dict[str, Any]:
-    """skops (no pickle) when the model allows it, trusting exactly its own types.
-
-    skops refuses to load types outside its default allow-list (tree predictors,
-    numpy dtypes), so the list is computed from the model; custom objects skops
-    cannot store fall back to cloudpickle.
-    """
-    import skops.io
-
-    try:
-        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
-    except Exception:  # skops raises assorted errors on objects it cannot store
-        return {"serialization_format": "cloudpickle", "pip_requirements": pinned_requirements(("cloudpickle",))}
-    return {
-        "serialization_format": "skops",
-        "skops_trusted_types": trusted or None,
-        "pip_requirements": pinned_requirements(("skops",)),
-    }
-
-
-def _signature(model: Any, sample: "pd.DataFrame") -> Any:
-    """Integer inputs are declared as doubles: a later batch with one missing value
-    arrives as floats and would otherwise break schema enforcement when serving."""
-    from mlflow.models import infer_signature
-
-    ints = sample.select_dtypes(include="integer").columns
-    return infer_signature(sample.astype({c: "float64" for c in ints}), model.predict(sample))
-
-
-def _run_tags(code: str) -> dict[str, str]:
-    """The source tags MLflow's run context would add, from what the run already knows.
-
-    Creating the run with them (instead of letting ``start_run`` resolve its context) skips
-    MLflow's GitPython scan of the repository, a second of CPU per retrain; the commit is
-    the one ``code_version`` read.
-    """
-    import getpass
-    import sys
-
-    tags = {"mlflow.source.name": Path(sys.argv[0]).name or "retrain", "mlflow.source.type": "JOB"}
-    try:
-        tags["mlflow.user"] = getpass.getuser()
-    except (KeyError, OSError):
-        pass
-    if code != "unknown":
-        tags["mlflow.source.git.commit"] = code.removesuffix("-dirty")
-    return tags
-
-
-def _version_tags(lineage: dict, metrics: dict, params: dict, decision: dict | None) -> dict[str, str]:
-    tags = _tag_values(lineage, TAG_LIMIT)
-    tags.update({clean_key(f"metric.{k}"): repr(v) for k, v in _numbers(metrics).items()})
-    tags["params"] = text(params)[:TAG_LIMIT]
-    if decision is not None:
-        tags["gate.decision"] = "promote" if decision.get("promote") else "reject"
-        reasons = decision.get("reasons") or []
-        tags["gate.reasons"] = (reasons if isinstance(reasons, str) else "; ".join(map(str, reasons)))[:TAG_LIMIT]
-        for key in ("metric", "candidate_score", "champion_score", "champion_version"):
-            if decision.get(key) is not None:
-                tags[f"gate.{key}"] = text(decision[key])[:TAG_LIMIT]
-        if decision.get("champion_below_floor"):
-            tags["gate.champion_below_floor"] = "true"
-        tags.update(_slice_tags(decision.get("slices") or []))
-    return tags
-
-
-def _slice_tags(slices: list[dict]) -> dict[str, str]:
-    """The sliced gate's figures per slice (compact JSON) and the worst slice that failed, if any."""
-    if not slices:
-        return {}
-    compact = [
-        {k: s.get(k) for k in ("column", "value", "rows", "verdict", "diff", "low", "high") if s.get(k) is not None}
-        for s in slices
-    ]
-    tags = {"gate.slices": json.dumps(compact, separators=(",", ":"))[:TAG_LIMIT]}
-    worse = sorted((s for s in slices if s.get("verdict") == "worse"), key=lambda s: s.get("diff") or 0.0)
-    if worse:
-        tags["gate.failing_slice"] = f"{worse[0]['column']}={worse[0]['value']}"
-    return tags
-
-
-def _tag_values(values: dict, limit: int) -> dict[str, str]:
-    return {clean_key(k): text(v)[:limit] for k, v in values.items() if v is not None}
-
-
-def _numbers(metrics: dict) -> dict[str, float]:
-    """Metrics that are numbers; a missing score (None) is left out rather than faked."""
-    return {clean_key(k): float(v) for k, v in metrics.items() if isinstance(v, Real)}
-
-
 def _ensure_registered_model(client: "MlflowClient", name: str) -> None:
     from mlflow.exceptions import MlflowException
 
@@ -345,23 +209,3 @@ def _float(value: str) -> float:
 
 def _is_number(ref: str | int) -> bool:
     return isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit())
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, default=_plain)
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars, timestamps, paths and dataclasses as JSON-friendly values."""
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _git(where: str, *args: str) -> str:
-    done = subprocess.run(["git", "-C", where, *args], capture_output=True, text=True, timeout=10, check=True)
-    return done.stdout.strip()

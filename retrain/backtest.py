@@ -216,8 +216,8 @@ class Scorer:
         """Retrain on every batch that would pass validation so far, and always promote."""
         import pandas as pd
 
+        from training.candidate import train_candidate
         from training.data import DataError
-        from training.pipeline import train_candidate
         from training.split import split_by_time
 
         frames = [a.frame for a in seen if self.usable(a)]

@@ -120,7 +120,7 @@ def render_outcome(outcome: RunOutcome) -> None:
     out.print(f"[bold {colour}]{outcome.status.upper()}[/]{dry} {outcome.model}: {outcome.message}")
     for note in outcome.notes:
         out.print(f"  note: {note}")
-    d = outcome.decision or {}
+    d = outcome.decision.to_dict() if outcome.decision else {}
     for reason in d.get("reasons", []):
         out.print(f"  - {reason}")
     for path in outcome.quarantined:

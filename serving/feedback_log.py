@@ -20,7 +20,7 @@ def log_feedback(config: "ModelConfig", result: "FeedbackResult", flow_run_id: s
     import mlflow
 
     from registry.store import connect, monitoring_experiment
-    from registry.versions import clean_key
+    from registry.tag_values import clean_key
 
     client = connect(config)
     tags = {

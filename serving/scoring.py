@@ -144,9 +144,9 @@ def predict_rows(
     """The per-row frame of a validated batch; raises ``BatchRefused`` when the outputs fail."""
     from serving.calibration import row_ids, scored_frame
     from training.compute import limited_threads
-    from training.gate import check_predicted
     from training.label_text import label_text
     from training.metrics import predict_outputs
+    from training.output_checks import check_predicted
 
     info, model, calibration, notes = load_scoring_model(config, version)
     columns = model_columns(model, frame, config)

@@ -16,16 +16,14 @@ import numpy as np
 import pandas as pd
 
 from base.errors import Kind, RetrainError
-from training.compute import limited_threads
-from training.data import is_categorical, is_number, select_features
-from training.types import Candidate, Split
+from training.data import is_categorical, is_number
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
     from base.settings import ModelConfig
 
-__all__ = ["Candidate", "PipelineError", "build_pipeline", "import_estimator", "train_candidate"]
+__all__ = ["PipelineError", "build_pipeline", "import_estimator"]
 
 TREE_NAME_PARTS = ("Forest", "Boost", "Tree", "XGB", "LGBM", "CatBoost")
 DEFAULT_SEED = 0
@@ -160,29 +158,6 @@ def _categorical_steps(estimator: Any, native: bool, tree: bool):
     )
     impute = ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True))
     return Pipeline([strings, impute, ("encode", encode)])
-
-
-def train_candidate(split: Split, config: "ModelConfig") -> Candidate:
-    """Fit a fresh pipeline on the training side of the split (rows without a target skipped)."""
-    features = select_features(split.train, config)
-    target = config.data.target_column
-    if target not in split.train.columns:
-        raise PipelineError(f"target column {target!r} is not in the training data")
-    train = split.train[split.train[target].notna()]
-    X, y = train[features], train[target]
-    if config.task != "regression" and y.nunique() < 2:
-        raise PipelineError(f"training data has a single class in {target!r}: {y.unique().tolist()}")
-    if config.cascade is not None:
-        from training.cascade import train_cascade
-
-        return train_cascade(train, features, config)
-    model = build_pipeline(config, X)
-    with limited_threads(config):
-        model.fit(X, y)
-    params = describe_params(model.named_steps["model"])
-    return Candidate(
-        model=model, features=features, params=params, train_rows=len(X), estimator=config.estimator.class_path
-    )
 
 
 def describe_params(estimator: Any) -> dict[str, Any]:

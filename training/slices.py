@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from training.bootstrap import paired_bootstrap
 from training.data import DataError
-from training.types import Outputs
+from training.types import Outputs, Rule, RuleResult
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
@@ -74,8 +75,6 @@ def judge_slices(
     task: str, y: np.ndarray, rows: pd.DataFrame, candidate: Outputs, champion: Outputs, config: "ModelConfig"
 ) -> list[SliceResult]:
     """Every slice of every ``gate.slices`` column, judged at a Bonferroni-corrected confidence."""
-    from training.gate import paired_bootstrap
-
     gate = config.gate
     groups = [(c, v, idx) for c in gate.slices for v, idx in slice_groups(rows, c, config).items()]
     tested = [g for g in groups if len(g[2]) >= gate.min_slice_rows]
@@ -132,16 +131,17 @@ def _take(outputs: Outputs, idx: np.ndarray) -> Outputs:
     return Outputs(values=np.asarray(outputs.values)[idx], labels=outputs.labels)
 
 
-def slice_reason(results: list[SliceResult], min_rows: int) -> tuple[bool, str]:
-    """The gate's line for the slices: the worst failing slice first, then the counts."""
+def judge_slice_rule(results: list[SliceResult], min_rows: int) -> RuleResult:
+    """The gate's rule for the slices: the worst failing slice first, then the counts."""
     judged = [r for r in results if r.verdict != "skipped"]
     worse = sorted((r for r in results if r.verdict == "worse"), key=lambda r: (r.diff or 0.0, r.label()))
     skipped = len(results) - len(judged)
     tail = f"{len(judged)} slice(s) of at least {min_rows} rows compared" + (f", {skipped} skipped" if skipped else "")
     if not worse:
-        return True, f"pass: slices: no slice significantly worse; {tail}"
+        return RuleResult(Rule.SLICES, True, f"slices: no slice significantly worse; {tail}")
     first = worse[0]
-    return False, (
-        f"fail: slices: {first.label()}: candidate significantly worse ({first.diff:+.4f} "
+    sentence = (
+        f"slices: {first.label()}: candidate significantly worse ({first.diff:+.4f} "
         f"[{first.low:+.4f}, {first.high:+.4f}], n={first.rows}); {len(worse)} of {tail}"
     )
+    return RuleResult(Rule.SLICES, False, sentence, first.diff, 0.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -117,12 +118,58 @@ class BootstrapResult:
         return to_jsonable(dataclasses.asdict(self))
 
 
+class Rule(StrEnum):
+    """The gate's rules, in the order they run."""
+
+    FLOOR = "floor"
+    OUTPUT_CHECKS = "output checks"
+    NO_CHAMPION = "no champion"
+    CHAMPION_SCORES = "champion scores"
+    COMPARISON = "comparison"
+    MAX_REGRESSION = "max regression"
+    MIN_IMPROVEMENT = "min improvement"
+    BOOTSTRAP = "bootstrap"
+    SLICES = "slices"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule's outcome; ``value`` is what was measured and ``limit`` what it was held to."""
+
+    rule: Rule
+    passed: bool | None
+    sentence: str
+    value: float | None = None
+    limit: float | None = None
+
+    @property
+    def mark(self) -> str:
+        return "info" if self.passed is None else "pass" if self.passed else "fail"
+
+    @property
+    def failed(self) -> bool:
+        return self.passed is False
+
+    def render(self) -> str:
+        """The line people read: ``pass: floor: candidate roc_auc 0.9100 must be at least 0.6000``."""
+        return f"{self.mark}: {self.sentence}"
+
+    def to_dict(self) -> dict:
+        return {
+            "rule": str(self.rule),
+            "passed": self.passed,
+            "sentence": self.sentence,
+            "value": self.value,
+            "limit": self.limit,
+        }
+
+
 @dataclass(frozen=True)
 class Decision:
-    """The gate's verdict with one reason per rule, pass or fail, for people to read."""
+    """The gate's verdict with one typed result per rule; ``reasons`` renders them for people."""
 
     promote: bool
-    reasons: list[str]
+    rules: list[RuleResult]
     metric: str
     candidate_score: float
     champion_score: float | None
@@ -134,5 +181,14 @@ class Decision:
     champion_below_floor: bool = False  # the champion fails the floor on this holdout too
     slices: list[Any] = dataclasses.field(default_factory=list)  # ``training.slices.SliceResult`` per slice
 
+    @property
+    def reasons(self) -> list[str]:
+        """One line per rule, ``pass: …``, ``fail: …`` or ``info: …``."""
+        return [rule.render() for rule in self.rules]
+
     def to_dict(self) -> dict:
-        return to_jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        """Plain JSON with the rules as their rendered ``reasons``, the shape stored and reported."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return to_jsonable(
+            {("reasons" if k == "rules" else k): (self.reasons if k == "rules" else v) for k, v in fields.items()}
+        )

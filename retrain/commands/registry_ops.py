@@ -30,7 +30,7 @@ EXPECT = typer.Option(
 def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:
     """Resolve what a crash left pending or stranded before anything else, and tell the user."""
     from registry.approvals import settle
-    from registry.promotion import reconcile
+    from registry.moves import reconcile
     from registry.store import client_for
 
     notes = [n.to_dict() for n in reconcile(stores, None, model)]
@@ -129,7 +129,7 @@ def _answer(
     from base.errors import RetrainError
     from base.exitcodes import Exit
     from registry.approvals import answer_approval
-    from registry.promotion import make_client
+    from registry.champion import make_client
 
     quiet_libraries()
     try:
@@ -232,7 +232,8 @@ def history(
 
 def _registry_champion(stores: "Stores", model: str, has_history: bool, as_json: bool) -> str | None:
     """MLflow's champion, to show beside the ledger's; unknown model is an error without history."""
-    from registry.promotion import UnknownModel, read_champion
+    from registry.champion import read_champion
+    from registry.promotion_types import UnknownModel
     from registry.store import client_for
 
     try:

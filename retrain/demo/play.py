@@ -188,7 +188,7 @@ def run_step(config: Any, files: list[Path], trigger: str, out: Any, check: dict
 
 
 def timeline_row(label: str, outcome: RunOutcome, check: dict[str, Any] | None) -> dict[str, Any]:
-    d = outcome.decision or {}
+    d = outcome.decision.to_dict() if outcome.decision else {}
     boot = d.get("bootstrap") or {}
     failed = [r for r in outcome.validation if not r.get("success")]
     return {

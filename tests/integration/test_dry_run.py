@@ -71,3 +71,26 @@ def test_reports_for_promoted_rejected_and_invalid(workspace, synth, tmp_path, t
     assert (tmp_path / "batches" / "m04.csv").is_file()  # reported, not moved
     assert "**DATA_INVALID**" in text and "| m04.csv |" in text and "x1" in text
     assert "would quarantine" in text and "### Metrics" not in text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("approval", "first"), [("auto", "promoted"), ("manual", "pending_approval")])
+def test_dry_run_and_flow_end_alike_after_the_gate(workspace, synth, tmp_path, tmp_path_factory, approval, first):
+    """Approval mode and a person's hold: the dry run reports the step the flow then takes."""
+    from base.settings import load_config
+    from registry.ledger import open_ledger
+    from registry.verdicts import add_hold
+
+    config = synth.write_config(tmp_path, approval=approval, gate={"max_regression": 1.0})
+    reports = tmp_path_factory.mktemp("reports")
+    _, outcome, _ = dry(config, reports / "first.md")
+    assert outcome["status"] == synth.run_flow(config)["status"] == first
+
+    ledger = open_ledger(load_config(config).ledger_url)
+    with ledger.lock("synth"):
+        add_hold(ledger, "synth", "incident review", "oncall")
+    synth.make_month(4).to_csv(tmp_path / "batches" / "m04.csv", index=False)
+    _, outcome, _ = dry(config, reports / "held.md")
+    real = synth.run_flow(config)
+    assert outcome["status"] == real["status"] == "withheld", (outcome["message"], real["message"])
+    assert "incident review" in outcome["message"] and "incident review" in real["message"]

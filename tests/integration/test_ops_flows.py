@@ -46,7 +46,7 @@ def test_promote_then_rollback_from_flows(workspace, synth, tmp_path):
 @pytest.mark.integration
 def test_rollback_flow_refuses_a_stale_expectation(workspace, synth):
     from flows.ops import rollback_flow
-    from registry.promotion import ExpectationMismatch
+    from registry.promotion_types import ExpectationMismatch
 
     config = load_config(workspace)
     synth.run_flow(workspace)

@@ -16,8 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from registry.champion import read_champion
 from registry.ledger import Stores, open_ledger
-from registry.promotion import move_champion, read_champion
+from registry.promotion import move_champion
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = (["2", "3", "4", "2", "3"], ["4", "3", "2", "4", "2"])

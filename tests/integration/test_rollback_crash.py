@@ -19,8 +19,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from registry.champion import read_champion
 from registry.ledger import Stores, open_ledger
-from registry.promotion import move_champion, read_champion
+from registry.promotion import move_champion
 from retrain.commands import registry_ops
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 from base.exitcodes import Exit
 from registry.artifacts import DIGEST_TAG, LOADED_TAG, digest_directory
-from registry.promotion import TargetUnavailable, move_champion, verify_target
+from registry.champion import verify_target
+from registry.promotion import move_champion
+from registry.promotion_types import TargetUnavailable
 
 HEAVY = ("sklearn", "skops", "prefect", "great_expectations", "evidently")
 IN_PROCESS = """

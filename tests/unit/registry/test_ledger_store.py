@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from registry.ledger import Ledger, LedgerBusy, LedgerEntry, champion_stack, forget_model, open_ledger
+from registry.ledger import Ledger, LedgerEntry, champion_stack, forget_model, open_ledger
+from registry.ledger_locks import LedgerBusy
 
 
 @pytest.fixture
@@ -99,7 +100,8 @@ def test_champion_stack_replays_pushes_and_pops(moves, expected):
 
 HOLD_OR_FAIL = """
 import os
-from registry.ledger import Ledger, LedgerBusy
+from registry.ledger import Ledger
+from registry.ledger_locks import LedgerBusy
 ledger = Ledger(os.environ["LEDGER_URL"], lock_timeout=0.3)
 for model in ("held", "free"):
     try:

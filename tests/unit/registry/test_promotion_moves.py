@@ -13,19 +13,11 @@ import numpy as np
 import pytest
 
 from base.errors import Kind
+from registry.champion import read_champion
 from registry.ledger import Stores, open_ledger
-from registry.promotion import (
-    ExpectationMismatch,
-    NothingToRollBack,
-    TargetUnavailable,
-    UnknownModel,
-    history,
-    move_champion,
-    promote,
-    read_champion,
-    reconcile,
-    rollback,
-)
+from registry.moves import reconcile
+from registry.promotion import history, move_champion, promote, rollback
+from registry.promotion_types import ExpectationMismatch, NothingToRollBack, TargetUnavailable, UnknownModel
 
 X = np.zeros((3, 1))
 

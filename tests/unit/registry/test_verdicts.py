@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from base.exitcodes import EXIT_BY_KIND, Exit
+from registry.champion import read_champion
 from registry.ledger import Stores, open_ledger
-from registry.promotion import PromotionWithheld, move_champion, promote, read_champion, release, rollback
+from registry.promotion import move_champion, promote, release, rollback
+from registry.promotion_types import PromotionWithheld
 from registry.verdicts import active_blocks, active_hold, describe_guards
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from registry import versions
-from registry.versions import KEY_LIMIT, PARAM_LIMIT, clean_key, code_version, flatten
+from registry import packaging
+from registry.packaging import code_version
+from registry.tag_values import KEY_LIMIT, PARAM_LIMIT, clean_key, flatten
 
 COMMIT = re.compile(r"^[0-9a-f]{40}(-dirty)?$")
 
@@ -30,7 +31,7 @@ def outside_git(tmp_path, monkeypatch):
 
 
 def _head() -> str:
-    project = Path(versions.__file__).resolve().parents[1]
+    project = Path(packaging.__file__).resolve().parents[1]
     done = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     return done.stdout.strip()
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from registry.packaging import code_version
+from registry.tag_values import KEY_LIMIT, PARAM_LIMIT, TAG_LIMIT
 from registry.types import VersionNotFound
-from registry.versions import KEY_LIMIT, PARAM_LIMIT, TAG_LIMIT, code_version, get_version, load_model
+from registry.versions import get_version, load_model
 
 
 def _model_dir(client, name: str, version: str) -> Path:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from base.settings import ConfigError
+from training.candidate import train_candidate
 from training.cascade import (
     ALL_HEAVY,
     MAX_THRESHOLDS,
@@ -17,7 +18,6 @@ from training.cascade import (
     validation_slice,
 )
 from training.confidence import margin_confidence
-from training.pipeline import train_candidate
 from training.split import split_by_time
 from training.types import Outputs
 

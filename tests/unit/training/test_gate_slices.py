@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from training.gate import decide_promotion, paired_bootstrap
+from training.bootstrap import paired_bootstrap
+from training.gate import decide_promotion
 from training.metrics import predict_outputs
 
 REGIONS = ["north", "south", "east", "west"]

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from sklearn.base import BaseEstimator, ClassifierMixin
 from threadpoolctl import threadpool_info
 
+from training.candidate import train_candidate
 from training.compute import limited_threads
 from training.gate import decide_promotion
-from training.pipeline import train_candidate
 from training.split import split_by_time
 
 PROBE_MODULE = "retrain_thread_probe"

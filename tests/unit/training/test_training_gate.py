@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from training.gate import check_outputs, decide_promotion, paired_bootstrap
+from training.bootstrap import paired_bootstrap
+from training.candidate import train_candidate
+from training.gate import decide_promotion
 from training.metrics import predict_outputs
-from training.pipeline import train_candidate
+from training.output_checks import check_outputs
 from training.split import split_by_time
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import r2_score, roc_auc_score
 
-from training.pipeline import PipelineError, build_pipeline, import_estimator, train_candidate
+from training.candidate import train_candidate
+from training.pipeline import PipelineError, build_pipeline, import_estimator
 from training.split import split_by_time
 
 HGB_CLF = "sklearn.ensemble.HistGradientBoostingClassifier"

@@ -29,7 +29,7 @@ def add_versions(config, count: int) -> None:
     import numpy as np
     from sklearn.dummy import DummyClassifier
 
-    from registry.promotion import make_client
+    from registry.champion import make_client
 
     client = make_client(config)
     client.create_registered_model(config.name)
@@ -45,8 +45,8 @@ def wait_for_approval(config, version: str, compared_with: str) -> None:
     from datetime import timedelta
 
     from registry.approvals import request_approval
+    from registry.champion import make_client
     from registry.ledger import utc_now
-    from registry.promotion import make_client
 
     client = make_client(config)
     client.set_model_version_tag(config.name, version, "gate.decision", "promote")
