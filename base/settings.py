@@ -151,6 +151,12 @@ class ModelConfig(Strict):
     def data_glob(self) -> str:
         from base.stores import is_url
 
+        if self.data.sql is not None:
+            from base.secrets import redact_url
+
+            sql = self.data.sql
+            return f"{redact_url(sql.url)} ({'table ' + sql.table if sql.table else 'query'})"
+        assert self.data.path is not None  # DataConfig names exactly one source
         if is_url(self.data.path):
             return self.data.path
         p = Path(self.data.path)

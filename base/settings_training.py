@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from base.settings_checks import Strict, ordered
 
@@ -19,10 +19,41 @@ METRIC_NAMES = {
 LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
 
 
-class DataConfig(Strict):
-    """Where batches come from: each file matching ``path`` is one batch."""
+class SqlSourceConfig(Strict):
+    """A table (or query) that grows over time: each closed time slice after the last taken is a batch."""
 
-    path: str = Field(description="glob of CSV or Parquet files, relative to the config file, or a URL glob")
+    url: str = Field(description="SQLAlchemy URL; the password comes from the driver's environment (PGPASSWORD)")
+    table: str | None = Field(default=None, description="table (schema.table allowed) holding the rows")
+    query: str | None = Field(default=None, description="a SELECT whose rows are the source, instead of a table")
+    batch_every: Literal["hour", "day", "week", "month"] = "day"
+    chunk_rows: int = Field(default=50_000, gt=0, description="rows read at a time: a slice never sits in memory")
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, v: str) -> str:
+        from urllib.parse import urlsplit
+
+        if urlsplit(v).password:
+            raise ValueError(
+                "the URL carries a password: keep it out of the config and give it the driver's standard way "
+                "(PGPASSWORD or ~/.pgpass for PostgreSQL)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "SqlSourceConfig":
+        if (self.table is None) == (self.query is None):
+            raise ValueError("name exactly one of table or query")
+        return self
+
+
+class DataConfig(Strict):
+    """Where batches come from: each file matching ``path`` is one batch, or the slices of ``sql``."""
+
+    path: str | None = Field(
+        default=None, description="glob of CSV or Parquet files, relative to the config file, or a URL glob"
+    )
+    sql: SqlSourceConfig | None = Field(default=None, description="a SQL table or query instead of files")
     storage_options: dict[str, Any] = Field(
         default_factory=dict, description="fsspec options of a URL's store (endpoint, region, profile); no secrets"
     )
@@ -38,6 +69,12 @@ class DataConfig(Strict):
         from base.stores import refuse_secrets
 
         return refuse_secrets(v)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> "DataConfig":
+        if (self.path is None) == (self.sql is None):
+            raise ValueError("name exactly one source: path (files) or sql (a table or query)")
+        return self
 
 
 class EstimatorConfig(Strict):

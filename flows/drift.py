@@ -30,7 +30,7 @@ from monitoring.intake import Intake
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
 def newest_batch(config: ModelConfig) -> str:
     """Without an explicit file, a scheduled check looks at the newest batch (last by name)."""
-    from training.sources import list_batches
+    from monitoring.sources import list_batches
 
     return str(list_batches(config)[-1])
 

@@ -18,6 +18,7 @@ from base.vocabulary import CHAMPION, RunStatus
 from flows.common import IO_RETRIES
 from monitoring.intake import Intake, check_batch
 from monitoring.reference import build_snapshot
+from monitoring.sources import list_batches
 from monitoring.timestamps import find_implausible
 from monitoring.validation import quarantine_batch
 from registry.approvals import VersionOutcome, request_approval, set_outcome, settle
@@ -35,7 +36,6 @@ from serving.calibration import calibrate_model
 from training.candidate import train_candidate
 from training.data import DataError, frame_hash
 from training.gate import decide_promotion
-from training.sources import list_batches
 from training.split import split_by_time
 from training.types import Candidate, Decision, Split
 

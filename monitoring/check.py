@@ -139,7 +139,7 @@ def run_drift_check(config: "ModelConfig", batch_path: str | Path) -> DriftCheck
 
 def validate_batch_file(config: "ModelConfig", batch_path: str | Path) -> "Intake":
     from monitoring.intake import check_batch
-    from training.sources import fetch_batch
+    from monitoring.sources import fetch_batch
 
     return check_batch(fetch_batch(batch_path, config), config)
 

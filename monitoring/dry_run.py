@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 def dry_run(config: "ModelConfig", trigger: Trigger = Trigger.MANUAL, override: str = "") -> RunOutcome:
     """The outcome a real run would reach now, with ``dry_run`` set and nothing stored."""
-    from training.sources import list_batches
+    from monitoring.sources import list_batches
 
-    intakes = screen([check_batch(path, config, remember=False) for path in list_batches(config)], config)
+    intakes = screen([check_batch(path, config, remember=False) for path in list_batches(config, take=False)], config)
     base: dict[str, Any] = dict(
         model=config.name, trigger=trigger, dry_run=True, validation=[i.report.to_dict() for i in intakes]
     )

@@ -46,7 +46,15 @@ def check_source_answers(config: "ModelConfig") -> None:
     from base.stores import is_remote
     from training.remote import list_objects
 
-    if is_remote(config.data_glob):
+    if config.data.sql is not None:
+        from training.sql_slices import open_source, span
+
+        engine = open_source(config.data.sql)
+        try:
+            span(engine, config.data.sql, config.data.timestamp_column)
+        finally:
+            engine.dispose()
+    elif is_remote(config.data_glob):
         list_objects(config.data_glob, config.data.storage_options)
 
 

@@ -164,8 +164,8 @@ def rule_distance(current: dict[str, Any], proposed: dict[str, Any]) -> tuple[fl
 
 def existing_batches(config: "ModelConfig", quarantined: bool) -> list[tuple[Path, bool]]:
     """The glob's batches in name order, then quarantined files (their reports are skipped)."""
+    from monitoring.sources import list_batches
     from training.data import DataError
-    from training.sources import list_batches
 
     try:
         found = [(path, False) for path in list_batches(config)]

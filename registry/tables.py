@@ -4,7 +4,8 @@
 - ``retrain_run_leases``: which process is retraining a model now, until when;
 - ``retrain_blocks``: versions a person took away (rollback, rejection), by fingerprint;
 - ``retrain_holds``: models whose automatic promotions a person froze;
-- ``retrain_releases``: quarantined batches a person let back in, and why.
+- ``retrain_releases``: quarantined batches a person let back in, and why;
+- ``retrain_source_marks``: how far a SQL source has been taken (the watermark), per model.
 
 They live in the ledger's database (SQLite or PostgreSQL) because every entry point (CLI,
 deployment, UI flow, CI) already reaches it, and its per-model lock orders their writes.
@@ -86,4 +87,13 @@ releases = sa.Table(
     sa.Column("suite_version", sa.Integer),
     sa.Column("failures", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+source_marks = sa.Table(
+    "retrain_source_marks",
+    metadata,
+    sa.Column("model", sa.String(256), primary_key=True),
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("taken_until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

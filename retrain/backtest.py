@@ -161,6 +161,7 @@ def scratch_config(config: "ModelConfig", root: Path) -> "ModelConfig":
     suite = root / Path(config.suite_path).name
     shutil.copyfile(config.suite_path, suite)
     raw["data"]["path"] = str(root / "batches" / "*")
+    raw["data"].pop("sql", None)  # the history was read from the source already: replayed from files
     raw["validation"] = {**(raw.get("validation") or {}), "suite": str(suite)}
     raw["state"] = {"home": str(root / "home")}
     path = root / source.name

@@ -87,9 +87,9 @@ def score_batch(
     record: bool = True,
 ) -> ScoreResult:
     """Validate, predict, post-validate; with ``record``, log every row and queue the unsure ones."""
+    from monitoring.sources import fetch_batch
     from serving import prediction_log, review_queue
     from training.data import frame_hash, load_batch
-    from training.sources import fetch_batch
 
     path = fetch_batch(batch_path, config)
     frame = load_batch(path, config.data.timestamp_column)

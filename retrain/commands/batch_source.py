@@ -2,7 +2,7 @@
 
 Typer's ``Path`` would fold ``s3://bucket/x.csv`` into ``s3:/bucket/x.csv``, so these commands
 take the argument as text and resolve it here: a plain path must exist (exit 2 before any
-heavy import), a URL is fetched once per identity into the home (``training.sources``), and
+heavy import), a URL is fetched once per identity into the home (``monitoring.sources``), and
 a store fault is one line with its exit code (13).
 """
 
@@ -28,8 +28,8 @@ def load_with_source(config: Path, batch: str, as_json: bool) -> tuple[Any, Path
     cfg = load_checked(config, as_json)
     from base.environment import quiet_libraries
     from base.errors import RetrainError
+    from monitoring.sources import fetch_batch
     from training.data import DataError
-    from training.sources import fetch_batch
 
     quiet_libraries()
     try:

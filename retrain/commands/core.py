@@ -108,10 +108,10 @@ def suite_init(
     from base.environment import quiet_libraries
 
     quiet_libraries()
+    from monitoring.sources import list_batches
     from monitoring.suites import bound_problems
     from monitoring.validation import propose_suite, write_suite
     from training.data import DataError, load_frames
-    from training.sources import list_batches
 
     try:
         paths = reference or list_batches(cfg)

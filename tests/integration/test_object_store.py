@@ -118,7 +118,7 @@ def test_a_retrain_reads_the_bucket_and_sets_a_broken_object_aside_without_touch
 
 
 def test_an_overwritten_object_is_a_new_batch(s3_workspace, synth):
-    from training.sources import cache_dir, list_batches
+    from monitoring.sources import cache_dir, list_batches
 
     config_path, name, fs = s3_workspace
     config = load_config(config_path)
@@ -134,7 +134,7 @@ def test_an_overwritten_object_is_a_new_batch(s3_workspace, synth):
 
 
 def test_partition_folders_are_one_batch_each(bucket, tmp_path, synth):
-    from training.sources import list_batches
+    from monitoring.sources import list_batches
 
     name, fs = bucket
     for month in (1, 2):

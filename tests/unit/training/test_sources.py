@@ -14,9 +14,9 @@ import yaml
 
 from base.settings import ConfigError, load_config
 from base.stores import install_hint, is_remote, is_url, refuse_secrets
+from monitoring.sources import cache_dir, describe_batch, fetch_batch, list_batches
 from training.data import DataError
 from training.remote import origin_of
-from training.sources import cache_dir, describe_batch, fetch_batch, list_batches
 
 
 def month(n: int, rows: int = 20) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """The one batch-source seam: which batches exist, as local files the rest of Retrain reads.
 
 ``data.path`` is a plain glob (local files, as always) or a URL glob (``s3://``, ``gs://``,
-``az://``/``abfs://``, ``file://``). Validation, drift, training, scoring, ``suite init/check``,
+``az://``/``abfs://``, ``file://``), or ``data.sql`` names a table or query whose closed time
+slices are the batches (``monitoring.sql_source``). Validation, drift, training, scoring, ``suite init/check``,
 backtests and dry runs all ask this module, so they work the same whatever the store: a
 remote object is fetched once per identity (``training.remote``) and then is a file like any
 other. Nothing here imports Prefect.
@@ -29,8 +30,15 @@ def cache_dir(config: "ModelConfig") -> Path:
     return home_path(config.home, "sources", config.name)
 
 
-def list_batches(config: "ModelConfig") -> list[Path]:
-    """Every batch of the model in name order, remote ones fetched; set-aside objects skipped."""
+def list_batches(config: "ModelConfig", take: bool = True) -> list[Path]:
+    """Every batch of the model in name order, remote ones fetched; set-aside objects skipped.
+
+    ``take=False`` (a dry run) reads a SQL source without moving its watermark.
+    """
+    if config.data.sql is not None:
+        from monitoring.sql_source import sql_batches
+
+        return sql_batches(config, cache_dir(config), take)
     pattern = config.data_glob
     if not is_url(pattern):
         return find_batches(pattern)
