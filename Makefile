@@ -47,6 +47,8 @@ bench: install
 	$(VENV)/bin/python bench/drift_bench.py
 	$(VENV)/bin/python bench/server_bench.py
 	$(VENV)/bin/python bench/cascade_bench.py
+	$(VENV)/bin/python bench/source_bench.py
+	$(VENV)/bin/python bench/sql_bench.py
 
 ui: install
 	$(VENV)/bin/retrain ui
