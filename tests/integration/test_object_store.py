@@ -167,6 +167,10 @@ def test_commands_take_one_object_by_url(s3_workspace, synth):
     suite = CliRunner().invoke(app, ["suite", "check", str(config_path), "--json"])
     assert suite.exit_code == 0, suite.output
     assert [b["batch"] for b in json.loads(suite.stdout)["batches"]] == ["m01.csv", "m02.csv", "m03.csv"]
+    plot = config_path.parent / "backtest.png"
+    replay = CliRunner().invoke(app, ["backtest", str(config_path), "--initial", "2", "--plot", str(plot), "--json"])
+    assert replay.exit_code == 0, replay.output
+    assert "m03.csv" in replay.stdout and plot.is_file()  # the history was read from the bucket
     missing = CliRunner().invoke(app, ["validate", str(config_path), f"s3://{name}/incoming/nothing.csv", "--json"])
     assert missing.exit_code == Exit.USAGE and "no object" in json.loads(missing.stdout)["error"]["message"]
 
