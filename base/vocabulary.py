@@ -53,3 +53,27 @@ class RunStatus(StrEnum):
 EVENTS = {Signal.DRIFT: "retrain.drift.detected", Signal.PERFORMANCE: "retrain.performance.degraded"}
 # A batch the drift check found broken (it failed an ``error`` rule): named, never a retrain trigger.
 BATCH_INVALID_EVENT = "retrain.batch.invalid"
+
+
+class DecisionEvent(StrEnum):
+    """One Prefect event per decision a retrain or an operation takes (docs/operations.md, Events)."""
+
+    PROMOTED = "retrain.model.promoted"
+    REJECTED = "retrain.model.rejected"
+    QUARANTINED = "retrain.model.quarantined"
+    APPROVAL_WAITING = "retrain.model.approval.waiting"
+    WITHHELD = "retrain.model.withheld"
+    SUPERSEDED = "retrain.model.superseded"
+    ROLLED_BACK = "retrain.model.rolled_back"
+    RUN_FAILED = "retrain.model.run.failed"
+
+
+# How a retrain's ending is announced; ``unchanged`` and ``busy`` decide nothing and say nothing.
+EVENT_BY_STATUS = {
+    RunStatus.PROMOTED: DecisionEvent.PROMOTED,
+    RunStatus.REJECTED: DecisionEvent.REJECTED,
+    RunStatus.DATA_INVALID: DecisionEvent.QUARANTINED,
+    RunStatus.PENDING_APPROVAL: DecisionEvent.APPROVAL_WAITING,
+    RunStatus.WITHHELD: DecisionEvent.WITHHELD,
+    RunStatus.SUPERSEDED: DecisionEvent.SUPERSEDED,
+}

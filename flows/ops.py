@@ -11,7 +11,9 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
+from base.vocabulary import DecisionEvent
 from flows.common import artifact_key
+from flows.decision_events import announce_move
 
 
 def locate(model: str, config_path: str | None):
@@ -61,8 +63,9 @@ def rollback_flow(
     """
     from registry.promotion import rollback
 
+    stores = locate(model, config_path)
     result = rollback(
-        locate(model, config_path),
+        stores,
         None,
         model,
         to=to_version,
@@ -74,6 +77,8 @@ def rollback_flow(
     )
     get_run_logger().info("champion of %s: v%s -> v%s", model, result.from_version, result.to_version)
     publish_move(result, "rollback")
+    if result.changed:
+        announce_move(DecisionEvent.ROLLED_BACK, result.to_dict(), stores.tracking_uri)
     return result.to_dict()
 
 
@@ -88,8 +93,9 @@ def promote_flow(
     """Manually make ``version`` the champion, through the same ledger as every promotion."""
     from registry.promotion import promote
 
+    stores = locate(model, config_path)
     result = promote(
-        locate(model, config_path),
+        stores,
         None,
         model,
         version,
@@ -100,6 +106,8 @@ def promote_flow(
     )
     get_run_logger().info("champion of %s: v%s -> v%s", model, result.from_version, result.to_version)
     publish_move(result, "promote")
+    if result.changed:
+        announce_move(DecisionEvent.PROMOTED, result.to_dict(), stores.tracking_uri)
     return result.to_dict()
 
 

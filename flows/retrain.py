@@ -23,6 +23,7 @@ from flows.common import (
     publish_decision,
     publish_invalid_batches,
 )
+from flows.decision_events import announce_failure, announce_outcome
 from flows.retrain_tasks import (
     DataProblem,
     ask_for_approval,
@@ -87,9 +88,14 @@ def retrain_flow(
         get_run_logger().warning(str(err))
         return RunOutcome(model=config.name, status=RunStatus.BUSY, trigger=trigger, message=str(err))
     try:
-        return retrain_with_lease(config, Trigger(trigger), reason, override if trigger == Trigger.MANUAL else "")
+        outcome = retrain_with_lease(config, Trigger(trigger), reason, override if trigger == Trigger.MANUAL else "")
+    except Exception as err:  # the run ends by an error: said once, then raised as before
+        announce_failure(config, err)
+        raise
     finally:
         lease.release()
+    announce_outcome(config, outcome)
+    return outcome
 
 
 def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, override: str) -> RunOutcome:

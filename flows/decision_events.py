@@ -1,0 +1,124 @@
+"""One Prefect event per decision, so automations and notifications hear of every one.
+
+A retrain ends in ``retrain_flow`` whichever entry point started it (the CLI, a deployment's
+schedule or trigger, a worker, the UI's Run button), so announcing there, once, after the
+run's ending is known, emits exactly one event per decision. An operation flow (rollback,
+promote) announces its own. The model is the event's resource (``retrain.model.<name>``, what
+the triggers already match on); versions, the primary metric before → after with its
+interval, the reasons, the actor and links to the flow run and the MLflow version ride in
+the payload. The vocabulary is ``base.vocabulary.DecisionEvent``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.runtime import flow_run
+
+from base.environment import actor
+from base.outcome import RunOutcome
+from base.secrets import redact_url
+from base.settings import ModelConfig
+from base.vocabulary import EVENT_BY_STATUS, DecisionEvent, RunStatus
+from flows.common import model_resource_id
+
+
+def announce_outcome(config: ModelConfig, outcome: RunOutcome) -> str | None:
+    """The event for a retrain's ending (None for ``unchanged``/``busy``/a data problem); emitted once."""
+    event = EVENT_BY_STATUS.get(outcome.status)
+    if event is None or (outcome.status is RunStatus.DATA_INVALID and not outcome.quarantined):
+        return None
+    payload = {
+        **base_payload(config.name, config.tracking_uri, outcome.version),
+        "status": str(outcome.status),
+        "trigger": str(outcome.trigger),
+        "previous_champion": outcome.previous_champion,
+        "champion_version": outcome.champion_version,
+        "message": outcome.message,
+        "quarantined": list(outcome.quarantined),
+        **gate_summary(outcome),
+    }
+    return emit(config.name, event, payload, outcome.version)
+
+
+def announce_failure(config: ModelConfig, error: BaseException) -> str:
+    """``retrain.model.run.failed``: the run ended by an error, not by a decision."""
+    payload = {
+        **base_payload(config.name, config.tracking_uri, None),
+        "error": type(error).__name__,
+        "message": str(error)[:1000],
+    }
+    return emit(config.name, DecisionEvent.RUN_FAILED, payload, None)
+
+
+def announce_move(event: DecisionEvent, moved: dict[str, Any], tracking_uri: str) -> str:
+    """A rollback or a manual promotion, from its result (``PromotionResult.to_dict()``)."""
+    model, version = moved["model"], str(moved["to_version"])
+    payload = {
+        **base_payload(model, tracking_uri, version),
+        "from_version": moved["from_version"],
+        "reason": moved["reason"],
+        "changed": moved["changed"],
+        "actor": moved["actor"],
+    }
+    return emit(model, event, payload, version)
+
+
+def base_payload(model: str, tracking_uri: str, version: str | None) -> dict[str, Any]:
+    run_id = str(flow_run.get_id() or "") or None
+    return {
+        "model": model,
+        "version": version,
+        "actor": actor(),
+        "flow_run_id": run_id,
+        "flow_run_url": flow_run_url(run_id),
+        "mlflow_version_url": mlflow_version_url(model, tracking_uri, version),
+    }
+
+
+def gate_summary(outcome: RunOutcome) -> dict[str, Any]:
+    """The primary metric before → after with its interval, and the gate's reasons."""
+    if outcome.decision is None:
+        return {}
+    d = outcome.decision.to_dict()
+    boot = d.get("bootstrap") or {}
+    interval = [boot.get("low"), boot.get("high")] if boot else None
+    return {
+        "metric": d.get("metric"),
+        "champion_score": d.get("champion_score"),
+        "candidate_score": d.get("candidate_score"),
+        "difference_interval": interval,
+        "reasons": d.get("reasons", []),
+    }
+
+
+def flow_run_url(run_id: str | None) -> str | None:
+    """The run's page in the Prefect UI, where the UI's address is known."""
+    from prefect.settings import PREFECT_UI_URL
+
+    base = PREFECT_UI_URL.value()
+    return f"{base.rstrip('/')}/runs/flow-run/{run_id}" if base and run_id else None
+
+
+def mlflow_version_url(model: str, tracking_uri: str, version: str | None) -> str | None:
+    """The version's page in the MLflow UI when the registry is a server; None for a local SQLite file."""
+    if version is None or not tracking_uri.startswith(("http://", "https://")):
+        return None
+    return f"{redact_url(tracking_uri).rstrip('/')}/#/models/{model}/versions/{version}"
+
+
+def emit(model: str, event: DecisionEvent, payload: dict[str, Any], version: str | None) -> str:
+    from prefect.events import emit_event
+
+    related = []
+    if version is not None:
+        related.append(
+            {"prefect.resource.id": f"{model_resource_id(model)}.v{version}", "prefect.resource.role": "model-version"}
+        )
+    emit_event(
+        event=str(event),
+        resource={"prefect.resource.id": model_resource_id(model), "prefect.resource.name": model},
+        related=related,
+        payload=payload,
+    )
+    return str(event)
