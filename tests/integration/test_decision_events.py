@@ -9,14 +9,14 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-EXPLODING = '''
+EXPLODING = """
 from sklearn.linear_model import LogisticRegression
 
 
 class ExplodingLogisticRegression(LogisticRegression):
     def fit(self, X, y, sample_weight=None):
         raise RuntimeError("the fit broke")
-'''
+"""
 
 
 def events_of(model: str, name: str, expected: int, timeout: float = 60) -> list:
@@ -24,9 +24,7 @@ def events_of(model: str, name: str, expected: int, timeout: float = 60) -> list
     from prefect import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
-    query = EventFilter(
-        event=EventNameFilter(name=[name]), resource=EventResourceFilter(id=[f"retrain.model.{model}"])
-    )
+    query = EventFilter(event=EventNameFilter(name=[name]), resource=EventResourceFilter(id=[f"retrain.model.{model}"]))
     deadline = time.monotonic() + timeout
     while True:
         with get_client(sync_client=True) as client:
