@@ -81,16 +81,26 @@ def last_retrain(client: "MlflowClient", model: str, latest: str | None) -> dict
 
 
 def last_drift(client: "MlflowClient", model: str) -> dict[str, Any] | None:
-    """The newest drift check of the model's monitoring experiment: when and what it found."""
-    experiment = client.get_experiment_by_name(experiment_name(model) + MONITORING_SUFFIX)
-    if experiment is None:
-        return None
-    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
-    if not runs:
-        return None
-    tags = runs[0].data.tags
+    """The newest drift check of the model's monitoring experiment: when and what it found.
+
+    The embedded store's view reads it straight from the SQLite file (no MLflow import).
+    """
+    name = experiment_name(model) + MONITORING_SUFFIX
+    if hasattr(type(client), "latest_run_tags"):
+        found = client.latest_run_tags(name)  # type: ignore[attr-defined]
+        if found is None:
+            return None
+        started, tags = found
+    else:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            return None
+        runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+        if not runs:
+            return None
+        started, tags = runs[0].info.start_time, runs[0].data.tags
     return {
-        "when": _when(runs[0].info.start_time),
+        "when": _when(started),
         "verdict": tags.get("retrain.signals", "none"),
         "batch": tags.get("retrain.batch"),
         "champion_version": tags.get("retrain.champion_version") or None,

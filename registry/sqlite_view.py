@@ -107,6 +107,22 @@ class RegistryView:
             return self.client.search_model_versions(filter_string, max_results, order_by, page_token)
         return self._read("search_model_versions", self._versions, match.group(1), max_results)
 
+    def latest_run_tags(self, experiment: str) -> tuple[int, dict[str, str]] | None:
+        """The newest active run of ``experiment``: its start (ms) and tags; None when it has none."""
+        try:
+            runs = self._query(
+                "SELECT r.run_uuid, r.start_time FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
+                "WHERE e.workspace = :ws AND e.name = :n AND r.lifecycle_stage = 'active' "
+                "ORDER BY r.start_time DESC LIMIT 1",
+                n=experiment,
+            )
+            if not runs:
+                return None
+            tags = self._query("SELECT key, value FROM tags WHERE run_uuid = :r", r=runs[0][0])
+        except self._sql_errors:
+            return None
+        return int(runs[0][1]), {key: value for key, value in tags}
+
     def _model(self, name: str) -> ModelRow:
         if not self._query("SELECT 1 FROM registered_models WHERE workspace = :ws AND name = :n", n=name):
             raise MissingResource(f"Registered Model with name={name} not found")

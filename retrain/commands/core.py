@@ -21,6 +21,7 @@ from retrain.commands.options import (
     load_or_exit,
     resolve_stores,
 )
+from retrain.commands.status_card import render_card
 from retrain.commands.status_view import render_status
 from retrain.output import console, emit, fail, report_error
 
@@ -172,6 +173,7 @@ def status(
     tracking_uri: str = TRACKING,
     ledger_url: str = LEDGER,
     config: Path = CONFIG_OPT,
+    all_tags: bool = typer.Option(False, "--all", help="Every tag of the champion and challenger, not the card."),
     as_json: bool = JSON,
 ) -> None:
     """Champion and challenger versions, their metrics and lineage; warns when the champion is off.
@@ -201,7 +203,16 @@ def status(
     champion = None if champion is None else str(champion)
     info["warnings"] = champion_warnings(stores, client, model, champion)
     info["warnings"] += floor_warning(client, model, champion, info.get("latest_version"))
-    emit(info, as_json, render_status)
+    info.update(watch_of(client, model))
+    emit(info, as_json, render_status if all_tags else render_card)
+
+
+def watch_of(client: Any, model: str) -> dict:
+    """The last drift check (the monitoring experiment) and the next scheduled run (Prefect, if up)."""
+    from registry.fleet import last_drift
+    from retrain.commands.fleet_view import next_runs
+
+    return {"last_drift": last_drift(client, model), "next_run": next_runs().get(model)}
 
 
 def model_guards(stores: Any, client: Any, model: str) -> dict:
