@@ -26,7 +26,7 @@ demo: install
 # processes, so two workers share two cores well. .ci/with-test-services sets up what the
 # suite needs (chromium, a throwaway PostgreSQL cluster), installing with apt when root.
 test: install
-	.ci/with-test-services $(VENV)/bin/python -m pytest -n 2 --dist loadfile
+	.ci/with-test-services $(VENV)/bin/python -m pytest -n 2 --dist loadfile --durations=10
 
 # the unit tests only: plain pytest on the logic packages, about a minute
 test-fast: install

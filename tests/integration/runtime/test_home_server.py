@@ -113,6 +113,6 @@ def test_an_unused_server_stops_on_its_own_but_not_while_a_command_uses_it(tmp_p
     assert started.returncode == 0, started.stderr[-3000:]
     with usage_path(home).open("a") as handle:  # what every command holds while it runs
         fcntl.flock(handle, fcntl.LOCK_SH)
-        time.sleep(20)
+        time.sleep(13)  # past the idle time (6 s) by more than one poll of the keeper (5 s)
         assert read_record(home) is not None and cli.home_processes(home)
     cli.wait_for(lambda: read_record(home) is None and not cli.home_processes(home), 120, "the unused server to stop")
