@@ -66,6 +66,7 @@ class DecisionEvent(StrEnum):
     SUPERSEDED = "retrain.model.superseded"
     ROLLED_BACK = "retrain.model.rolled_back"
     RUN_FAILED = "retrain.model.run.failed"
+    MOVED_OUTSIDE = "retrain.champion.moved_outside"
 
 
 # How a retrain's ending is announced; ``unchanged`` and ``busy`` decide nothing and say nothing.

@@ -64,6 +64,20 @@ def announce_move(event: DecisionEvent, moved: dict[str, Any], tracking_uri: str
     return emit(model, event, payload, version)
 
 
+def announce_outside_moves(config: ModelConfig, notes: list[Any]) -> list[str]:
+    """``retrain.champion.moved_outside`` once per move: the note exists only when it was recorded now."""
+    sent = []
+    for note in notes:
+        if getattr(note, "outside", False):
+            payload = {
+                **base_payload(config.name, config.tracking_uri, note.to_version),
+                "from_version": note.from_version,
+                "message": note.message,
+            }
+            sent.append(emit(config.name, DecisionEvent.MOVED_OUTSIDE, payload, note.to_version))
+    return sent
+
+
 def base_payload(model: str, tracking_uri: str, version: str | None) -> dict[str, Any]:
     run_id = str(flow_run.get_id() or "") or None
     return {

@@ -16,6 +16,7 @@ from base.environment import actor
 from base.settings import ModelConfig
 from base.vocabulary import CHAMPION, RunStatus
 from flows.common import IO_RETRIES
+from flows.decision_events import announce_outside_moves
 from monitoring.intake import Intake, check_batch
 from monitoring.reference import build_snapshot
 from monitoring.sources import list_batches
@@ -25,6 +26,7 @@ from registry.approvals import VersionOutcome, request_approval, set_outcome, se
 from registry.fingerprint import compute_fingerprint, fingerprint_of, recipe_of
 from registry.ledger import open_ledger, utc_now
 from registry.lineage import BatchRef, build_lineage
+from registry.moves import reconcile
 from registry.packaging import code_version
 from registry.promotion import move_champion
 from registry.promotion_types import PromotionResult, UnknownModel
@@ -98,9 +100,12 @@ def train(split: Split, config: ModelConfig) -> Candidate:
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
 def settle_model(config: ModelConfig) -> list[str]:
-    """Time out expired approvals and abandon candidates a dead run left behind."""
+    """Record a champion moved outside Retrain, time out expired approvals, abandon stranded candidates."""
     try:
-        return settle(config, connect(config), config.name)
+        client = connect(config)
+        moved = reconcile(config, client, config.name)
+        announce_outside_moves(config, moved)
+        return [n.message for n in moved] + settle(config, client, config.name)
     except UnknownModel:
         return []
 

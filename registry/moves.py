@@ -15,6 +15,7 @@ from base.environment import actor as current_actor
 from base.vocabulary import CHALLENGER, CHAMPION
 from registry.champion import failpoint, make_client, read_champion, verify_target
 from registry.ledger import LedgerEntry, LedgerStatus, StoreLocation, open_ledger, utc_now
+from registry.outside_moves import record_outside_move
 from registry.promotion_types import (
     ExpectationMismatch,
     PromotionError,
@@ -79,7 +80,8 @@ def _reconcile_locked(ledger: "Ledger", client: "MlflowClient", name: str) -> li
     """
     pending = ledger.entries(name, LedgerStatus.PENDING)
     if not pending:
-        return []
+        moved = record_outside_move(ledger, client, name)
+        return [] if moved is None else [moved]
     try:
         current = read_champion(client, name)
     except UnknownModel:
@@ -102,9 +104,12 @@ def _reconcile_locked(ledger: "Ledger", client: "MlflowClient", name: str) -> li
 
 
 def reconcile(config: StoreLocation, client: "MlflowClient | None", name: str) -> list[ReconcileNote]:
-    """Resolve the model's pending entries; cheap (no MLflow call) when there are none."""
+    """Resolve the model's pending entries, or record a champion moved outside Retrain.
+
+    Cheap (no MLflow call) for a model the ledger has never seen.
+    """
     ledger = open_ledger(config.ledger_url)
-    if not ledger.entries(name, LedgerStatus.PENDING):
+    if not ledger.entries(name):
         return []
     client = client or make_client(config)
     with ledger.lock(name):

@@ -64,6 +64,8 @@ class ReconcileNote:
     to_version: str
     outcome: LedgerStatus  # applied | failed
     message: str
+    from_version: str | None = None
+    outside: bool = False  # a champion moved outside Retrain, recorded (``registry.outside_moves``)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -219,9 +219,10 @@ def model_guards(stores: Any, client: Any, model: str) -> dict:
     """Settle stranded candidates, then holds, blocks, the running retrain and what waits for approval."""
     from registry.approvals import settle, waiting_version
     from registry.ledger import open_ledger
+    from registry.moves import reconcile
     from registry.verdicts import describe_guards
 
-    notes = settle(stores, client, model)
+    notes = [n.message for n in reconcile(stores, client, model)] + settle(stores, client, model)
     return {
         **describe_guards(open_ledger(stores.ledger_url), model),
         "waiting_approval": waiting_version(client, model),

@@ -103,3 +103,28 @@ def test_a_rejection_and_a_failed_run(named, synth, tmp_path, monkeypatch):
         synth.run_flow(exploding)
     [failed] = events_of(model, "retrain.model.run.failed", 1)
     assert failed.payload["error"] == "RuntimeError" and "the fit broke" in failed.payload["message"]
+
+
+def test_a_champion_moved_in_mlflow_is_recorded_and_announced_once(named, synth):
+    from mlflow import MlflowClient
+
+    from base.settings import load_config
+
+    config_path, model = named
+    assert synth.run_flow(config_path)["status"] == "promoted"
+    crippled = synth.write_config(
+        config_path.parent,
+        name=model,
+        estimator={"class_path": "sklearn.dummy.DummyClassifier", "params": {"strategy": "prior"}},
+    )
+    assert synth.run_flow(crippled)["status"] == "rejected"
+    uri = load_config(config_path).tracking_uri
+    MlflowClient(tracking_uri=uri, registry_uri=uri).set_registered_model_alias(model, "champion", "2")
+
+    synth.make_month(4).to_csv(config_path.parent / "batches" / "m04.csv", index=False)
+    outcome = synth.run_flow(config_path)
+    assert any("moved outside Retrain, v1 → v2" in note for note in outcome["notes"]), outcome["notes"]
+    assert outcome["previous_champion"] == "2"  # the run gated against what MLflow shows
+    synth.run_flow(config_path)  # nothing new: the move is not announced again
+    [moved] = events_of(model, "retrain.champion.moved_outside", 2, timeout=5)
+    assert (moved.payload["from_version"], moved.payload["version"]) == ("1", "2")

@@ -343,19 +343,24 @@ def test_rejected_candidate_is_exit_4(cli, trained):
 
 
 @pytest.mark.integration
-def test_status_warns_when_the_alias_moved_outside_retrain(cli, model_store):
+def test_status_records_a_champion_moved_outside_retrain_and_blocks_what_a_rollback_there_replaced(cli, model_store):
     name = model_store.add_model(2)
     assert cli("promote", name, "1", "--reason", "first", "--home", model_store.home).code == 0
-    model_store.client.set_registered_model_alias(name, "champion", "2")
+    model_store.client.set_registered_model_alias(name, "champion", "2")  # moved on in MLflow's UI
 
     answer = cli("status", name, "--home", model_store.home, "--json")
 
-    assert answer.code == Exit.OK, answer
-    [warning] = answer.data["warnings"]
-    assert "moved outside Retrain" in warning and f"retrain rollback {name} --to 1" in warning
-    human = cli("status", name, "--home", model_store.home)
-    assert "moved outside Retrain" in " ".join(human.stderr.split())
-    assert champion_of(model_store.home, name) == "2"
+    assert answer.code == Exit.OK and answer.data["warnings"] == [], answer
+    assert any("moved outside Retrain, v1 → v2; recorded" in n for n in answer.data["notes"]), answer.data
+    assert answer.data["blocks"] == []  # a move forward blocks nothing
+    model_store.client.set_registered_model_alias(name, "champion", "1")  # rolled back in MLflow's UI
+    back = cli("status", name, "--home", model_store.home, "--json")
+    assert any("rolled back outside Retrain, v2 → v1" in n for n in back.data["notes"]), back.data
+    assert [b["version"] for b in back.data["blocks"]] == ["2"]  # as `retrain rollback` blocks it
+    assert cli("status", name, "--home", model_store.home, "--json").data["notes"] == []  # recorded once
+    history = cli("history", name, "--home", model_store.home, "--json")
+    assert history.code == Exit.OK and "outside Retrain" in history.stdout
+    assert champion_of(model_store.home, name) == "1"
 
 
 @pytest.mark.integration

@@ -101,14 +101,17 @@ def test_history_lists_every_entry_with_metrics(cli, model_store):
     assert "too slow" in table.stdout and "rollback" in table.stdout and "ci-bot" in table.stdout
 
 
-def test_history_flags_an_alias_moved_outside_the_ledger(cli, model_store):
+def test_history_records_an_alias_moved_outside_the_ledger_first(cli, model_store):
     name = model_store.add_model(2)
     cli("promote", name, "1", "--reason", "first")
     model_store.client.set_registered_model_alias(name, "champion", "2")
-    _, data = cli("history", name, "--json")
-    assert (data["champion"], data["ledger_champion"]) == ("2", "1")
     human, _ = cli("history", name)
-    assert human.exit_code == 0 and "moved outside" in " ".join(human.output.split())
+    assert human.exit_code == 0 and "moved outside Retrain, v1 → v2" in " ".join(human.output.split())
+    _, data = cli("history", name, "--json")
+    assert (data["champion"], data["ledger_champion"]) == ("2", "2")  # the ledger knows now
+    last = data["entries"][-1]
+    assert (last["from_version"], last["to_version"], last["status"]) == ("1", "2", "applied")
+    assert "outside Retrain" in last["actor"]
 
 
 def test_history_of_a_model_never_promoted_is_empty_not_an_error(cli, model_store):
