@@ -36,6 +36,12 @@ def events_of(model: str, name: str, expected: int, timeout: float = 60) -> list
         time.sleep(0.5)
 
 
+def write_crippled(synth, root, model: str):
+    """The same model with an estimator that predicts the prior: the gate rejects it."""
+    estimator = {"class_path": "sklearn.dummy.DummyClassifier", "params": {"strategy": "prior"}}
+    return synth.write_config(root, name=model, estimator=estimator)
+
+
 @pytest.fixture
 def named(workspace, synth):
     """The workspace's config under a model name no other test uses, so events are ours alone."""
@@ -82,11 +88,7 @@ def test_a_promotion_a_quarantine_and_a_rollback_are_one_event_each(named, synth
 def test_a_rejection_and_a_failed_run(named, synth, tmp_path, monkeypatch):
     config_path, model = named
     assert synth.run_flow(config_path)["status"] == "promoted"
-    crippled = synth.write_config(
-        config_path.parent,
-        name=model,
-        estimator={"class_path": "sklearn.dummy.DummyClassifier", "params": {"strategy": "prior"}},
-    )
+    crippled = write_crippled(synth, config_path.parent, model)
     assert synth.run_flow(crippled)["status"] == "rejected"
     [rejected] = events_of(model, "retrain.model.rejected", 1)
     assert rejected.payload["version"] == "2" and any(r.startswith("fail:") for r in rejected.payload["reasons"])
@@ -112,11 +114,7 @@ def test_a_champion_moved_in_mlflow_is_recorded_and_announced_once(named, synth)
 
     config_path, model = named
     assert synth.run_flow(config_path)["status"] == "promoted"
-    crippled = synth.write_config(
-        config_path.parent,
-        name=model,
-        estimator={"class_path": "sklearn.dummy.DummyClassifier", "params": {"strategy": "prior"}},
-    )
+    crippled = write_crippled(synth, config_path.parent, model)
     assert synth.run_flow(crippled)["status"] == "rejected"
     uri = load_config(config_path).tracking_uri
     MlflowClient(tracking_uri=uri, registry_uri=uri).set_registered_model_alias(model, "champion", "2")
