@@ -7,6 +7,16 @@ from __future__ import annotations
 
 import os
 
+FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: after_intent | after_alias | after_register | mid_slice
+
+
+def failpoint(point: str) -> None:
+    """Die at a named step when ``RETRAIN_FAILPOINT`` names it: crash tests need no timing."""
+    if os.environ.get(FAILPOINT_ENV) == point:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 def actor() -> str:
     """Who is acting, for the ledger: ``RETRAIN_ACTOR`` or user@host."""

@@ -21,6 +21,7 @@ from base.secrets import redact_url
 from base.settings import ModelConfig
 from base.vocabulary import EVENT_BY_STATUS, DecisionEvent, RunStatus
 from flows.common import model_resource_id
+from registry.promotion_types import ReconcileNote
 
 
 def announce_outcome(config: ModelConfig, outcome: RunOutcome) -> str | None:
@@ -64,11 +65,11 @@ def announce_move(event: DecisionEvent, moved: dict[str, Any], tracking_uri: str
     return emit(model, event, payload, version)
 
 
-def announce_outside_moves(config: ModelConfig, notes: list[Any]) -> list[str]:
+def announce_outside_moves(config: ModelConfig, notes: list[ReconcileNote]) -> list[str]:
     """``retrain.champion.moved_outside`` once per move: the note exists only when it was recorded now."""
     sent = []
     for note in notes:
-        if getattr(note, "outside", False):
+        if note.outside:
             payload = {
                 **base_payload(config.name, config.tracking_uri, note.to_version),
                 "from_version": note.from_version,

@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from base.environment import actor
+from base.environment import actor, failpoint
 from base.outcome import RunOutcome
 from base.settings import ModelConfig, load_config
 from base.vocabulary import RunStatus, Trigger
@@ -44,7 +44,6 @@ from flows.retrain_tasks import (
 )
 from monitoring.preflight import check_references
 from monitoring.quarantine import release_hint
-from registry.champion import failpoint
 from registry.leases import RunBusy, acquire_run_lease
 from registry.ledger import open_ledger
 from registry.promotion_types import ExpectationMismatch, PromotionWithheld

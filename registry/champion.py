@@ -6,8 +6,6 @@ neither: only on MLflow and the load proof of ``registry.artifacts``.
 
 from __future__ import annotations
 
-import os
-import signal
 from typing import TYPE_CHECKING, Any
 
 from base.vocabulary import CHAMPION
@@ -19,19 +17,11 @@ if TYPE_CHECKING:
 
     from registry.ledger import StoreLocation
 
-FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: after_intent | after_alias -> SIGKILL self
-
 
 def make_client(config: StoreLocation) -> "MlflowClient":
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
-
-
-def failpoint(point: str) -> None:
-    """Die at a named step when ``RETRAIN_FAILPOINT`` names it: crash tests need no timing."""
-    if os.environ.get(FAILPOINT_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def read_champion(client: "MlflowClient", name: str) -> str | None:

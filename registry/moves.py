@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from base.environment import actor as current_actor
+from base.environment import failpoint
 from base.vocabulary import CHALLENGER, CHAMPION
-from registry.champion import failpoint, make_client, read_champion, verify_target
+from registry.champion import make_client, read_champion, verify_target
 from registry.ledger import LedgerEntry, LedgerStatus, StoreLocation, open_ledger, utc_now
 from registry.outside_moves import record_outside_move
 from registry.promotion_types import (

@@ -65,7 +65,9 @@ def challenger_lines(version: dict[str, Any] | None, champion: dict[str, Any] | 
     if not version or (champion and str(version["version"]) == str(champion["version"])):
         return ["[bold]challenger[/] none"]
     tags = version.get("tags", {})
-    outcome = tags.get("retrain.outcome") or tags.get("base.outcome") or "challenger"
+    from registry.approvals import outcome_of
+
+    outcome = outcome_of(tags) or "challenger"
     failing = [r for r in split_reasons(tags.get("gate.reasons", "")) if r.startswith("fail")]
     why = failing or [tags.get("retrain.outcome_note") or "-"]
     lines = [f"[bold yellow]challenger[/] v{version['version']} ({outcome})", f"  gate      {verdict_sentence(tags)}"]
