@@ -17,12 +17,12 @@ from base.paths import home_path
 from base.secrets import redact_url
 from base.stores import is_url
 from training.data import DataError, find_batches
-from training.remote import fetch, list_objects, origin_of
+from training.remote import fetch, list_objects
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
 
-__all__ = ["cache_dir", "describe_batch", "fetch_batch", "list_batches"]
+__all__ = ["cache_dir", "fetch_batch", "list_batches"]
 
 
 def cache_dir(config: "ModelConfig") -> Path:
@@ -65,8 +65,3 @@ def fetch_batch(location: str | Path, config: "ModelConfig") -> Path:
     if path is None:
         raise DataError(redact_url(str(location)), "this object was set aside (retrain quarantine list)")
     return path
-
-
-def describe_batch(path: Path) -> str:
-    """The name a person knows a batch by: its URL when it was fetched, else its path."""
-    return origin_of(path) or str(path)

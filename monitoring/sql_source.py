@@ -1,12 +1,14 @@
-"""A model's SQL source as batches: closed time slices, new ones after the watermark written out.
+"""A model's SQL source as batches: closed time slices, each written out once into the home.
 
 Every slice ever taken stays a batch (training pools the history), kept as one Parquet file
-under ``<home>/sources/<model>/``. Slices after the watermark (``registry.watermarks``) are
-new: each is read in chunks, renamed into place whole, and only then does the watermark
-move, so a run killed mid-read leaves it where it was and the next run reads that slice
-again. A slice quarantined by intake (its file moved away, its record left) is skipped until
-a person releases it, like an object set aside from a bucket. A slice already taken whose file
-is missing here (another machine's home, a cleaned cache) is read again.
+under ``<home>/sources/<model>/`` beside its record. A slice with no record here is read in
+chunks and renamed into place whole; only then does its record exist and the watermark
+(``registry.watermarks``, how far the model's source was taken, shared in the ledger) move,
+so a run killed mid-read leaves both where they were and the next run reads that slice
+again. An empty slice is recorded too, so a gap in the data is queried once. A slice
+quarantined by intake (its file moved away, its record left) is skipped until a person
+releases it, like an object set aside from a bucket. A slice whose record is missing here
+(another machine's home, a cleaned cache) is read again.
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def sql_batches(config: "ModelConfig", cache: Path, take: bool = True) -> list[P
 
 
 def take_slice(engine, sql: "SqlSourceConfig", ts: str, bounds: tuple, folder: Path) -> Path | None:
-    """The slice's file, read now if this home has none; None when empty or set aside."""
+    """The slice's file, read now if this home has none; None when empty or set aside.
+
+    An empty slice is recorded like any other (its record, no file), so a gap in the data is
+    queried once, not again by every run.
+    """
     start, end = bounds
     target = folder / slice_name(start, end, sql.batch_every)
     if (folder / ORIGIN).is_file():
@@ -72,9 +78,6 @@ def take_slice(engine, sql: "SqlSourceConfig", ts: str, bounds: tuple, folder: P
     for stale in folder.glob(".slice-*"):  # a read killed mid-way (kill -9) left its partial file
         stale.unlink(missing_ok=True)
     rows = write_slice(engine, sql, ts, start.to_pydatetime(), end.to_pydatetime(), target)
-    if rows == 0:
-        folder.rmdir()
-        return None
     origin = {"url": f"{describe(sql)} [{start.isoformat()}, {end.isoformat()})", "rows": rows}
     (folder / ORIGIN).write_text(json.dumps(origin, indent=2))
-    return target
+    return target if rows else None

@@ -91,17 +91,6 @@ def fetch(obj: RemoteObject, options: dict[str, Any], cache: Path) -> Path | Non
     return target
 
 
-def origin_of(path: Path) -> str | None:
-    """The URL a fetched batch came from, for messages and reports; None for a local batch."""
-    record = Path(path).parent / ORIGIN
-    if not record.is_file():
-        return None
-    try:
-        return str(json.loads(record.read_text())["url"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def _filesystem(url: str, options: dict[str, Any]) -> tuple[Any, str]:
     try:
         import fsspec

@@ -11,7 +11,6 @@ no row belongs to two of them. Which slices were already taken is the watermark'
 from __future__ import annotations
 
 import os
-import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from base.environment import failpoint
 from base.errors import Kind, RetrainError, store_faults
 from base.secrets import redact_url
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from base.settings_training import SqlSourceConfig
 
 PERIOD = {"hour": "h", "day": "D", "week": "W-SUN", "month": "M"}
-FAILPOINT_ENV = "RETRAIN_FAILPOINT"  # test hook: mid_slice -> SIGKILL after the first chunk
 SQL_CHECK = "check that the database is up and that data.sql.url and the driver's environment (PGPASSWORD) are right"
 
 
@@ -43,7 +42,7 @@ def span(engine: Any, sql: "SqlSourceConfig", ts: str) -> tuple[pd.Timestamp | N
     """The oldest and newest timestamp of the source (None, None when it has no rows)."""
     import sqlalchemy as sa
 
-    column = _quote(engine, ts)
+    column = _time_of(engine, ts)
     with sql_faults(sql), engine.connect() as conn:
         row = conn.execute(sa.text(f"SELECT min({column}), max({column}) FROM {_source(engine, sql)}")).one()
     low, high = (None if v is None else pd.Timestamp(v) for v in row)
@@ -71,23 +70,24 @@ def write_slice(engine: Any, sql: "SqlSourceConfig", ts: str, start: datetime, e
     import pyarrow.parquet as pq
     import sqlalchemy as sa
 
-    column = _quote(engine, ts)
+    column = _time_of(engine, ts)
     query = sa.text(
         f"SELECT * FROM {_source(engine, sql)} WHERE {column} >= :start AND {column} < :end ORDER BY {column}"
     )
+    bounds = {"start": _bound(engine, start), "end": _bound(engine, end)}
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".slice-", suffix=".parquet")
     os.close(handle)
     rows, writer = 0, None
     try:
         with sql_faults(sql), engine.connect() as conn:
-            for chunk in pd.read_sql_query(query, conn, params={"start": start, "end": end}, chunksize=sql.chunk_rows):
+            for chunk in pd.read_sql_query(query, conn, params=bounds, chunksize=sql.chunk_rows):
                 if chunk.empty:
                     continue
                 table = pa.Table.from_pandas(chunk, preserve_index=False)
                 writer = writer or pq.ParquetWriter(temp, table.schema)
                 writer.write_table(table.cast(writer.schema))
                 rows += len(chunk)
-                _failpoint()
+                failpoint("mid_slice")  # crash tests: killed after the first chunk
         if writer is not None:
             writer.close()
             os.replace(temp, target)
@@ -129,6 +129,25 @@ def _source(engine: Any, sql: "SqlSourceConfig") -> str:
     return ".".join(_quote(engine, part) for part in sql.table.split("."))
 
 
+def _time_of(engine: Any, ts: str) -> str:
+    """The timestamp column as the database compares times.
+
+    SQLite keeps times as text and compares text, so ``'2024-01-02 00:00:00'`` sorts before the
+    bound ``'2024-01-02 00:00:00.000000'`` and a midnight row would fall into the slice before:
+    there both sides go through ``datetime()``, which reads every ISO 8601 layout alike.
+    """
+    column = _quote(engine, ts)
+    return f"datetime({column})" if engine.dialect.name == "sqlite" else column
+
+
+def _bound(engine: Any, value: datetime) -> Any:
+    if engine.dialect.name != "sqlite":
+        return value
+    moment = _utc(pd.Timestamp(value))
+    assert moment is not None
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _quote(engine: Any, name: str) -> str:
     return str(engine.dialect.identifier_preparer.quote(name))
 
@@ -141,8 +160,3 @@ def _utc(value: pd.Timestamp | None) -> pd.Timestamp | None:
 
 def _timeout(url: str) -> dict[str, Any]:
     return {"connect_timeout": 10} if url.startswith("postgresql") else {}
-
-
-def _failpoint() -> None:
-    if os.environ.get(FAILPOINT_ENV) == "mid_slice":
-        os.kill(os.getpid(), signal.SIGKILL)

@@ -6,6 +6,7 @@ against a real S3-compatible server.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pandas as pd
@@ -14,9 +15,9 @@ import yaml
 
 from base.settings import ConfigError, load_config
 from base.stores import install_hint, is_remote, is_url, refuse_secrets
-from monitoring.sources import cache_dir, describe_batch, fetch_batch, list_batches
+from monitoring.sources import cache_dir, fetch_batch, list_batches
 from training.data import DataError
-from training.remote import origin_of
+from training.remote import ORIGIN
 
 
 def month(n: int, rows: int = 20) -> pd.DataFrame:
@@ -24,11 +25,16 @@ def month(n: int, rows: int = 20) -> pd.DataFrame:
     return pd.DataFrame({"ts": ts, "x": range(rows), "y": [i % 2 for i in range(rows)]})
 
 
-def config_for(tmp_path, path: str, **data):
+def origin_of(path) -> str:
+    """Where a fetched copy came from, as its record beside it says."""
+    return json.loads((path.parent / ORIGIN).read_text())["url"]
+
+
+def config_for(tmp_path, path: str | None, **data):
     raw = {
         "name": "m",
         "task": "binary",
-        "data": {"path": path, "timestamp_column": "ts", "target_column": "y", **data},
+        "data": {**({"path": path} if path else {}), "timestamp_column": "ts", "target_column": "y", **data},
         "validation": {"suite": "m.suite.json"},
         "state": {"home": str(tmp_path / "home")},
     }
@@ -64,7 +70,7 @@ def test_url_batches_are_fetched_once_and_an_overwrite_is_a_new_batch(tmp_path):
     first = list_batches(config)
     assert [p.name for p in first] == ["m01.csv", "m02.csv"]
     assert all(p.is_relative_to(cache_dir(config)) for p in first)
-    assert describe_batch(first[0]) == f"file://{store}/m01.csv"
+    assert origin_of(first[0]) == f"file://{store}/m01.csv"
     assert list_batches(config) == first
 
     month(2, rows=30).to_csv(store / "m02.csv", index=False)
@@ -113,3 +119,20 @@ def test_nothing_matching_and_one_batch_by_url_are_clear(tmp_path):
     month(1).to_csv(tmp_path / "store" / "one.csv", index=False)
     assert fetch_batch(f"file://{tmp_path}/store/one.csv", config).name == "one.csv"
     assert fetch_batch(tmp_path / "store" / "one.csv", config) == tmp_path / "store" / "one.csv"
+
+
+def test_sql_slices_are_recorded_once_empty_ones_included(tmp_path):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'src.db'}"
+    days = ["2024-01-01", "2024-01-03"]  # 2 January has no rows
+    frame = pd.concat([month(1, rows=24).assign(ts=pd.date_range(d, periods=24, freq="h")) for d in days])
+    frame["ts"] = frame["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame.to_sql("events", sa.create_engine(url), index=False)
+    config = config_for(tmp_path, None, sql={"url": url, "table": "events", "batch_every": "day"})
+
+    first = list_batches(config)
+    assert [p.name for p in first] == ["2024-01-01_2024-01-02.parquet", "2024-01-03_2024-01-04.parquet"]
+    records = sorted(cache_dir(config).glob(f"*/{ORIGIN}"))
+    assert [json.loads(r.read_text())["rows"] for r in records] == [24, 0, 24]  # the gap is recorded, empty
+    assert list_batches(config) == first
