@@ -19,6 +19,8 @@ TIMEOUT_VARIABLE = "RETRAIN_SERVER_STARTUP_TIMEOUT"
 DEFAULT_STARTUP_TIMEOUT = 120.0
 IDLE_VARIABLE = "RETRAIN_SERVER_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 10.0
+POLL_VARIABLE = "RETRAIN_SERVER_POLL_SECONDS"
+DEFAULT_POLL_SECONDS = 5.0
 
 
 class ServerError(Exception):
@@ -62,6 +64,22 @@ def idle_seconds() -> float:
     except ValueError:
         raise ServerError(f"{IDLE_VARIABLE}={raw!r}: expected a number of minutes") from None
     return max(0.0, minutes * 60)
+
+
+def poll_seconds() -> float:
+    """How often the keeper looks whether its server is unused (``RETRAIN_SERVER_POLL_SECONDS``, 5).
+
+    The server stops up to one poll after its idle time; tests with a short idle time poll
+    faster instead of sleeping through five-second polls.
+    """
+    raw = os.environ.get(POLL_VARIABLE, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_POLL_SECONDS
+    except ValueError:
+        raise ServerError(f"{POLL_VARIABLE}={raw!r}: expected a number of seconds") from None
+    if value <= 0:
+        raise ServerError(f"{POLL_VARIABLE}={raw!r}: expected a positive number of seconds")
+    return value
 
 
 def prefect_home(home: Path) -> Path:

@@ -32,6 +32,7 @@ from retrain.processes.home_record import (
     forget_record,
     idle_seconds,
     is_ours,
+    poll_seconds,
     prefect_home,
     read_record,
     startup_timeout,
@@ -133,6 +134,8 @@ def start_server(home: Path, timeout: float, say: Callable[[str], None] | None =
         str(port),
         "--idle-seconds",
         str(idle_seconds()),
+        "--poll-seconds",
+        str(poll_seconds()),
     ]
     with log.open("ab") as out:
         process = subprocess.Popen(

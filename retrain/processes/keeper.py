@@ -8,7 +8,8 @@ created for it, and watches ``<home>/prefect/retrain-server.used``
 runs and touches it when it starts. Once no command holds the lock and
 nothing touched the file for ``--idle-seconds``, the keeper takes the lock exclusively (so
 no command can pick the server up meanwhile), drops the record and stops the server.
-Run as ``python -m retrain.processes.keeper --home H --port P --idle-seconds S``.
+Run as ``python -m retrain.processes.keeper --home H --port P --idle-seconds S
+[--poll-seconds N]``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from retrain.processes.home_record import forget_record
+from retrain.processes.home_record import DEFAULT_POLL_SECONDS, forget_record
 from retrain.processes.usage import claim_if_unused, usage_path
 
-POLL_SECONDS = 5.0
 STOP_GRACE = 15.0
 
 
@@ -39,14 +39,14 @@ def stop_child(child: subprocess.Popen) -> None:
         child.wait()
 
 
-def watch(home: Path, child: subprocess.Popen, idle_seconds: float) -> int:
+def watch(home: Path, child: subprocess.Popen, idle_seconds: float, poll: float = DEFAULT_POLL_SECONDS) -> int:
     """Wait for the server to exit, or stop it once it has been unused for ``idle_seconds``."""
     path = usage_path(home)
     path.touch()
     last_busy = time.time()
     with path.open("a") as handle:
         while child.poll() is None:
-            time.sleep(POLL_SECONDS)
+            time.sleep(poll)
             if idle_seconds <= 0:
                 continue
             quiet_since = max(last_busy, path.stat().st_mtime)
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True, type=Path)
     parser.add_argument("--port", required=True, type=int)
     parser.add_argument("--idle-seconds", type=float, default=0.0)
+    parser.add_argument("--poll-seconds", type=float, default=DEFAULT_POLL_SECONDS)
     args = parser.parse_args(argv)
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(args.port)]
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    return watch(args.home, child, args.idle_seconds)
+    return watch(args.home, child, args.idle_seconds, args.poll_seconds)
 
 
 if __name__ == "__main__":

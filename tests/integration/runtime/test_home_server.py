@@ -108,11 +108,11 @@ def test_an_unused_server_stops_on_its_own_but_not_while_a_command_uses_it(tmp_p
     from retrain.processes.usage import usage_path
 
     home = tmp_path / "home"
-    env = cli.env(tmp_path, RETRAIN_SERVER_IDLE_MINUTES="0.1")  # 6 s
+    env = cli.env(tmp_path, RETRAIN_SERVER_IDLE_MINUTES="0.1", RETRAIN_SERVER_POLL_SECONDS="0.5")  # 6 s
     started = cli.run(["server", "start", "--home", str(home), "--json"], env)
     assert started.returncode == 0, started.stderr[-3000:]
     with usage_path(home).open("a") as handle:  # what every command holds while it runs
         fcntl.flock(handle, fcntl.LOCK_SH)
-        time.sleep(13)  # past the idle time (6 s) by more than one poll of the keeper (5 s)
+        time.sleep(9)  # past the idle time (6 s) by six polls of the keeper (0.5 s)
         assert read_record(home) is not None and cli.home_processes(home)
     cli.wait_for(lambda: read_record(home) is None and not cli.home_processes(home), 120, "the unused server to stop")

@@ -14,6 +14,7 @@ from retrain.processes.home_record import (
     ServerError,
     ServerRecord,
     idle_seconds,
+    poll_seconds,
     read_record,
     startup_timeout,
     write_record,
@@ -50,6 +51,17 @@ def test_idle_minutes_default_to_ten_and_zero_means_never(monkeypatch):
     monkeypatch.setenv("RETRAIN_SERVER_IDLE_MINUTES", "later")
     with pytest.raises(ServerError, match="RETRAIN_SERVER_IDLE_MINUTES"):
         idle_seconds()
+
+
+def test_the_keeper_polls_every_five_seconds_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("RETRAIN_SERVER_POLL_SECONDS", raising=False)
+    assert poll_seconds() == 5
+    monkeypatch.setenv("RETRAIN_SERVER_POLL_SECONDS", "0.5")
+    assert poll_seconds() == 0.5
+    for raw in ("often", "0"):
+        monkeypatch.setenv("RETRAIN_SERVER_POLL_SECONDS", raw)
+        with pytest.raises(ServerError, match="RETRAIN_SERVER_POLL_SECONDS"):
+            poll_seconds()
 
 
 def test_record_round_trips_and_garbage_reads_as_none(tmp_path):
