@@ -15,27 +15,6 @@ from retrain.processes.home_record import read_record
 pytestmark = pytest.mark.integration
 
 
-def test_first_run_starts_the_home_server_and_the_next_run_reuses_it(tmp_path, synth, cli):
-    config = cli.build(tmp_path, synth)
-    home, env = tmp_path / "home", cli.env(tmp_path)
-    first = cli.run(["run", str(config), "--json"], env)
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert json.loads(first.stdout)["status"] == "promoted"
-    record = read_record(home)
-    assert record is not None and record.owner == "home" and record.url.startswith("http://127.0.0.1:")
-    assert (home / "prefect" / "prefect.db").is_file()  # its state lives under the Retrain home
-
-    second = cli.run(["run", str(config), "--json"], env)
-    assert second.returncode in (0, 4), second.stderr[-3000:]
-    assert read_record(home).pid == record.pid  # reused, not replaced
-
-    status = json.loads(cli.run(["server", "status", "--home", str(home), "--json"], env).stdout)
-    assert status["state"] == "running" and status["pid"] == record.pid and status["orphans"] == []
-    stopped = cli.run(["server", "stop", "--home", str(home), "--json"], env)
-    assert json.loads(stopped.stdout)["state"] == "stopped"
-    assert read_record(home) is None and cli.home_processes(home) == []
-
-
 def test_an_explicit_api_url_is_used_and_nothing_is_started(tmp_path, synth, cli):
     config = cli.build(tmp_path, synth)
     home = tmp_path / "home"
@@ -49,11 +28,13 @@ def test_an_explicit_api_url_is_used_and_nothing_is_started(tmp_path, synth, cli
         cli.run(["server", "stop", "--home", str(tmp_path / "elsewhere")], cli.env(tmp_path))
 
 
-def test_a_run_completes_when_server_start_up_takes_longer_than_prefects_default(tmp_path, synth, cli):
-    """The server is frozen (SIGSTOP) for 25 s as soon as it is spawned: a real slow start."""
+def test_a_slow_first_start_completes_the_run_and_the_next_run_reuses_the_server(tmp_path, synth, cli):
+    """The first run starts the home's server, frozen (SIGSTOP) for 25 s as soon as it is
+    spawned: a start-up slower than Prefect's own 20 s wait. The run still completes, and
+    the next run, status and stop use that same server."""
     config = cli.build(tmp_path, synth)
-    home = tmp_path / "home"
-    process = cli.start(["run", str(config), "--json"], cli.env(tmp_path))
+    home, env = tmp_path / "home", cli.env(tmp_path)
+    process = cli.start(["run", str(config), "--json"], env)
     cli.wait_for(lambda: read_record(home) is not None, 300, "the server to be spawned", process)
     pid = read_record(home).pid
     os.killpg(pid, signal.SIGSTOP)
@@ -64,8 +45,23 @@ def test_a_run_completes_when_server_start_up_takes_longer_than_prefects_default
     try:
         assert process.returncode == 0, err[-3000:]
         assert json.loads(out)["status"] == "promoted"
+        record = read_record(home)
+        assert record is not None and record.pid == pid
+        assert record.owner == "home" and record.url.startswith("http://127.0.0.1:")
+        assert (home / "prefect" / "prefect.db").is_file()  # its state lives under the Retrain home
+
+        second = cli.run(["run", str(config), "--json"], env)
+        assert second.returncode in (0, 4), second.stderr[-3000:]
+        assert read_record(home).pid == record.pid  # reused, not replaced
+
+        status = json.loads(cli.run(["server", "status", "--home", str(home), "--json"], env).stdout)
+        assert status["state"] == "running" and status["pid"] == record.pid and status["orphans"] == []
+        stopped = cli.run(["server", "stop", "--home", str(home), "--json"], env)
+        assert json.loads(stopped.stdout)["state"] == "stopped"
+        assert read_record(home) is None and cli.home_processes(home) == []
     finally:
-        cli.run(["server", "stop", "--home", str(home)], cli.env(tmp_path))
+        if read_record(home) is not None:
+            cli.run(["server", "stop", "--home", str(home)], env)
 
 
 def test_a_start_up_beyond_the_configured_wait_fails_in_one_line_and_leaves_nothing(tmp_path, synth, cli):
