@@ -26,41 +26,45 @@ def stop_mid_training(cli, root, config, signum):
     return process.returncode, time.monotonic() - sent, out, err
 
 
-@pytest.mark.parametrize(
-    "signum, code, words", [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGINT, 130, "interrupted (Ctrl-C)")]
-)
-def test_a_signal_mid_training_stops_the_run_with_one_line(tmp_path, synth, cli, signum, code, words):
-    config = cli.build(tmp_path, synth)
-    try:
-        returncode, took, out, err = stop_mid_training(cli, tmp_path, config, signum)
-        assert returncode == code
-        assert took < 15, f"took {took:.1f} s to stop"
-        lines = err.strip().splitlines()  # the run's own log may say it crashed; then our one line
-        assert lines[-1] == f"retrain: {words}; exiting"
-        assert "Traceback" not in err and sum(line.startswith("retrain:") for line in lines) == 1
-        assert out == ""
-        again = cli.run(["run", str(config), "--json"], cli.env(tmp_path))  # nothing left locked
-        assert again.returncode == 0, again.stderr[-3000:]
-        assert json.loads(again.stdout)["status"] == "promoted"
-    finally:
-        cli.run(["server", "stop", "--home", str(tmp_path / "home")], cli.env(tmp_path))
+SIGNALS = [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGINT, 130, "interrupted (Ctrl-C)")]
 
 
-def test_kill_9_leaves_the_home_server_to_the_next_command(tmp_path, synth, cli):
+def test_signals_and_kill_9_mid_training_leave_the_home_usable(tmp_path, synth, cli):
+    """One home, three runs stopped mid-training: SIGTERM and Ctrl-C each end theirs within
+    seconds with one line and the shell's code; kill -9 leaves only the home's own server.
+    Each next run gets to training (nothing left locked), and the last one reuses the server
+    and promotes."""
     config = cli.build(tmp_path, synth)
     home = tmp_path / "home"
-    process = cli.start(["run", str(config), "--json"], cli.env(tmp_path, SLOW_FIT_SECONDS="120"))
-    cli.wait_for((tmp_path / "fit-started").exists, 600, "training to start", process)
-    server = read_record(home).pid
-    process.kill()
-    process.wait(timeout=30)
-    left = cli.home_processes(home)  # only the home's server (keeper and Prefect), which the home owns
-    assert left and all(os.getpgid(pid) == server for pid in left)
-    again = cli.run(["run", str(config), "--json"], cli.env(tmp_path))
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert read_record(home).pid == server  # reused
-    cli.run(["server", "stop", "--home", str(home)], cli.env(tmp_path))
-    assert cli.home_processes(home) == []
+    try:
+        for signum, code, words in SIGNALS:
+            returncode, took, out, err = stop_mid_training(cli, tmp_path, config, signum)
+            assert returncode == code, (words, err[-3000:])
+            assert took < 15, f"took {took:.1f} s to stop after {words}"
+            lines = err.strip().splitlines()  # the run's own log may say it crashed; then our one line
+            assert lines[-1] == f"retrain: {words}; exiting"
+            assert "Traceback" not in err and sum(line.startswith("retrain:") for line in lines) == 1
+            assert out == ""
+
+        server = read_record(home).pid
+        (tmp_path / "fit-started").unlink(missing_ok=True)
+        process = cli.start(["run", str(config), "--json"], cli.env(tmp_path, SLOW_FIT_SECONDS="120"))
+        cli.wait_for((tmp_path / "fit-started").exists, 600, "training to start", process)
+        assert read_record(home).pid == server
+        process.kill()
+        process.wait(timeout=30)
+        left = cli.home_processes(home)  # only the home's server (keeper and Prefect), which the home owns
+        assert left and all(os.getpgid(pid) == server for pid in left)
+
+        again = cli.run(["run", str(config), "--json"], cli.env(tmp_path))
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert json.loads(again.stdout)["status"] == "promoted"
+        assert read_record(home).pid == server  # reused
+        cli.run(["server", "stop", "--home", str(home)], cli.env(tmp_path))
+        assert cli.home_processes(home) == []
+    finally:
+        if read_record(home) is not None:
+            cli.run(["server", "stop", "--home", str(home)], cli.env(tmp_path))
 
 
 def test_kill_9_of_a_run_on_a_temporary_server_is_cleaned_up_by_the_next_command(tmp_path, synth, cli):
