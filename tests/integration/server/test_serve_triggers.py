@@ -91,10 +91,14 @@ def ever_ran(run_id) -> bool:
         return any(s.type.value == "RUNNING" for s in client.read_flow_run_states(run_id))
 
 
-@pytest.fixture
-def serving(tmp_path, synth, helpers, served_env):
-    """``retrain serve`` for two models in a subprocess; its runner polls every second."""
-    configs = [helpers.build_model_workspace(tmp_path / name, synth, name) for name in ("synth-a", "synth-b")]
+@pytest.fixture(scope="module")
+def serving(tmp_path_factory, synth, helpers, served_env):
+    """``retrain serve`` for three models in a subprocess, shared by the module's trigger tests
+    (each test triggers models of its own); its runner polls every second."""
+    tmp_path = tmp_path_factory.mktemp("serving")
+    configs = [
+        helpers.build_model_workspace(tmp_path / name, synth, name) for name in ("synth-a", "synth-b", "synth-c")
+    ]
     env = served_env(SLOW_FIT_SECONDS="60", PREFECT_RUNNER_POLL_FREQUENCY="1", PYTHONPATH=str(tmp_path / "synth-a"))
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
@@ -109,7 +113,7 @@ def serving(tmp_path, synth, helpers, served_env):
     def registered():
         assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
         try:
-            return deployment("promote/synth-b")
+            return deployment("promote/synth-c")
         except Exception:  # not created yet
             return None
 
@@ -183,8 +187,8 @@ def test_drift_event_starts_a_retrain_of_that_models_deployment(serving):
 
 
 def test_two_triggers_at_once_run_one_retrain(serving):
-    b = deployment("retrain/synth-b")
-    emit("synth-b", "retrain.drift.detected", "retrain.performance.degraded", env=serving)
+    b = deployment("retrain/synth-c")
+    emit("synth-c", "retrain.drift.detected", "retrain.performance.degraded", env=serving)
 
     runs = wait_for("two triggered runs", lambda: (r := event_runs(b.id)) and len(r) == 2 and r)
     assert {r.parameters["trigger"] for r in runs} == {"drift", "performance"}
