@@ -342,10 +342,34 @@ def test_rejected_candidate_is_exit_4(cli, trained):
     assert champion_of(trained.parent / "home", "synth") == "1"
 
 
+@pytest.fixture
+def promote(monkeypatch, mlflow_globals):
+    """``promote(home, name, *versions)``: champion moves made in this process, to set a case up.
+
+    The moves are not what these tests check, so they skip a ``retrain`` process's start-up
+    (seconds each); what the tests check still runs as a real process through ``cli``.
+    """
+    from typer.testing import CliRunner
+
+    from retrain.cli import app
+
+    for var in ("RETRAIN_HOME", "RETRAIN_TRACKING_URI", "RETRAIN_LEDGER_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+    def move(home: Path, name: str, *versions: str) -> None:
+        for version in versions:
+            done = CliRunner().invoke(app, ["promote", name, version, "--reason", "set up", "--home", str(home)])
+            assert done.exit_code == 0, done.output
+
+    return move
+
+
 @pytest.mark.integration
-def test_status_records_a_champion_moved_outside_retrain_and_blocks_what_a_rollback_there_replaced(cli, model_store):
+def test_status_records_a_champion_moved_outside_retrain_and_blocks_what_a_rollback_there_replaced(
+    cli, model_store, promote
+):
     name = model_store.add_model(2)
-    assert cli("promote", name, "1", "--reason", "first", "--home", model_store.home).code == 0
+    promote(model_store.home, name, "1")
     model_store.client.set_registered_model_alias(name, "champion", "2")  # moved on in MLflow's UI
 
     answer = cli("status", name, "--home", model_store.home, "--json")
@@ -364,10 +388,9 @@ def test_status_records_a_champion_moved_outside_retrain_and_blocks_what_a_rollb
 
 
 @pytest.mark.integration
-def test_status_warns_when_the_champion_does_not_load(cli, model_store):
+def test_status_warns_when_the_champion_does_not_load(cli, model_store, promote):
     name = model_store.add_model(2)
-    for version in ("1", "2"):
-        assert cli("promote", name, version, "--reason", "r", "--home", model_store.home).code == 0
+    promote(model_store.home, name, "1", "2")
     shutil.rmtree(model_store.home / "models" / name / "v2")
 
     answer = cli("status", name, "--home", model_store.home, "--json")
@@ -378,10 +401,9 @@ def test_status_warns_when_the_champion_does_not_load(cli, model_store):
 
 
 @pytest.mark.integration
-def test_rollback_to_a_deleted_version_names_the_next_loadable_one(cli, model_store):
+def test_rollback_to_a_deleted_version_names_the_next_loadable_one(cli, model_store, promote):
     name = model_store.add_model(3)
-    for version in ("1", "2", "3"):
-        assert cli("promote", name, version, "--reason", "r", "--home", model_store.home).code == 0
+    promote(model_store.home, name, "1", "2", "3")
     shutil.rmtree(model_store.home / "models" / name / "v2")
 
     answer = cli("rollback", name, "--home", model_store.home, "--json")
