@@ -110,6 +110,12 @@ def _pg_base_url() -> str:
     )
 
 
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    """The test PostgreSQL's database ``test``, for module fixtures that make a schema of their own."""
+    return _pg_base_url()
+
+
 @pytest.fixture
 def pg_ledger_url():
     """A PostgreSQL ledger URL in a schema of its own, dropped afterwards.

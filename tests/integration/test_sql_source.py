@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -57,22 +59,43 @@ def write_sql_config(root: Path, url: str, **sql) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def template(pg_base_url, flights, tmp_path_factory):
+    """January-March loaded once into a table of a schema of its own, and the suite proposed
+    from them: each test copies the table inside the server and the suite file, instead of
+    inserting the rows and proposing the suite again."""
+    from monitoring.validation import propose_suite, write_suite
+
+    schema = f"retrain_tpl_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(pg_base_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    first = flights[before_april(flights)]
+    append(f"{pg_base_url}?options=-csearch_path%3D{schema}", first)
+    root = tmp_path_factory.mktemp("sql-template")
+    config = load_config(write_sql_config(root, f"{pg_base_url}?options=-csearch_path%3D{schema}"))
+    write_suite(propose_suite(first, config), config.suite_path)
+    yield SimpleNamespace(table=f"{schema}.flights", suite=config.suite_path)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    engine.dispose()
+
+
 @pytest.fixture
-def sql_workspace(tmp_path, pg_ledger_url, flights, migrated_mlflow_db, mlflow_globals, monkeypatch):
+def sql_workspace(tmp_path, pg_ledger_url, template, migrated_mlflow_db, mlflow_globals, monkeypatch):
     """January-March in a PostgreSQL table, a config slicing it by month, a suite proposed from it."""
     import shutil
-
-    from monitoring.validation import propose_suite, write_suite
 
     for var in ("RETRAIN_HOME", "RETRAIN_TRACKING_URI", "RETRAIN_LEDGER_URL"):
         monkeypatch.delenv(var, raising=False)
     (tmp_path / "home").mkdir()
     shutil.copy(migrated_mlflow_db, tmp_path / "home" / "mlflow.db")
-    first = flights[before_april(flights)]
-    append(pg_ledger_url, first)
+    engine = sa.create_engine(pg_ledger_url)
+    with engine.begin() as conn:  # the test's schema is first on the search path
+        conn.exec_driver_sql(f"CREATE TABLE flights AS SELECT * FROM {template.table}")
+    engine.dispose()
     config_path = write_sql_config(tmp_path, pg_ledger_url)
-    config = load_config(config_path)
-    write_suite(propose_suite(first, config), config.suite_path)
+    shutil.copy(template.suite, load_config(config_path).suite_path)
     return config_path, pg_ledger_url
 
 
