@@ -28,14 +28,33 @@ def test_an_explicit_api_url_is_used_and_nothing_is_started(tmp_path, synth, cli
         cli.run(["server", "stop", "--home", str(tmp_path / "elsewhere")], cli.env(tmp_path))
 
 
+def stale_record(home) -> None:
+    """A record naming a live pid that is not a Prefect server (this test process)."""
+    (home / "prefect").mkdir(parents=True)
+    stale = {
+        "url": "http://127.0.0.1:9/api",
+        "pid": os.getpid(),
+        "port": 9,
+        "owner": "home",
+        "started_at": "2026-01-01T00:00:00+00:00",
+    }
+    (home / "prefect" / "retrain-server.json").write_text(json.dumps(stale))
+
+
 def test_a_slow_first_start_completes_the_run_and_the_next_run_reuses_the_server(tmp_path, synth, cli):
-    """The first run starts the home's server, frozen (SIGSTOP) for 25 s as soon as it is
-    spawned: a start-up slower than Prefect's own 20 s wait. The run still completes, and
-    the next run, status and stop use that same server."""
+    """The first run finds a stale record and replaces it: it starts the home's server, frozen
+    (SIGSTOP) for 25 s as soon as it is spawned, a start-up slower than Prefect's own 20 s
+    wait. The run still completes, and the next run, status and stop use that same server."""
     config = cli.build(tmp_path, synth)
     home, env = tmp_path / "home", cli.env(tmp_path)
+    stale_record(home)
     process = cli.start(["run", str(config), "--json"], env)
-    cli.wait_for(lambda: read_record(home) is not None, 300, "the server to be spawned", process)
+
+    def spawned() -> bool:
+        record = read_record(home)
+        return record is not None and record.pid != os.getpid()
+
+    cli.wait_for(spawned, 300, "the server to be spawned", process)
     pid = read_record(home).pid
     os.killpg(pid, signal.SIGSTOP)
     time.sleep(25)
@@ -76,26 +95,6 @@ def test_a_start_up_beyond_the_configured_wait_fails_in_one_line_and_leaves_noth
     assert "did not answer within 3 s" in said and "raise RETRAIN_SERVER_STARTUP_TIMEOUT" in said
     assert "Traceback" not in err + out
     assert read_record(home) is None and cli.home_processes(home) == []
-
-
-def test_a_stale_record_is_replaced(tmp_path, synth, cli):
-    config = cli.build(tmp_path, synth)
-    home = tmp_path / "home"
-    (home / "prefect").mkdir(parents=True)
-    stale = {
-        "url": "http://127.0.0.1:9/api",
-        "pid": os.getpid(),
-        "port": 9,
-        "owner": "home",
-        "started_at": "2026-01-01T00:00:00+00:00",
-    }  # a live pid that is not a Prefect server
-    (home / "prefect" / "retrain-server.json").write_text(json.dumps(stale))
-    done = cli.run(["run", str(config), "--json"], cli.env(tmp_path))
-    try:
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert read_record(home).pid != os.getpid()  # replaced, and this process was not touched
-    finally:
-        cli.run(["server", "stop", "--home", str(home)], cli.env(tmp_path))
 
 
 def test_an_unused_server_stops_on_its_own_but_not_while_a_command_uses_it(tmp_path, cli):
