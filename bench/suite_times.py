@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import re
+import signal
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # piped into head: end quietly
     files, rows = read_durations(args.outputs)
     total = sum(f.seconds for f in files.values())
     print(f"{len(files)} files, {sum(len(f.tests) for f in files.values())} tests, {total:.0f} s in one process\n")
