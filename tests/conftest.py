@@ -136,6 +136,20 @@ def ledger_url(request, tmp_path):
     return request.getfixturevalue("pg_ledger_url")
 
 
+@pytest.fixture(params=["home", "postgresql"])
+def serving_url(request):
+    """The serving state once in files under the home (``LOCAL_STATE``), once in PostgreSQL."""
+    from base.settings_state import LOCAL_STATE
+    from serving import state_db
+
+    if request.param == "home":
+        yield LOCAL_STATE
+        return
+    url = request.getfixturevalue("pg_ledger_url")
+    yield url
+    state_db.close(url)
+
+
 @pytest.fixture(scope="session")
 def child_env(tmp_path_factory):
     """``build(**extra)``: the environment for a fresh Python process running this repository.

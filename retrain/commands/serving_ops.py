@@ -174,24 +174,12 @@ def review_answer(
 
 
 def check_answers(root: Path, model: str, pairs: list[tuple[str, str]], sheet: Path | None) -> str | None:
-    """Every answer names a queued row and a label the row's model version can have; else why not.
-
-    All rows are checked before any is recorded, so a sheet with one typo records nothing.
-    """
+    """Every answer names a queued row and a label the row's model version can have; else why not."""
     from base.settings import store_urls
-    from serving.label_domain import find_problems, queue_domains, summarise, version_domains
-    from serving.review_queue import list_queue
+    from serving.review_answers import check_answers as check
 
-    queue = list_queue(root, model, pending_only=False)
-    queued = dict(zip(queue["id"].astype(str), queue["version"].astype(str), strict=True))
-    unknown = [rid for rid, _ in pairs if rid not in queued]
-    if unknown:
-        rows = ", ".join(map(repr, unknown[:5]))
-        return f"row {rows} is not in the review queue of {model!r} (see `retrain review list`); nothing recorded"
-    domain = queue_domains(root, model, version_domains(store_urls(str(root))[0], model))
-    where = (lambda i, rid: f"{sheet} line {i + 2} (id {rid})") if sheet else (lambda i, rid: f"row {rid}")
-    problems = find_problems((where(i, rid), lab, domain(queued[rid])) for i, (rid, lab) in enumerate(pairs))
-    return summarise(problems, "answer(s)") if problems else None
+    where = (lambda i, rid: f"{sheet} line {i + 2} (id {rid})") if sheet else None
+    return check(root, model, pairs, store_urls(str(root))[0], where)
 
 
 def _answer_pairs(row_id: str | None, label: str | None, path: Path | None, as_json: bool) -> list[tuple[str, str]]:
