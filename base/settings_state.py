@@ -67,3 +67,8 @@ def serving_state_url(explicit: str | None = None, ledger_url: str | None = None
         return chosen
     ledger = ledger_url or os.environ.get("RETRAIN_LEDGER_URL") or ""
     return ledger if ledger and not ledger.startswith("sqlite") else LOCAL_STATE
+
+
+def review_page_url() -> str:
+    """Where reviewers open the review page: ``RETRAIN_REVIEW_URL``, else ``retrain ui``'s address."""
+    return os.environ.get("RETRAIN_REVIEW_URL") or "http://127.0.0.1:4300"

@@ -88,6 +88,20 @@ def _read_shared(root: Path, model: str, url: str | None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def read_batches(root: Path, model: str, batch_ids: list[str], *, url: str | None = None) -> pd.DataFrame:
+    """The logged rows of some batches only (the review page shows their scores)."""
+    if not is_local(url):
+        with open_state(root, Part.PREDICTIONS, url) as (conn, t):
+            p = t.predictions.c
+            query = sa.select(p.day, p.data).where(p.model == model, p.batch.in_(batch_ids))
+            found = conn.execute(query).fetchall()
+        frames = [pd.read_parquet(io.BytesIO(data)).assign(**{DAY: day}) for day, data in found]
+    else:
+        paths = [path for batch in batch_ids for path in batch_files(root, model, batch)]
+        frames = [pd.read_parquet(path).assign(**{DAY: path.parent.name.removeprefix("day=")}) for path in paths]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[BATCH, SCORED_AT, DAY])
+
+
 def batch_files(root: Path, model: str, batch_id: str) -> list[Path]:
     """Where a batch's rows are logged as files (at most one; none in a shared database)."""
     return sorted(model_folder(root, model).glob(f"day=*/{batch_id}.parquet"))

@@ -202,4 +202,7 @@ def register(app: typer.Typer) -> None:
     """Attach ``score``, ``feedback`` and the ``review`` group to the main app."""
     app.command()(score)
     app.command()(feedback)
+    from retrain.commands import review_web_ops
+
+    review_web_ops.register(review_app)
     app.add_typer(review_app, name="review")
