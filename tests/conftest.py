@@ -110,13 +110,8 @@ def _pg_base_url() -> str:
     )
 
 
-@pytest.fixture
-def pg_ledger_url():
-    """A PostgreSQL ledger URL in a schema of its own, dropped afterwards.
-
-    These cases must run in CI: an unreachable server fails them with a message instead of
-    skipping them.
-    """
+def _pg_schema_url():
+    """A URL into a fresh schema of the test database; the schema is dropped when the generator ends."""
     base = _pg_base_url()
     schema = f"retrain_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base)
@@ -126,6 +121,22 @@ def pg_ledger_url():
     with admin.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
     admin.dispose()
+
+
+@pytest.fixture
+def pg_ledger_url():
+    """A PostgreSQL ledger URL in a schema of its own, dropped afterwards.
+
+    These cases must run in CI: an unreachable server fails them with a message instead of
+    skipping them.
+    """
+    yield from _pg_schema_url()
+
+
+@pytest.fixture(scope="module")
+def pg_module_url():
+    """The same, shared by a module's tests (one team database behind a module's servers)."""
+    yield from _pg_schema_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

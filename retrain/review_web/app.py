@@ -46,7 +46,7 @@ def create_app(site: ReviewSite, gate: Gatekeeper, sessions: Sessions) -> FastAP
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> Response:
         session = request.state.session or sessions.fresh()
-        return _page(request, sessions, "login.html", session, {"message": None})
+        return _page(request, sessions, "login.html", session, {})
 
     @app.post("/login", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
@@ -55,10 +55,10 @@ def create_app(site: ReviewSite, gate: Gatekeeper, sessions: Sessions) -> FastAP
         name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
         if session is None or not session.token_matches(str(form.get("csrf", ""))):
             return _page(
-                request, sessions, "login.html", sessions.fresh(), {"message": "the form expired; sign in again"}, 400
+                request, sessions, "login.html", sessions.fresh(), {"error": "the form expired; sign in again"}, 400
             )
         if not await run_in_threadpool(gate.sign_in, name, password):
-            return _page(request, sessions, "login.html", session, {"message": "wrong name or password"}, 401)
+            return _page(request, sessions, "login.html", session, {"error": "wrong name or password"}, 401)
         return _redirect("/", sessions, sessions.fresh(name))
 
     @app.post("/logout")
