@@ -87,7 +87,7 @@ def test_a_reviewer_answers_five_rows_with_the_keyboard_and_corrects_one(team, p
     page.goto(f"{team.base}/models/synth?show=all")
     shot = tmp_path / "review-page.png"
     page.screenshot(path=str(shot))
-    if os.environ.get("RETRAIN_DOCS_SCREENSHOTS"):  # `make docs-screenshots` refreshes the README's picture
+    if os.environ.get("RETRAIN_DOCS_SCREENSHOTS"):  # RETRAIN_DOCS_SCREENSHOTS=1 refreshes the README picture
         shutil.copy(shot, DOCS / "review-page.png")
 
     # another process with another home, the same team state: `retrain feedback` counts the answers
