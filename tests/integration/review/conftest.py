@@ -62,7 +62,17 @@ def team(tmp_path_factory, pg_module_url, migrated_mlflow_db, synth, local_net, 
     accounts = ",".join(f"{name}:{hash_password(pw, 20_000)}" for name, pw in PASSWORDS.items())
     port = local_net.free_port()
     page_env = child_env(**env, RETRAIN_REVIEWERS=accounts, RETRAIN_REVIEW_SECRET="test-secret")
-    command = [sys.executable, "-m", "retrain.cli", "review", "serve", "--port", str(port), "--home", str(root / "page")]
+    command = [
+        sys.executable,
+        "-m",
+        "retrain.cli",
+        "review",
+        "serve",
+        "--port",
+        str(port),
+        "--home",
+        str(root / "page"),
+    ]
     log = (root / "page.log").open("wb")
     server = subprocess.Popen(command, env=page_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -31,7 +31,6 @@ def queue(team, pending_only=False):
 
 def test_an_anonymous_visitor_and_a_wrong_password_see_no_row(team, page):
     import httpx
-
     from playwright.sync_api import expect
 
     anonymous = httpx.get(f"{team.base}/models/synth", follow_redirects=False)
