@@ -22,7 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from base.errors import Kind, RetrainError
-from serving.state_db import Part, exists, local_file, open_state, upsert
+from serving.state_db import Part, Tables, exists, local_file, open_state, upsert
 
 QUEUE_COLUMNS = ["id", "batch", "version", "prediction", "confidence", "queued_at", "features"]
 LIST_COLUMNS = [*QUEUE_COLUMNS, "label", "reviewer", "answered_at"]
@@ -154,14 +154,14 @@ def _changed(row_id: str, held: tuple[str, str, str] | None, seen: str | None) -
     return f"row {row_id!r} is no longer {was} (it now holds {now}); nothing recorded, reload to see it"
 
 
-def _queued(conn: sa.Connection, t, model: str, ids: list[str], lock: bool = False) -> set[str]:
+def _queued(conn: sa.Connection, t: Tables, model: str, ids: list[str], lock: bool = False) -> set[str]:
     query = sa.select(t.queue.c.id).where(t.queue.c.model == model, t.queue.c.id.in_(ids))
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()  # concurrent replies to one row take turns
     return {row[0] for row in conn.execute(query)}
 
 
-def _current(conn: sa.Connection, t, model: str, ids: list[str]) -> dict[str, tuple[str, str, str]]:
+def _current(conn: sa.Connection, t: Tables, model: str, ids: list[str]) -> dict[str, tuple[str, str, str]]:
     a = t.answers.c
     rows = conn.execute(sa.select(a.id, a.label, a.reviewer, a.answered_at).where(a.model == model, a.id.in_(ids)))
     return {row[0]: (row[1], row[2], row[3]) for row in rows}

@@ -44,6 +44,7 @@ class ReviewSite:
     tracking_uri: str
     serving_url: str
     log_root: Path
+    log_url: str  # the prediction log's store: ``serving_url``, or files when a folder is configured
 
 
 @dataclass(frozen=True)
@@ -112,11 +113,9 @@ def _row_view(r: dict[str, Any], scores: dict[tuple[str, str], float], domain: A
 
 
 def _scores(site: ReviewSite, model: str, batches: list[str]) -> dict[tuple[str, str], float]:
-    from base.settings_state import LOCAL_STATE
     from serving.prediction_log import read_batches
 
-    url = site.serving_url if site.log_root == site.home / "predictions" else LOCAL_STATE
-    log = read_batches(site.log_root, model, batches, url=url)
+    log = read_batches(site.log_root, model, batches, url=site.log_url)
     if "score" not in log.columns:
         return {}
     return {(str(b), str(i)): float(s) for b, i, s in zip(log["batch"], log["id"], log["score"], strict=True)}

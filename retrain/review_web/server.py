@@ -18,11 +18,12 @@ DEFAULT_PORT = 4300
 def review_site(home: Path, tracking_uri: str | None, serving_url: str | None, ledger_url: str | None,
                 prediction_log: Path | None = None) -> ReviewSite:  # fmt: skip
     """The stores the page reads, found as every command finds them (explicit, environment, home)."""
-    from base.settings_state import serving_state_url, store_urls
+    from base.settings_state import LOCAL_STATE, serving_state_url, store_urls
 
     tracking, ledger = store_urls(str(home), tracking_uri, ledger_url)
     url = serving_state_url(serving_url, ledger)
-    return ReviewSite(home, tracking, url, (prediction_log or home / "predictions").resolve())
+    log_root = (prediction_log or home / "predictions").resolve()
+    return ReviewSite(home, tracking, url, log_root, LOCAL_STATE if prediction_log else url)
 
 
 def gatekeeper(home: Path, tracking_uri: str) -> Gatekeeper:

@@ -135,3 +135,29 @@ def test_bad_input_gets_a_clear_message_and_records_nothing(team, signed_in):
     assert again.status_code == 409 and "no longer unanswered" in again.text and "by bob" in again.text
     after = answers(team.worker, "synth", url=team.url).set_index("id")
     assert after.loc[pending[0], "reviewer"] == "bob" and len(after) == len(before) + 1
+
+
+def test_the_prefect_ui_lists_the_queue_per_model_with_a_link_to_the_page(team, monkeypatch):
+    import httpx
+    from prefect import flow
+    from prefect.settings import PREFECT_API_URL
+
+    from base.settings import load_config
+    from flows.common import publish_review_queue
+
+    for key, value in team.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("RETRAIN_REVIEW_URL", team.base)
+
+    @flow
+    def publish(config_path: str) -> None:
+        publish_review_queue(load_config(config_path))
+
+    publish(str(team.config_path))
+    sizes = queue(team)
+    waiting, answered = int(sizes["label"].isna().sum()), int(sizes["label"].notna().sum())
+    body = {"artifacts": {"key": {"any_": ["review-queue"]}}, "sort": "CREATED_DESC", "limit": 1}
+    found = httpx.post(f"{PREFECT_API_URL.value()}/artifacts/filter", json=body, timeout=30)  # as a UI page reads it
+    markdown = found.json()[0]["data"]
+    assert f"[{team.base}]({team.base})" in markdown
+    assert f"| [synth]({team.base}/models/synth) | {waiting} | {answered} |" in markdown
