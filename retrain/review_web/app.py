@@ -74,10 +74,10 @@ def create_app(site: ReviewSite, gate: Gatekeeper, sessions: Sessions) -> FastAP
 
     @app.get("/models/{model}", response_class=HTMLResponse)
     def model_page(request: Request, model: str, batch: str = "", show: Show = Show.PENDING,
-                   order: Order = Order.LEAST_CONFIDENT, done: int = 0) -> Response:  # fmt: skip
+                   order: Order = Order.LEAST_CONFIDENT, done: int = 0, start: int = 0) -> Response:  # fmt: skip
         who = request.state.session.user
         message = f"{done} answer(s) recorded by {who}" if done else None
-        return _queue_page(request, model, batch, show, order, message, None)
+        return _queue_page(request, model, batch, show, order, message, None, start=start)
 
     @app.post("/models/{model}/answers", response_class=HTMLResponse)
     async def answer(request: Request, model: str) -> Response:
@@ -102,12 +102,13 @@ def create_app(site: ReviewSite, gate: Gatekeeper, sessions: Sessions) -> FastAP
         except (AnswersRefused, NotQueued, AnswerChanged) as exc:
             status = 409 if isinstance(exc, AnswerChanged) else 400
             return _queue_page(request, model, batch, show, order, None, str(exc), status)
-        query = urlencode({"batch": batch, "show": show.value, "order": order.value, "done": len(done)})
+        start = int(str(form.get("start", "0"))) if str(form.get("start", "0")).isdigit() else 0
+        query = urlencode({"batch": batch, "show": show.value, "order": order.value, "start": start, "done": len(done)})
         return RedirectResponse(f"/models/{model}?{query}", status_code=303)
 
     def _queue_page(request: Request, model: str, batch: str, show: Show, order: Order,
-                    message: str | None, error: str | None, status: int = 200) -> Response:  # fmt: skip
-        view = queue_view(site, model, batch or None, show, order)
+                    message: str | None, error: str | None, status: int = 200, start: int = 0) -> Response:  # fmt: skip
+        view = queue_view(site, model, batch or None, show, order, start)
         context = {
             "view": view,
             "batch": batch,

@@ -18,6 +18,8 @@ from typing import Any
 
 from base.errors import Kind, RetrainError
 
+PAGE_ROWS = 100  # rows per page; a submit carries at most this many answers
+
 
 class Show(StrEnum):
     PENDING = "pending"
@@ -70,6 +72,17 @@ class QueueView:
     batches: list[str]
     pending: int
     answered: int
+    shown_from: int = 0  # the rows' place among all that match the filters
+    matching: int = 0
+
+    @property
+    def previous_start(self) -> int | None:
+        return max(0, self.shown_from - PAGE_ROWS) if self.shown_from > 0 else None
+
+    @property
+    def next_start(self) -> int | None:
+        end = self.shown_from + len(self.rows)
+        return end if end < self.matching else None
 
 
 def overview(site: ReviewSite) -> dict[str, tuple[int, int]]:
@@ -79,8 +92,9 @@ def overview(site: ReviewSite) -> dict[str, tuple[int, int]]:
     return dict(sorted(queue_sizes(site.home, url=site.serving_url).items()))
 
 
-def queue_view(site: ReviewSite, model: str, batch: str | None, show: Show, order: Order) -> QueueView:
-    """The model's queued rows, filtered and sorted, with scores and the labels each may take."""
+def queue_view(site: ReviewSite, model: str, batch: str | None, show: Show, order: Order, start: int = 0) -> QueueView:
+    """``PAGE_ROWS`` of the model's queued rows from ``start``, filtered and sorted, with scores
+    and the labels each may take: a page a person works through, not the whole backlog."""
     from serving.review_queue import list_queue
 
     rows = list_queue(site.home, model, pending_only=False, url=site.serving_url)
@@ -93,21 +107,26 @@ def queue_view(site: ReviewSite, model: str, batch: str | None, show: Show, orde
         rows = rows[rows["label"].notna() == (show is Show.ANSWERED)]
     if order is Order.NEWEST:
         rows = rows.sort_values(["queued_at", "confidence"], ascending=[False, True], kind="mergesort")
+    matching, start = len(rows), max(0, min(start, max(len(rows) - 1, 0)))
+    rows = rows.iloc[start : start + PAGE_ROWS]
     scores = _scores(site, model, sorted(rows["batch"].astype(str).unique().tolist()))
     domain = _domains(site, model)
     views = [_row_view(r, scores, domain) for r in rows.to_dict(orient="records")]
-    return QueueView(model, views, batches, pending, answered)
+    return QueueView(model, views, batches, pending, answered, start, matching)
 
 
 def _row_view(r: dict[str, Any], scores: dict[tuple[str, str], float], domain: Any) -> RowView:
     def text(value: Any) -> str | None:
         return None if value is None or value != value else str(value)  # NaN from the outer join
 
+    def when(value: Any) -> str | None:
+        return None if text(value) is None else str(value)[:19].replace("T", " ")
+
     return RowView(
         id=str(r["id"]), batch=str(r["batch"]), version=str(r["version"]), prediction=str(r["prediction"]),
         score=scores.get((str(r["batch"]), str(r["id"]))), confidence=float(r["confidence"]),
-        queued_at=str(r["queued_at"])[:19].replace("T", " "), features=list(json.loads(r["features"]).items()),
-        label=text(r["label"]), reviewer=text(r["reviewer"]), answered_at=(text(r["answered_at"]) or "")[:19] or None,
+        queued_at=str(when(r["queued_at"])), features=list(json.loads(r["features"]).items()),
+        label=text(r["label"]), reviewer=text(r["reviewer"]), answered_at=when(r["answered_at"]),
         classes=domain(str(r["version"])).classes,
     )  # fmt: skip
 
