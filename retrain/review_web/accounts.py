@@ -19,6 +19,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ SCHEME = "pbkdf2_sha256"
 ITERATIONS = 600_000  # OWASP's 2023 figure for PBKDF2-HMAC-SHA256
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-")
 PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"
+MAX_FAILURES, LOCKOUT_SECONDS = 5, 900  # a name with five wrong passwords waits 15 minutes
 
 
 class AccountsInvalid(RetrainError):
@@ -112,11 +115,29 @@ class Gatekeeper:
     accounts: dict[str, str]
     mlflow_uri: str | None = None
     _mlflow_demands_auth: bool | None = field(default=None, repr=False)
+    _failures: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def sign_in(self, name: str, password: str) -> bool:
+        """Whether the password is right; after ``MAX_FAILURES`` wrong ones a name is refused a while."""
+        if self.locked(name):
+            return False
         if name in self.accounts:
-            return check_password(password, self.accounts[name])
-        return bool(name and password) and self._mlflow_knows(name, password)
+            good = check_password(password, self.accounts[name])
+        else:
+            good = bool(name and password) and self._mlflow_knows(name, password)
+        with self._lock:
+            if good:
+                self._failures.pop(name, None)
+            else:
+                self._failures.setdefault(name, []).append(time.monotonic())
+        return good
+
+    def locked(self, name: str) -> bool:
+        with self._lock:
+            recent = [t for t in self._failures.get(name, []) if time.monotonic() - t < LOCKOUT_SECONDS]
+            self._failures[name] = recent
+            return len(recent) >= MAX_FAILURES
 
     @property
     def uses_mlflow(self) -> bool:

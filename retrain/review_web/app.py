@@ -58,15 +58,16 @@ def create_app(site: ReviewSite, gate: Gatekeeper, sessions: Sessions) -> FastAP
                 request, sessions, "login.html", sessions.fresh(), {"error": "the form expired; sign in again"}, 400
             )
         if not await run_in_threadpool(gate.sign_in, name, password):
-            return _page(request, sessions, "login.html", session, {"error": "wrong name or password"}, 401)
-        return _redirect("/", sessions, sessions.fresh(name))
+            wait = " (too many tries: wait 15 minutes)" if gate.locked(name) else ""
+            return _page(request, sessions, "login.html", session, {"error": f"wrong name or password{wait}"}, 401)
+        return _redirect(request, "/", sessions, sessions.fresh(name))
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         form = await request.form()
         if not request.state.session.token_matches(str(form.get("csrf", ""))):
             return PlainTextResponse("the form expired; reload the page", status_code=400)
-        return _redirect("/login", sessions, sessions.fresh())
+        return _redirect(request, "/login", sessions, sessions.fresh())
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:
@@ -130,15 +131,19 @@ def _choice(kind: Any, value: Any, default: Any) -> Any:
 def _page(request: Request, sessions: Sessions, name: str, session: Session, context: dict[str, Any],
           status: int = 200) -> Response:  # fmt: skip
     response = TEMPLATES.TemplateResponse(request, name, {**context, "session": session}, status_code=status)
-    _set_cookie(response, sessions, session)
+    _set_cookie(request, response, sessions, session)
     return response
 
 
-def _redirect(to: str, sessions: Sessions, session: Session) -> Response:
+def _redirect(request: Request, to: str, sessions: Sessions, session: Session) -> Response:
     response = RedirectResponse(to, status_code=303)
-    _set_cookie(response, sessions, session)
+    _set_cookie(request, response, sessions, session)
     return response
 
 
-def _set_cookie(response: Response, sessions: Sessions, session: Session) -> None:
-    response.set_cookie(COOKIE, sessions.write(session), max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax")
+def _set_cookie(request: Request, response: Response, sessions: Sessions, session: Session) -> None:
+    """Served over HTTPS (a TLS proxy in front sets X-Forwarded-Proto), the cookie travels over HTTPS only."""
+    secure = request.url.scheme == "https"
+    response.set_cookie(
+        COOKIE, sessions.write(session), max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax", secure=secure
+    )

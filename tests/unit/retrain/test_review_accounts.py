@@ -72,3 +72,16 @@ def test_the_serving_state_follows_a_shared_ledger_unless_told_otherwise(monkeyp
     assert serving_state_url() == pg
     monkeypatch.setenv("RETRAIN_SERVING_URL", "postgresql+psycopg://team@db/serving")
     assert serving_state_url(LOCAL_STATE, pg) == "postgresql+psycopg://team@db/serving"
+
+
+def test_a_name_with_too_many_wrong_passwords_waits_even_with_the_right_one(monkeypatch):
+    from retrain.review_web import accounts
+
+    now = [1000.0]
+    monkeypatch.setattr(accounts.time, "monotonic", lambda: now[0])
+    gate = Gatekeeper({"alice": hash_password("right", iterations=1000)})
+    for _ in range(accounts.MAX_FAILURES):
+        assert not gate.sign_in("alice", "wrong")
+    assert gate.locked("alice") and not gate.sign_in("alice", "right")
+    now[0] += accounts.LOCKOUT_SECONDS + 1
+    assert gate.sign_in("alice", "right") and not gate.locked("alice")
