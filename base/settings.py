@@ -23,7 +23,15 @@ from base.paths import NAME_PATTERN, NAME_RULE, home_path
 from base.serving_config import ServingConfig, check_serving
 from base.settings_checks import ConfigError, Strict, describe_error
 from base.settings_operations import ComputeConfig, DriftConfig, EffectConfig, RunsConfig, ScheduleConfig
-from base.settings_state import StateConfig, default_ledger_url, default_tracking_uri, resolve_home, store_urls
+from base.settings_state import (
+    LOCAL_STATE,
+    StateConfig,
+    default_ledger_url,
+    default_tracking_uri,
+    resolve_home,
+    serving_state_url,
+    store_urls,
+)
 from base.settings_training import (
     LOWER_IS_BETTER,
     METRIC_NAMES,
@@ -39,6 +47,7 @@ from base.settings_training import (
 )
 
 __all__ = [
+    "LOCAL_STATE",
     "LOWER_IS_BETTER",
     "METRIC_NAMES",
     "PRIMARY_METRIC",
@@ -62,6 +71,7 @@ __all__ = [
     "default_tracking_uri",
     "load_config",
     "resolve_home",
+    "serving_state_url",
     "store_urls",
 ]
 
@@ -142,6 +152,16 @@ class ModelConfig(Strict):
     @property
     def ledger_url(self) -> str:
         return os.environ.get("RETRAIN_LEDGER_URL") or self.state.ledger_url or default_ledger_url(self.home)
+
+    @property
+    def serving_url(self) -> str:
+        """The serving state's database (``LOCAL_STATE``: files under the home), see ``serving_state_url``."""
+        return serving_state_url(self.state.serving_url, self.ledger_url)
+
+    @property
+    def prediction_log_url(self) -> str:
+        """A configured ``serving.prediction_log`` folder keeps the log in Parquet files there."""
+        return LOCAL_STATE if self.serving.prediction_log else self.serving_url
 
     @property
     def suite_path(self) -> Path:

@@ -113,3 +113,16 @@ def announce_champion_below_floor(model: str, version: str, decision: Any) -> No
             "promote": d.get("promote"),
         },
     )
+
+
+def publish_review_queue(config: Any) -> None:
+    """The queue size of every model and a link to the review page, one artifact the UI lists."""
+    from base.settings_state import review_page_url
+    from serving.review_queue import queue_sizes
+
+    sizes = queue_sizes(config.home, url=config.serving_url)
+    page = review_page_url()
+    lines = ["# Review queue", "", f"Answer the rows on the review page: [{page}]({page})", ""]
+    lines += ["| model | waiting | answered |", "| --- | ---: | ---: |"]
+    lines += [f"| [{m}]({page}/models/{m}) | {w} | {a} |" for m, (w, a) in sorted(sizes.items())]
+    create_markdown_artifact(markdown="\n".join(lines), key="review-queue", description="rows waiting for a person")

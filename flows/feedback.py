@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 
 from base.settings import ModelConfig, load_config
 from base.vocabulary import EVENTS, Signal
-from flows.common import IO_RETRIES, artifact_key, model_resource_id
+from flows.common import IO_RETRIES, artifact_key, model_resource_id, publish_review_queue
 from serving.feedback import FeedbackResult, run_feedback
 from serving.feedback_log import log_feedback
 
@@ -77,5 +77,6 @@ def feedback_flow(config_path: str, labels_path: str) -> dict[str, Any]:
     events = emit_feedback(result, run_id)
     lines = [f"# {config.name}: feedback", "", "```", result.summary(), "```"]
     create_markdown_artifact(markdown="\n".join(lines), key=artifact_key(config.name, "feedback"))
+    publish_review_queue(config)
     get_run_logger().info("%s; events: %s", result.summary(), ", ".join(events) or "none")
     return {**result.to_dict(), "events": events, "mlflow_run_id": run_id}

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from base.settings import ModelConfig, load_config
-from flows.common import IO_RETRIES, artifact_key
+from flows.common import IO_RETRIES, artifact_key, publish_review_queue
 from flows.drift import newest_batch
 from serving.scoring import ScoreResult, score_batch, write_rows
 
@@ -47,5 +47,6 @@ def score_flow(
     if out_path:
         write_rows(result.rows, out_path)
     publish_scoring(result, out_path)
+    publish_review_queue(config)
     get_run_logger().info("%s", result.summary())
     return {**result.to_dict(), "out": out_path}

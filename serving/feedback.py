@@ -186,7 +186,7 @@ def run_feedback(config: "ModelConfig", labels_path: Path) -> FeedbackResult:
     from serving import prediction_log
 
     labels = read_labels(labels_path, config)
-    log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
+    log = prediction_log.read_log(config.serving.log_root(config.home), config.name, url=config.prediction_log_url)
     champion = champion_baseline(config)
     refused = refused_labels(config, labels["id"], labels[TRUTH], str(labels_path), log, champion[0])
     if refused:
@@ -206,12 +206,13 @@ def judge_labels(
     """
     from serving import label_store, prediction_log, review_queue
 
-    label_store.add_labels(config.home, config.name, labels["id"], label_text(labels[TRUTH]))
-    labels = label_store.read_labels(config.home, config.name).rename(columns={"label": TRUTH})[["id", TRUTH]]
+    home, url = config.home, config.serving_url
+    label_store.add_labels(home, config.name, labels["id"], label_text(labels[TRUTH]), url=url)
+    labels = label_store.read_labels(home, config.name, url=url).rename(columns={"label": TRUTH})[["id", TRUTH]]
     if log is None:
-        log = prediction_log.read_log(config.serving.log_root(config.home), config.name)
+        log = prediction_log.read_log(config.serving.log_root(home), config.name, url=config.prediction_log_url)
     version, baseline = champion if champion is not None else champion_baseline(config)
-    return judge_feedback(config, log, labels, review_queue.answers(config.home, config.name), version, baseline)
+    return judge_feedback(config, log, labels, review_queue.answers(home, config.name, url=url), version, baseline)
 
 
 def champion_baseline(config: "ModelConfig") -> tuple[str | None, float | None]:

@@ -114,7 +114,9 @@ def summarise(problems: list[str], what: str) -> str:
     return f"{len(problems)} {what} refused, nothing recorded:\n  " + "\n  ".join(shown) + more
 
 
-def queue_domains(home: Any, model: str, fallback: Callable[[str], LabelDomain]) -> Callable[[str], LabelDomain]:
+def queue_domains(
+    home: Any, model: str, fallback: Callable[[str], LabelDomain], url: str | None = None
+) -> Callable[[str], LabelDomain]:
     """The domain the review queue recorded for a version when scoring it; else the snapshot's.
 
     A version whose domain is nowhere to be found (queued before domains were recorded, its
@@ -123,7 +125,7 @@ def queue_domains(home: Any, model: str, fallback: Callable[[str], LabelDomain])
     from serving.review_queue import read_domain
 
     def domain(version: str) -> LabelDomain:
-        known, classes = read_domain(home, model, version)
+        known, classes = read_domain(home, model, version, url=url)
         if known:
             return LabelDomain(classes)
         try:
@@ -153,7 +155,8 @@ def refused_labels(
     if config.task == "regression":
         domains: Callable[[str], LabelDomain] = lambda _version: LabelDomain(None)  # noqa: E731
     else:
-        domains = queue_domains(config.home, config.name, version_domains(config.tracking_uri, config.name))
+        fallback = version_domains(config.tracking_uri, config.name)
+        domains = queue_domains(config.home, config.name, fallback, config.serving_url)
     versions = dict(zip(log["id"].astype(str), log["version"].astype(str), strict=True)) if "id" in log else {}
     rows = []
     for row_id, label in zip(ids.astype(str), labels, strict=True):

@@ -103,12 +103,14 @@ def score_batch(
         return result
     when = datetime.fromisoformat(result.scored_at)
     log_file = prediction_log.write_batch(
-        config.serving.log_root(config.home), config.name, result.batch_id, result.rows, when
-    )
+        config.serving.log_root(config.home), config.name, result.batch_id, result.rows, when,
+        url=config.prediction_log_url,
+    )  # fmt: skip
     review = (result.rows["route"] == Route.REVIEW).to_numpy()
     features = frame.reset_index(drop=True).loc[review, _queued_columns(config, frame)]
-    queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features)
-    review_queue.record_domain(config.home, config.name, result.version, result.classes)
+    url = config.serving_url
+    queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features, url=url)
+    review_queue.record_domain(config.home, config.name, result.version, result.classes, url=url)
     return replace(result, log_file=str(log_file), queued=queued)
 
 

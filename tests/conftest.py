@@ -116,13 +116,8 @@ def pg_base_url() -> str:
     return _pg_base_url()
 
 
-@pytest.fixture
-def pg_ledger_url():
-    """A PostgreSQL ledger URL in a schema of its own, dropped afterwards.
-
-    These cases must run in CI: an unreachable server fails them with a message instead of
-    skipping them.
-    """
+def _pg_schema_url():
+    """A URL into a fresh schema of the test database; the schema is dropped when the generator ends."""
     base = _pg_base_url()
     schema = f"retrain_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base)
@@ -134,12 +129,42 @@ def pg_ledger_url():
     admin.dispose()
 
 
+@pytest.fixture
+def pg_ledger_url():
+    """A PostgreSQL ledger URL in a schema of its own, dropped afterwards.
+
+    These cases must run in CI: an unreachable server fails them with a message instead of
+    skipping them.
+    """
+    yield from _pg_schema_url()
+
+
+@pytest.fixture(scope="module")
+def pg_module_url():
+    """The same, shared by a module's tests (one team database behind a module's servers)."""
+    yield from _pg_schema_url()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ledger_url(request, tmp_path):
     """The same test once with the ledger on SQLite (in a folder not yet created), once on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'home' / 'ledger.db'}"
     return request.getfixturevalue("pg_ledger_url")
+
+
+@pytest.fixture(params=["home", "postgresql"])
+def serving_url(request):
+    """The serving state once in files under the home (``LOCAL_STATE``), once in PostgreSQL."""
+    from base.settings_state import LOCAL_STATE
+    from serving import state_db
+
+    if request.param == "home":
+        yield LOCAL_STATE
+        return
+    url = request.getfixturevalue("pg_ledger_url")
+    yield url
+    state_db.close(url)
 
 
 @pytest.fixture(scope="session")

@@ -148,8 +148,9 @@ def ui(
     tracking_uri: str = TRACKING,
     prefect_port: int = typer.Option(4200, "--prefect-port", help="Port of the Prefect server and UI."),
     mlflow_port: int = typer.Option(5000, "--mlflow-port", help="Port of the MLflow UI."),
+    review_port: int = typer.Option(4300, "--review-port", help="Port of the review page."),
 ) -> None:
-    """Start the Prefect server and the MLflow UI on 127.0.0.1; Ctrl-C stops both."""
+    """Start the Prefect server, the MLflow UI and the review page on 127.0.0.1; Ctrl-C stops them."""
     from base.settings import default_tracking_uri, resolve_home
     from retrain.processes.ui_servers import run_ui
     from retrain.stopping import leave_to_command
@@ -164,6 +165,7 @@ def ui(
         prefect_port,
         mlflow_port,
         say=lambda line: out.print(line, markup=False, soft_wrap=True),
+        review_port=review_port,
     )
     raise typer.Exit(code)
 

@@ -24,6 +24,12 @@ JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
 HOME = typer.Option(None, "--home", envvar="RETRAIN_HOME", help="State folder (default ./.retrain).")
 TRACKING = typer.Option(None, "--tracking-uri", envvar="RETRAIN_TRACKING_URI", help="MLflow tracking URI.")
 LEDGER = typer.Option(None, "--ledger-url", envvar="RETRAIN_LEDGER_URL", help="Promotion ledger database URL.")
+SERVING = typer.Option(
+    None,
+    "--serving-url",
+    envvar="RETRAIN_SERVING_URL",
+    help="Database of the review queue and labels ('home': files under the home; default: a shared ledger's).",
+)
 CONFIG_OPT = typer.Option(None, "--config", help="Take the state location from this model config.")
 MODEL = typer.Argument(..., help="Registered model name.", callback=_model_argument)
 FLEET_MODEL = typer.Argument(

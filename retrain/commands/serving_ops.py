@@ -14,7 +14,7 @@ import typer
 
 from base.exitcodes import Exit
 from retrain.commands.batch_source import BATCH_HELP, load_with_source
-from retrain.commands.options import HOME, JSON, MODEL, load_with_batch
+from retrain.commands.options import HOME, JSON, MODEL, SERVING, load_with_batch
 from retrain.output import console, emit, fail
 
 review_app = typer.Typer(help="Rows the model was unsure of, waiting for a person's label.", no_args_is_help=True)
@@ -99,12 +99,13 @@ def review_list(
     model: str = MODEL,
     all_rows: bool = typer.Option(False, "--all", help="Answered rows too."),
     home: str = HOME,
+    serving_url: str = SERVING,
     as_json: bool = JSON,
 ) -> None:
     """Queued rows of MODEL, least confident first."""
     from serving.review_queue import list_queue
 
-    rows = list_queue(_home(home), model, pending_only=not all_rows)
+    rows = list_queue(_home(home), model, pending_only=not all_rows, url=serving_url)
     emit(rows.to_dict(orient="records"), as_json, lambda data: render_queue(model, data))
 
 
@@ -125,7 +126,9 @@ def render_queue(model: str, data: list[dict]) -> None:
 
 
 @review_app.command("export")
-def review_export(model: str = MODEL, out: Path = OUT, home: str = HOME, as_json: bool = JSON) -> None:
+def review_export(
+    model: str = MODEL, out: Path = OUT, home: str = HOME, serving_url: str = SERVING, as_json: bool = JSON
+) -> None:
     """Write MODEL's pending rows (features as columns) to a file a reviewer fills in (column ``label``)."""
     import json
 
@@ -134,7 +137,7 @@ def review_export(model: str = MODEL, out: Path = OUT, home: str = HOME, as_json
     from serving.review_queue import list_queue
     from serving.scoring import write_rows
 
-    rows = list_queue(_home(home), model)
+    rows = list_queue(_home(home), model, url=serving_url)
     features = pd.DataFrame([json.loads(f) for f in rows["features"]], index=rows.index)
     sheet = pd.concat([rows[["id", "prediction", "confidence"]], features], axis=1).assign(label=None)
     write_rows(sheet, out)
@@ -154,6 +157,7 @@ def review_answer(
     label: str = typer.Argument(None, help="The right label for that row."),
     answers_file: Path = typer.Option(None, "--file", help="CSV or Parquet with id and label columns (an export)."),
     home: str = HOME,
+    serving_url: str = SERVING,
     as_json: bool = JSON,
 ) -> None:
     """Record a reviewer's label for a queued row (or every labelled row of --file); the reviewer is you."""
@@ -162,10 +166,10 @@ def review_answer(
 
     pairs = _answer_pairs(row_id, label, answers_file, as_json)
     root, who = _home(home), actor()
-    problems = check_answers(root, model, pairs, answers_file)
+    problems = check_answers(root, model, pairs, answers_file, serving_url)
     if problems:
         raise fail(problems, Exit.USAGE, as_json)
-    done = [answer(root, model, rid, lab, who).__dict__ for rid, lab in pairs]
+    done = [answer(root, model, rid, lab, who, url=serving_url).__dict__ for rid, lab in pairs]
     emit(
         {"model": model, "answers": done},
         as_json,
@@ -173,25 +177,15 @@ def review_answer(
     )
 
 
-def check_answers(root: Path, model: str, pairs: list[tuple[str, str]], sheet: Path | None) -> str | None:
-    """Every answer names a queued row and a label the row's model version can have; else why not.
-
-    All rows are checked before any is recorded, so a sheet with one typo records nothing.
-    """
+def check_answers(
+    root: Path, model: str, pairs: list[tuple[str, str]], sheet: Path | None, url: str | None = None
+) -> str | None:
+    """Every answer names a queued row and a label the row's model version can have; else why not."""
     from base.settings import store_urls
-    from serving.label_domain import find_problems, queue_domains, summarise, version_domains
-    from serving.review_queue import list_queue
+    from serving.review_answers import check_answers as check
 
-    queue = list_queue(root, model, pending_only=False)
-    queued = dict(zip(queue["id"].astype(str), queue["version"].astype(str), strict=True))
-    unknown = [rid for rid, _ in pairs if rid not in queued]
-    if unknown:
-        rows = ", ".join(map(repr, unknown[:5]))
-        return f"row {rows} is not in the review queue of {model!r} (see `retrain review list`); nothing recorded"
-    domain = queue_domains(root, model, version_domains(store_urls(str(root))[0], model))
-    where = (lambda i, rid: f"{sheet} line {i + 2} (id {rid})") if sheet else (lambda i, rid: f"row {rid}")
-    problems = find_problems((where(i, rid), lab, domain(queued[rid])) for i, (rid, lab) in enumerate(pairs))
-    return summarise(problems, "answer(s)") if problems else None
+    where = (lambda i, rid: f"{sheet} line {i + 2} (id {rid})") if sheet else None
+    return check(root, model, pairs, store_urls(str(root))[0], where, url)
 
 
 def _answer_pairs(row_id: str | None, label: str | None, path: Path | None, as_json: bool) -> list[tuple[str, str]]:
@@ -214,4 +208,7 @@ def register(app: typer.Typer) -> None:
     """Attach ``score``, ``feedback`` and the ``review`` group to the main app."""
     app.command()(score)
     app.command()(feedback)
+    from retrain.commands import review_web_ops
+
+    review_web_ops.register(review_app)
     app.add_typer(review_app, name="review")

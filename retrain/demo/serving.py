@@ -11,7 +11,6 @@ says so.
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,11 @@ from typing import Any
 
 def forget_serving(config: Any) -> None:
     """A re-run starts the demo model's prediction log, review queue and labels empty too."""
-    from serving import label_store, review_queue
+    from serving import label_store, prediction_log, review_queue
 
-    shutil.rmtree(config.serving.log_root(config.home) / config.name, ignore_errors=True)
-    review_queue.forget(config.home, config.name)
-    label_store.forget(config.home, config.name)
+    prediction_log.forget(config.serving.log_root(config.home), config.name, url=config.prediction_log_url)
+    review_queue.forget(config.home, config.name, url=config.serving_url)
+    label_store.forget(config.home, config.name, url=config.serving_url)
 
 
 def score_and_feed_back(config: Any, batch: Path, month: int, year: int, out: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``retrain ui``: the Prefect server and the MLflow UI on 127.0.0.1, against the embedded stores.
+"""``retrain ui``: the Prefect server, the MLflow UI and the review page on 127.0.0.1.
 
 Both run as child servers (``retrain.processes.service``) in their own process groups, with
 their logs in ``<home>/logs``, so Ctrl-C in the terminal reaches only this process, which then
@@ -8,6 +8,8 @@ the next command of the home ends them. When the home's shared Prefect server
 (``retrain.processes.home_server``) already runs, it is reused instead of starting a second
 server on the same database; otherwise the one started here is recorded as the home's
 server while it lives, so ``retrain run`` in another terminal uses it and shows in this UI.
+The review page (``retrain review serve``) starts beside them when a reviewer could sign in
+(accounts exist, see ``retrain.review_web.accounts``); otherwise the UI says how to add one.
 Only the standard library is imported here; the servers import their own frameworks.
 """
 
@@ -30,6 +32,7 @@ from retrain.processes.usage import mark_in_use
 
 DEFAULT_PREFECT_PORT = 4200
 DEFAULT_MLFLOW_PORT = 5000
+DEFAULT_REVIEW_PORT = 4300
 
 
 def prefect_api_url(port: int = DEFAULT_PREFECT_PORT, host: str = HOST) -> str:
@@ -86,6 +89,29 @@ def build_services(home: Path, tracking_uri: str, prefect_port: int, mlflow_port
     ]
 
 
+def review_service(home: Path, tracking_uri: str, port: int) -> Service:
+    """The review page as a child server, reading the same stores as the UI."""
+    command = [sys.executable, "-m", "retrain.cli", "review", "serve", "--port", str(port), "--host", HOST]
+    command += ["--home", str(home), "--tracking-uri", tracking_uri]
+    return Service(
+        "Review",
+        command,
+        {**os.environ, **owner_tags(home)},
+        f"http://{HOST}:{port}",
+        f"http://{HOST}:{port}/health",
+        home / "logs" / "review-page.log",
+    )
+
+
+def reviewers_exist(home: Path) -> bool:
+    from retrain.review_web.accounts import load_accounts
+
+    try:
+        return bool(load_accounts(home))
+    except Exception:  # a bad accounts entry: the page itself says what is wrong when started alone
+        return False
+
+
 class Shutdown(Exception):
     """SIGTERM turned into an exception, so Ctrl-C and a service manager stop us the same way."""
 
@@ -101,20 +127,24 @@ def run_ui(
     mlflow_port: int = DEFAULT_MLFLOW_PORT,
     say: Callable[[str], None] = print,
     startup_timeout: float = 180.0,
+    review_port: int = DEFAULT_REVIEW_PORT,
 ) -> int:
     """Start both (or reuse the home's Prefect server), print the addresses, block until
     Ctrl-C/SIGTERM or a child dies, stop what was started here."""
     shared = healthy_record(home, 5.0)
     if shared:
         mark_in_use(home, startup_timeout)  # it must not stop for idleness while the UI is open
-    wanted = (mlflow_port,) if shared else (prefect_port, mlflow_port)
+    review = reviewers_exist(home)
+    wanted = ((mlflow_port,) if shared else (prefect_port, mlflow_port)) + ((review_port,) if review else ())
     busy = [str(p) for p in wanted if not port_free(p)]
     if busy:
-        say(f"port {', '.join(busy)} on {HOST} is in use; pick others with --prefect-port/--mlflow-port")
+        say(f"port {', '.join(busy)} on {HOST} is in use; pick others with --prefect-port/--mlflow-port/--review-port")
         return 2
     services = build_services(home, tracking_uri, prefect_port, mlflow_port)
     if shared:
         services = services[1:]
+    if review:
+        services.append(review_service(home, tracking_uri, review_port))
     previous = signal.signal(signal.SIGTERM, _raise_shutdown)
     try:
         for service in services:
@@ -127,7 +157,13 @@ def run_ui(
         api = shared.url if shared else record_prefect(home, services[0], prefect_port)
         note = "   (the home's shared server, reused)" if shared else ""
         say(f"Prefect UI: {api.removesuffix('/api')}   (API: {api}){note}")
-        say(f"MLflow UI:  {services[-1].address}   (store: {tracking_uri})")
+        mlflow = next(s for s in services if s.name == "MLflow")
+        say(f"MLflow UI:  {mlflow.address}   (store: {tracking_uri})")
+        say(
+            f"Review:     http://{HOST}:{review_port}"
+            if review
+            else "Review:     not started: no reviewer account (`retrain review add-user NAME`)"
+        )
         say(f"serve models against it: PREFECT_API_URL={api} retrain serve CONFIG")
         say("press Ctrl-C to stop")
         while all(s.running() for s in services):

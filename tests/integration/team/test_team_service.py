@@ -368,3 +368,12 @@ def prefect_texts(team) -> dict[str, str]:
         "artifacts": json.dumps([a["data"] for a in artifacts]),
         "artifact keys": " ".join(a["key"] or "" for a in artifacts),
     }
+
+
+def test_the_mlflow_users_sign_in_to_the_review_page(team):
+    from retrain.review_web.accounts import Gatekeeper
+
+    gate = Gatekeeper({}, team.env["RETRAIN_TRACKING_URI"])  # no account of the page's own
+    assert gate.sign_in("admin", MLFLOW_PASSWORD)
+    assert not gate.sign_in("admin", "wrong-password-123")
+    assert not gate.sign_in("nobody", MLFLOW_PASSWORD)

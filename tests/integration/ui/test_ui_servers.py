@@ -1,4 +1,4 @@
-"""``retrain ui``: both servers answer on 127.0.0.1, and Ctrl-C stops both."""
+"""``retrain ui``: its servers (and the review page, with an account) answer on 127.0.0.1; Ctrl-C stops them."""
 
 from __future__ import annotations
 
@@ -16,10 +16,14 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 
-def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path, local_net):
-    prefect_port, mlflow_port = local_net.free_port(), local_net.free_port()
+def test_ui_serves_prefect_mlflow_and_the_review_page_and_ctrl_c_stops_them(tmp_path, local_net):
+    from retrain.review_web.accounts import hash_password
+
+    prefect_port, mlflow_port, review_port = local_net.free_port(), local_net.free_port(), local_net.free_port()
     health = [f"http://127.0.0.1:{prefect_port}/api/health", f"http://127.0.0.1:{mlflow_port}/health"]
+    health.append(f"http://127.0.0.1:{review_port}/health")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_"))}
+    env["RETRAIN_REVIEWERS"] = f"ann:{hash_password('a long password', 1000)}"
     out = (tmp_path / "ui.out").open("w")
     process = subprocess.Popen(
         [
@@ -33,6 +37,8 @@ def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path, local_net)
             str(prefect_port),
             "--mlflow-port",
             str(mlflow_port),
+            "--review-port",
+            str(review_port),
         ],
         env=env,
         cwd=REPO,
@@ -51,6 +57,7 @@ def test_ui_serves_prefect_and_mlflow_and_ctrl_c_stops_both(tmp_path, local_net)
             time.sleep(0.5)
         printed = (tmp_path / "ui.out").read_text()
         assert f"http://127.0.0.1:{prefect_port}" in printed and f"http://127.0.0.1:{mlflow_port}" in printed
+        assert f"Review:     http://127.0.0.1:{review_port}" in printed
         assert (tmp_path / "home" / "prefect").is_dir()  # Prefect's state lives under the Retrain home
 
         os.kill(process.pid, signal.SIGINT)  # what Ctrl-C delivers to the foreground process

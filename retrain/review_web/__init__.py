@@ -1,0 +1,1 @@
+"""The review page: reviewers answer the review queue in a browser (``retrain review serve``)."""
