@@ -243,17 +243,18 @@ def test_follows_promotion_and_rollback_within_the_bound_and_never_a_version_tha
     def client_loop() -> None:
         body = split_body(service.month.head(3))
         while not stop.is_set():
+            started = time.monotonic()
             status, answer = post(service.port, body)
-            answers.append((time.monotonic(), status, [a.get("version") for a in answer.get("predictions", [])]))
+            answers.append((started, status, [a.get("version") for a in answer.get("predictions", [])]))
 
     def switched_to(version: str) -> float:
         moved = time.monotonic()
         wait_for(f"v{version} served", lambda: get(service.port, "/version")["version"] == version, SWITCH_BOUND)
-        took = time.monotonic() - moved
-        time.sleep(0.3)
-        after = [v for t, _, vs in answers if t > moved + took + 0.05 for v in vs]
-        assert after and set(after) == {version}  # once switched, every answer comes from the new champion
-        return took
+        seen = time.monotonic()
+        wait_for("requests started after the switch", lambda: [a for a in answers if a[0] > seen][:2])
+        after = [v for started, _, vs in answers if started > seen for v in vs]
+        assert set(after) == {version}  # once switched, every request is answered by the new champion
+        return seen - moved
 
     loop = threading.Thread(target=client_loop)
     loop.start()
