@@ -277,3 +277,11 @@ def test_follows_promotion_and_rollback_within_the_bound_and_never_a_version_tha
         loop.join(60)
     assert answers and all(status == 200 for _, status, _ in answers)  # no request failed during the moves
     assert all(set(versions) <= {"1", "3"} and len(set(versions)) == 1 for _, _, versions in answers)
+
+
+def test_the_endpoint_flow_fails_with_the_service_exit_code(tmp_path, local_net):
+    from flows.endpoint import endpoint_flow
+
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(RuntimeError, match="exit code 2"):
+        endpoint_flow(config_path=str(missing), port=local_net.free_port())
