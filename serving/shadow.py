@@ -122,7 +122,7 @@ def compare_shadow(config: "ModelConfig", joined: pd.DataFrame) -> ShadowCompari
         challenger_version=str(latest),
         metric=metric,
         labelled_rows=len(known),
-        batches=int(mine["batch"].nunique()) if "batch" in mine.columns else 0,
+        batches=int(known["batch"].nunique()) if "batch" in known.columns else 0,  # batches with labels
         champion_metric=live_metric(config.task, metric, known),
         challenger_metric=live_metric(config.task, metric, theirs),
         bootstrap=paired_live_bootstrap(config, known) if len(known) >= 2 else None,

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -141,7 +142,8 @@ def service(tmp_path_factory, migrated_mlflow_db, synth, local_net, child_env):
                 pytest.fail(f"the endpoint did not come up:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
         month = synth.make_month(4, rows=60).assign(x1=lambda m: m["x1"].clip(-2.5, 2.5))
-        yield SimpleNamespace(port=port, config=config, path=path, root=root, month=month)
+        month_b = synth.make_month(5, rows=80).assign(x1=lambda m: m["x1"].clip(-2.5, 2.5))
+        yield SimpleNamespace(port=port, config=config, path=path, root=root, month=month, month_b=month_b)
         proc.terminate()
         proc.wait(30)
 
@@ -234,6 +236,59 @@ def test_batch_scoring_records_the_shadow_and_feedback_compares_both(service):
     assert shadow["verdict"].startswith(("challenger", "no significant"))
 
 
+def test_a_waiting_challenger_is_promoted_when_it_wins_live_and_discarded_when_it_loses(service):
+    """Live labels decide through the approval path: the ledger's compare-and-swap, or a block."""
+    import yaml
+    from mlflow import MlflowClient
+
+    from flows.feedback import feedback_flow
+    from registry.approvals import request_approval
+    from registry.ledger import open_ledger
+    from registry.verdicts import active_blocks
+
+    raw = yaml.safe_load(service.path.read_text())
+    raw["gate"]["promote_after_shadow"] = {"batches": 1}
+    gated = service.root / "synth-shadow.yaml"
+    gated.write_text(yaml.safe_dump(raw))
+    client = MlflowClient(service.config.tracking_uri, service.config.tracking_uri)
+    deadline = datetime.now(UTC) + timedelta(hours=1)
+
+    def wait_as_challenger(version: str, against: str) -> None:
+        client.set_model_version_tag("synth", version, "gate.champion_version", against)
+        client.set_registered_model_alias("synth", "challenger", version)
+        request_approval(client, "synth", version, deadline)
+
+    # v2 waits; the world turns out as v2 said: it wins on its shadow rows and is promoted
+    wait_as_challenger("2", "1")
+    log = settled_log(service)
+    shadowed = log[log["shadow_version"] == "2"].drop_duplicates("id")
+    labels = shadowed[["id"]].assign(label=shadowed["shadow_prediction"].astype(int))
+    labels.to_csv(service.root / "v2-right.csv", index=False)
+    won = feedback_flow(config_path=str(gated), labels_path=str(service.root / "v2-right.csv"))
+    assert won["shadow_verdict"]["verdict"]["action"] == "promote", won["shadow_verdict"]
+    assert "retrain.challenger.promoted_after_shadow" in won["events"]
+    assert str(client.get_registered_model("synth").aliases["champion"]) == "2"
+    history = json.loads(cli("history", "synth", "--config", str(gated)).output)
+    newest = history["entries"][-1]
+    assert (newest["to_version"], newest["actor"], newest["status"]) == ("2", "shadow evaluation", "applied")
+    assert "beat the champion on live labels" in newest["reason"]
+
+    # v3 (a copy of v1) waits against v2; the labels are v2's answers: it loses and is discarded
+    wait_as_challenger("3", "2")
+    wait_for("the service to shadow v3", lambda: get(service.port, "/version")["challenger"] == "3", SWITCH_BOUND)
+    status, answer = post(service.port, split_body(service.month_b))
+    assert status == 200 and {a["version"] for a in answer["predictions"]} == {"2"}
+    settled_log(service)
+    said = pd.DataFrame(answer["predictions"])
+    said[["id"]].assign(label=said["prediction"].astype(int)).to_csv(service.root / "v2-again.csv", index=False)
+    lost = cli("feedback", str(gated), str(service.root / "v2-again.csv"))
+    verdict = json.loads(lost.output)["shadow_verdict"]
+    assert verdict["verdict"]["action"] == "discard" and verdict["answer"]["verdict"] == "approval_rejected"
+    assert str(client.get_registered_model("synth").aliases["champion"]) == "2"
+    blocked = active_blocks(open_ledger(service.config.ledger_url), "synth")
+    assert [b.version for b in blocked] == ["3"] and "did not beat the champion" in blocked[0].reason
+
+
 def test_follows_promotion_and_rollback_within_the_bound_and_never_a_version_that_does_not_load(service):
     from mlflow import MlflowClient
 
@@ -256,6 +311,7 @@ def test_follows_promotion_and_rollback_within_the_bound_and_never_a_version_tha
         assert set(after) == {version}  # once switched, every request is answered by the new champion
         return seen - moved
 
+    first = get(service.port, "/version")["version"]
     loop = threading.Thread(target=client_loop)
     loop.start()
     try:
@@ -264,19 +320,19 @@ def test_follows_promotion_and_rollback_within_the_bound_and_never_a_version_tha
         switched_to("3")
         rolled = cli("rollback", "synth", "--reason", "back", "--config", str(service.path))
         assert rolled.exit_code == 0, rolled.output
-        switched_to("1")
+        switched_to(first)
 
         client = MlflowClient(service.config.tracking_uri, service.config.tracking_uri)
         client.set_registered_model_alias("synth", "champion", "4")  # its files were deleted
         wait_for("v4 refused", lambda: "4" in get(service.port, "/health")["not_loaded"], SWITCH_BOUND)
         polls = get(service.port, "/health")["polls"]
         wait_for("two more polls", lambda: get(service.port, "/health")["polls"] >= polls + 2)
-        assert get(service.port, "/version")["version"] == "1"
+        assert get(service.port, "/version")["version"] == first
     finally:
         stop.set()
         loop.join(60)
     assert answers and all(status == 200 for _, status, _ in answers)  # no request failed during the moves
-    assert all(set(versions) <= {"1", "3"} and len(set(versions)) == 1 for _, _, versions in answers)
+    assert all(set(versions) <= {first, "3"} and len(set(versions)) == 1 for _, _, versions in answers)
 
 
 def test_the_endpoint_flow_fails_with_the_service_exit_code(tmp_path, local_net):

@@ -144,3 +144,22 @@ def test_the_writer_logs_every_submitted_answer_and_queues_the_review_rows(tmp_p
     queue = list_queue(cfg.home, "m")
     assert sorted(queue["id"]) == ["0b", "1b", "2b"]
     assert {json.loads(f)["x1"] for f in queue["features"]} == {0.0, 1.0, 2.0}
+
+
+def test_live_labels_promote_a_challenger_only_when_it_is_significantly_better():
+    from serving.shadow import compare_shadow
+    from serving.shadow_verdict import ShadowAction, decide_after_shadow
+
+    better = compare_shadow(config(), shadow_log())
+    worse = compare_shadow(config(), shadow_log().rename(columns={"score": "shadow_score", "shadow_score": "score"}))
+    assert decide_after_shadow(better, "2", batches=2).action is ShadowAction.PROMOTE
+    assert decide_after_shadow(worse, "2", batches=2).action is ShadowAction.DISCARD
+    waiting = decide_after_shadow(better, "2", batches=3)
+    assert waiting.action is ShadowAction.WAIT and "2 of 3 batch(es)" in waiting.reason
+    assert decide_after_shadow(better, "5", batches=1).action is ShadowAction.WAIT  # not the one shadowed
+    assert decide_after_shadow(None, None, batches=1).action is ShadowAction.WAIT
+
+
+def test_a_shadow_gate_without_shadow_scoring_is_a_config_error():
+    with pytest.raises(ValueError, match="gate.promote_after_shadow needs serving.shadow: true"):
+        ModelConfig.model_validate({**config().model_dump(mode="json"), "gate": {"promote_after_shadow": {"batches": 2}}})
