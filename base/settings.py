@@ -106,7 +106,7 @@ class ModelConfig(Strict):
             )
         check_serving(self.task, self.serving)
         if self.gate.promote_after_shadow is not None and not self.serving.shadow:
-            raise ValueError("gate.promote_after_shadow needs serving.shadow: true (the challenger must answer live rows)")
+            raise ValueError("gate.promote_after_shadow needs serving.shadow: true (the challenger answers live rows)")
         return self
 
     @model_validator(mode="after")

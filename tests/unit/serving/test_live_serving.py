@@ -161,5 +161,6 @@ def test_live_labels_promote_a_challenger_only_when_it_is_significantly_better()
 
 
 def test_a_shadow_gate_without_shadow_scoring_is_a_config_error():
-    with pytest.raises(ValueError, match="gate.promote_after_shadow needs serving.shadow: true"):
-        ModelConfig.model_validate({**config().model_dump(mode="json"), "gate": {"promote_after_shadow": {"batches": 2}}})
+    raw = {**config().model_dump(mode="json"), "gate": {"promote_after_shadow": {"batches": 2}}}
+    with pytest.raises(ValueError, match=r"gate\.promote_after_shadow needs serving\.shadow: true"):
+        ModelConfig.model_validate(raw)
