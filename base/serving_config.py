@@ -24,6 +24,21 @@ class ThresholdMode(StrEnum):
     ACCURACY = "accuracy"  # the lowest threshold whose auto-routed holdout rows reach ``target_accuracy``
 
 
+class EndpointConfig(BaseModel):
+    """The HTTP service (``retrain endpoint``): how fast it follows ``champion`` and what it accepts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    poll_seconds: float = Field(
+        default=20.0, ge=0.2, le=60.0, description="how often the alias is read; a move is served within this"
+    )
+    max_body_bytes: int = Field(default=10_000_000, ge=1_000, description="larger request bodies get 413")
+    log_flush_seconds: float = Field(
+        default=1.0, gt=0.0, le=60.0, description="answered rows are written to the log at most this late"
+    )
+    warm_rows: int = Field(default=5, ge=1, le=1000, description="reference rows a new version predicts before traffic")
+
+
 class ServingConfig(BaseModel):
     """Scoring settings; every default works, so a config without the section still scores."""
 
@@ -41,6 +56,11 @@ class ServingConfig(BaseModel):
     prediction_log: str | None = Field(
         default=None, description="folder of the prediction log; None = <home>/predictions"
     )
+
+    shadow: bool = Field(
+        default=False, description="also score every row with the challenger, logged beside the champion's answer"
+    )
+    endpoint: EndpointConfig = Field(default_factory=EndpointConfig)
 
     def log_root(self, home: Path) -> Path:
         """Where the prediction log lives: the configured folder, else ``<home>/predictions``."""

@@ -115,6 +115,8 @@ class ModelConfig(Strict):
                 f"gate.primary_metric {metric!r} is not a {self.task} metric; expected one of {METRIC_NAMES[self.task]}"
             )
         check_serving(self.task, self.serving)
+        if self.gate.promote_after_shadow is not None and not self.serving.shadow:
+            raise ValueError("gate.promote_after_shadow needs serving.shadow: true (the challenger answers live rows)")
         return self
 
     @model_validator(mode="after")

@@ -124,6 +124,12 @@ class BootstrapConfig(Strict):
     require_significant: bool = False
 
 
+class ShadowGateConfig(Strict):
+    """A candidate that passed the gate waits as challenger, scored in the shadows, until live labels decide."""
+
+    batches: int = Field(default=3, ge=1, description="labelled shadowed batches before live labels decide")
+
+
 class GateConfig(Strict):
     """Promotion rules. Differences are in the primary metric's own units, oriented so
     that positive means the candidate is better (the sign is flipped for loss metrics)."""
@@ -138,6 +144,9 @@ class GateConfig(Strict):
         description="columns whose every value must not see the candidate significantly worse than the champion",
     )
     min_slice_rows: int = Field(default=200, ge=1, description="a slice with fewer holdout rows is skipped")
+    promote_after_shadow: ShadowGateConfig | None = Field(
+        default=None, description="wait as challenger until it beats the champion on live labels (serving.shadow)"
+    )
 
 
 class ConstraintsConfig(Strict):

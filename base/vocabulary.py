@@ -67,6 +67,8 @@ class DecisionEvent(StrEnum):
     ROLLED_BACK = "retrain.model.rolled_back"
     RUN_FAILED = "retrain.model.run.failed"
     MOVED_OUTSIDE = "retrain.champion.moved_outside"
+    PROMOTED_AFTER_SHADOW = "retrain.challenger.promoted_after_shadow"
+    DISCARDED = "retrain.challenger.discarded"
 
 
 # How a retrain's ending is announced; ``unchanged`` and ``busy`` decide nothing and say nothing.

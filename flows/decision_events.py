@@ -65,6 +65,21 @@ def announce_move(event: DecisionEvent, moved: dict[str, Any], tracking_uri: str
     return emit(model, event, payload, version)
 
 
+def announce_shadow_verdict(config: ModelConfig, verdict: Any, answer: dict[str, Any]) -> str:
+    """``retrain.challenger.promoted_after_shadow`` or ``retrain.challenger.discarded``: live labels decided."""
+    from serving.shadow_verdict import ShadowAction
+
+    event = DecisionEvent.PROMOTED_AFTER_SHADOW if verdict.action is ShadowAction.PROMOTE else DecisionEvent.DISCARDED
+    payload = {
+        **base_payload(config.name, config.tracking_uri, verdict.version),
+        "reason": verdict.reason,
+        "outcome": str(answer["verdict"]),
+        "champion_version": answer["champion"],
+        "message": answer["message"],
+    }
+    return emit(config.name, event, payload, verdict.version)
+
+
 def announce_outside_moves(config: ModelConfig, notes: list[ReconcileNote]) -> list[str]:
     """``retrain.champion.moved_outside`` once per move: the note exists only when it was recorded now."""
     sent = []

@@ -141,7 +141,8 @@ def ops_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
 
 
 def serving_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
-    """Score a batch with the champion, and feed late labels back, from the UI (or a schedule added there)."""
+    """Score a batch with the champion, feed late labels back, and run the HTTP service (a long-running run)."""
+    from flows.endpoint import endpoint_flow
     from flows.feedback import feedback_flow
     from flows.score import score_flow
 
@@ -161,6 +162,14 @@ def serving_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
             parameters={"config_path": path},
             tags=model_tags(config),
             description=f"Join late labels (labels_path) to {config.name}'s prediction log; emit decay events.",
+            entrypoint_type=ENTRYPOINT,
+        ),
+        deployment_of(
+            endpoint_flow,
+            name=config.name,
+            parameters={"config_path": path, "host": "127.0.0.1", "port": 8080},
+            tags=model_tags(config),
+            description=f"Serve {config.name}'s champion over HTTP (retrain endpoint) until cancelled.",
             entrypoint_type=ENTRYPOINT,
         ),
     ]

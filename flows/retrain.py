@@ -145,7 +145,7 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
     facts = RunFacts(
         fingerprint=fingerprint,
         champion_fingerprint=champion.fingerprint,
-        manual_approval=config.approval == "manual",
+        manual_approval=config.approval == "manual" or config.gate.promote_after_shadow is not None,
         override=bool(override),
         blocked=champion.blocked,
     )
@@ -196,6 +196,11 @@ def settle_candidate(
             f"v{version} passed the gate and waits for approval for {config.approval_timeout_hours:g} h: "
             f"`retrain approve {config.name} {version}` or the approve/{config.name} deployment"
         )
+        if config.gate.promote_after_shadow is not None:
+            outcome.message = (
+                f"v{version} passed the gate and waits as challenger, scored in the shadows, until live labels "
+                f"decide (`retrain feedback`, gate.promote_after_shadow) within {config.approval_timeout_hours:g} h"
+            )
         publish_approval_request(config.name, version, decision, outcome.message)
         return finish(config, outcome)
     if override:

@@ -24,6 +24,7 @@ from base.errors import Kind, RetrainError, StoreUnavailable, store_problem
 from retrain.commands import (
     backtest,
     core,
+    endpoint_ops,
     monitoring_ops,
     quarantine_ops,
     registry_ops,
@@ -123,6 +124,7 @@ monitoring_ops.register(app)
 backtest.register(app)
 server_ops.register(app)
 serving_ops.register(app)
+endpoint_ops.register(app)
 team_ops.register(app)
 quarantine_ops.register(app)
 

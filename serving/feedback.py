@@ -23,6 +23,7 @@ from monitoring.decay import decide_signals, metric_higher_is_better
 from monitoring.drift_types import DecayReport
 from serving.label_domain import refused_labels
 from serving.live_figures import TRUTH, DayFigures, day_figures, hit_rate, join_truth
+from serving.shadow import ShadowComparison, compare_shadow
 from training.label_text import label_text
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class FeedbackResult:
     decay: DecayReport | None
     signals: tuple[Signal, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    shadow: ShadowComparison | None = None  # the challenger beside the champion on the same labelled rows
 
     @property
     def degraded(self) -> bool:
@@ -66,6 +68,9 @@ class FeedbackResult:
             out[f"{self.metric}.live"] = self.decay.current
             out[f"{self.metric}.baseline"] = self.decay.baseline
             out[f"{self.metric}.drop"] = float(self.decay.drop or 0.0)
+        if self.shadow is not None and self.shadow.challenger_metric is not None:
+            out[f"shadow.{self.metric}.challenger"] = self.shadow.challenger_metric
+            out[f"shadow.{self.metric}.champion"] = float(self.shadow.champion_metric or float("nan"))
         return out
 
     def summary(self) -> str:
@@ -73,6 +78,7 @@ class FeedbackResult:
             f"signals {', '.join(self.signals)}" if self.signals else "no retrain signal"
         )
         lines = [head] + ([self.decay.summary()] if self.decay is not None else [])
+        lines += [self.shadow.summary()] if self.shadow is not None else []
         if self.review_override_rate is not None:
             lines.append(f"reviewers changed {self.review_override_rate:.1%} of {self.review_answers} answered rows")
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
@@ -94,6 +100,7 @@ class FeedbackResult:
                 "decay": self.decay.to_dict() if self.decay is not None else None,
                 "days": [d.__dict__ for d in self.days],
                 "notes": list(self.notes),
+                "shadow": None if self.shadow is None else self.shadow.to_dict(),
             }
         )
 
@@ -156,6 +163,7 @@ def judge_feedback(
         decay,
         signals,
         tuple(notes),
+        compare_shadow(config, joined),
     )
 
 

@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from base.errors import Kind, RetrainError
-from base.vocabulary import CHAMPION, Route
+from base.vocabulary import Route
+from serving.served_model import BatchRefused, LoadedModel, load_scoring_model, model_columns
+
+__all__ = ["BatchRefused", "LoadedModel", "ScoreResult", "load_scoring_model", "model_columns", "score_batch"]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,12 +28,6 @@ if TYPE_CHECKING:
     from base.settings import ModelConfig
     from monitoring.types import ValidationReport
     from serving.calibration import Calibration
-
-
-class BatchRefused(RetrainError):
-    """The batch (or the model's outputs on it) failed a check; nothing was logged or queued."""
-
-    kind = Kind.DATA_INVALID
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,17 +89,19 @@ def score_batch(
 
     path = fetch_batch(batch_path, config)
     frame = load_batch(path, config.data.timestamp_column)
-    report = validate_for_scoring(frame, config, path.name)
-    if any(not f.share_rule or f.unexpected_percent == 100.0 for f in report.failures):
-        # a rule about every row, or a column with nothing in it at all: the batch is broken, refused whole
-        raise BatchRefused(f"{path.name} refused, nothing scored: {report.summary()}", file=str(path))
+    report = check_for_scoring(frame, config, path.name, str(path))
     result = predict_rows(config, frame, path.name, frame_hash(frame)[:16], version, scored_at)
     result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
     if not record:
         return result
     when = datetime.fromisoformat(result.scored_at)
+    logged = result.rows
+    if config.serving.shadow:
+        from serving.shadow import load_challenger, shadow_rows
+
+        logged = shadow_rows(config, load_challenger(config, result.version), frame, result.rows)
     log_file = prediction_log.write_batch(
-        config.serving.log_root(config.home), config.name, result.batch_id, result.rows, when,
+        config.serving.log_root(config.home), config.name, result.batch_id, logged, when,
         url=config.prediction_log_url,
     )  # fmt: skip
     review = (result.rows["route"] == Route.REVIEW).to_numpy()
@@ -112,6 +110,21 @@ def score_batch(
     queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features, url=url)
     review_queue.record_domain(config.home, config.name, result.version, result.classes, url=url)
     return replace(result, log_file=str(log_file), queued=queued)
+
+
+def check_for_scoring(
+    frame: "pd.DataFrame", config: "ModelConfig", batch: str, file: str | None = None
+) -> "ValidationReport":
+    """The suite minus the target; a broken batch raises ``BatchRefused`` naming each failed check.
+
+    A rule about every row, or a column with nothing in it at all, breaks the batch; a share
+    rule judged broken for its size only sends the rows concerned to review (``review_share_rows``).
+    """
+    report = validate_for_scoring(frame, config, batch)
+    if any(not f.share_rule or f.unexpected_percent == 100.0 for f in report.failures):
+        checks = tuple(f"{f.label()}: {f.details}".rstrip(": ") for f in report.failures)
+        raise BatchRefused(f"{batch} refused, nothing scored: {report.summary()}", checks=checks, file=file)
+    return report
 
 
 def review_share_rows(result: ScoreResult, frame: "pd.DataFrame", columns: list[str]) -> ScoreResult:
@@ -142,21 +155,29 @@ def predict_rows(
     batch_id: str,
     version: str | None = None,
     scored_at: datetime | None = None,
+    loaded: LoadedModel | None = None,
 ) -> ScoreResult:
-    """The per-row frame of a validated batch; raises ``BatchRefused`` when the outputs fail."""
+    """The per-row frame of a validated batch; raises ``BatchRefused`` when the outputs fail.
+
+    ``loaded`` is a version already in memory (the HTTP service's); else ``version`` or the champion is loaded.
+    """
     from serving.calibration import row_ids, scored_frame
     from training.compute import limited_threads
     from training.label_text import label_text
     from training.metrics import predict_outputs
     from training.output_checks import check_predicted
 
-    info, model, calibration, notes = load_scoring_model(config, version)
-    columns = model_columns(model, frame, config)
+    loaded = loaded or load_scoring_model(config, version)
+    info, calibration, notes = loaded.info, loaded.calibration, loaded.notes
+    columns = model_columns(loaded.model, frame, config)
     with limited_threads(config):
-        outputs = predict_outputs(config.task, model, frame[columns])
+        outputs = predict_outputs(config.task, loaded.model, frame[columns])
     check = check_predicted(config.task, outputs, config.constraints)
     if not check.passed:
-        raise BatchRefused(f"{batch}: v{info.version}'s outputs fail the constraints: {'; '.join(check.problems)}")
+        raise BatchRefused(
+            f"{batch}: v{info.version}'s outputs fail the constraints: {'; '.join(check.problems)}",
+            checks=tuple(check.problems),
+        )
     if config.serving.id_column is not None and config.serving.id_column not in frame.columns:
         raise BatchRefused(f"{batch}: no id column {config.serving.id_column!r} (serving.id_column)")
     ids = row_ids(frame[_id_source(config, frame)], config.serving.id_column)
@@ -166,43 +187,6 @@ def predict_rows(
     return ScoreResult(
         config.name, batch, batch_id, info.version, calibration, rows, when, notes=tuple(notes), classes=classes
     )
-
-
-def load_scoring_model(config: "ModelConfig", version: str | None) -> tuple[Any, Any, "Calibration", list[str]]:
-    """(version info, model, calibration, notes) of ``version`` or of the champion."""
-    from base.serving_config import ThresholdMode
-    from registry.store import connect
-    from registry.types import VersionNotFound
-    from registry.versions import get_version, load_model
-    from serving.calibration import Calibration
-
-    client = connect(config)
-    info = get_version(client, config.name, version or CHAMPION)
-    if info is None and version:
-        raise VersionNotFound(config.name, version)
-    if info is None:
-        raise RetrainError(
-            f"model {config.name!r} has no champion in {config.tracking_uri}; run `retrain run` first",
-            kind=Kind.UNKNOWN_MODEL,
-        )
-    calibration = Calibration.from_tags(info.tags)
-    notes = []
-    if calibration is None:
-        calibration = Calibration(ThresholdMode.FIXED, config.serving.fixed)
-        notes.append(f"v{info.version} records no serving threshold; using serving.fixed = {config.serving.fixed:g}")
-    return info, load_model(client, config.name, info.version), calibration, notes
-
-
-def model_columns(model: Any, frame: "pd.DataFrame", config: "ModelConfig") -> list[str]:
-    """The columns the model was fitted on; a batch without one of them is refused."""
-    from training.data import select_features
-
-    names = getattr(model, "feature_names_in_", None)
-    columns = [str(c) for c in names] if names is not None else select_features(frame, config)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise BatchRefused(f"the batch lacks the model's feature columns: {', '.join(missing)}")
-    return columns
 
 
 def _id_source(config: "ModelConfig", frame: "pd.DataFrame") -> list[str]:

@@ -62,16 +62,24 @@ def feedback(
         from flows.feedback import emit_feedback
 
         events = emit_feedback(result, run_id)
-    data = {**result.to_dict(), "mlflow_run_id": run_id, "events": events}
-    emit(data, as_json, lambda _: render_feedback(result))
+    shadow = None
+    if cfg.gate.promote_after_shadow is not None:
+        from flows.feedback import settle_shadow
+
+        shadow = settle_shadow(cfg, result, announce=emit_events)
+        events += [shadow["event"]] if shadow and shadow["event"] else []
+    data = {**result.to_dict(), "mlflow_run_id": run_id, "events": events, "shadow_verdict": shadow}
+    emit(data, as_json, lambda _: render_feedback(result, shadow))
     raise typer.Exit(int(Exit.DRIFT if result.signals else Exit.OK))
 
 
-def render_feedback(result: Any) -> None:
+def render_feedback(result: Any, shadow: dict | None = None) -> None:
     from rich.table import Table
 
     out = console()
     out.print(f"[bold {'yellow' if result.signals else 'green'}]FEEDBACK[/] {result.summary()}")
+    if shadow is not None:
+        out.print(f"shadow verdict: {shadow['verdict']['action']}: {shadow['verdict']['reason']}")
     table = Table("day", "version", "rows", "labelled", result.metric, "accuracy", "review rate", "auto accuracy")
     show = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
     for d in result.days:

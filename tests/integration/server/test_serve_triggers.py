@@ -142,6 +142,7 @@ def test_register_only_creates_interval_schedule_triggers_and_limit(tmp_path, sy
         "quarantine-release/synth-m",
         "score/synth-m",
         "feedback/synth-m",
+        "endpoint/synth-m",
         "fleet/fleet",  # the fleet table as a UI artifact, one per served set of models
     }
 
@@ -230,4 +231,5 @@ def test_policy_decides_which_events_start_a_retrain(tmp_path, synth, policy, ex
         "quarantine-release",
         "score",
         "feedback",
+        "endpoint",
     ]

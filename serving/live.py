@@ -1,0 +1,98 @@
+"""Score one HTTP request exactly as a batch is scored, with models already in memory.
+
+The same steps as ``serving.scoring.score_batch`` in the same order: unknown columns refused,
+the suite without its target (share rules judged by the request's size, so a one-row request
+is checked row by row and never refused by a share rule), predict, post-validation against
+``constraints``, the review route from the version's recorded threshold. Nothing is written
+here: the answer carries the rows to log and the review rows' features, and the caller hands
+them to a background writer (``serving.log_writer``) so logging never holds a request up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from base.vocabulary import Route
+from serving.invocations import refuse_unknown
+from serving.scoring import ScoreResult, check_for_scoring, predict_rows, review_share_rows
+from serving.served_model import LoadedModel
+from serving.shadow import shadow_rows
+
+if TYPE_CHECKING:
+    from base.settings import ModelConfig
+
+REQUEST = "request"
+
+
+@dataclass(frozen=True, eq=False)
+class Serving:
+    """What a request is scored with, swapped whole when an alias moves: a request keeps the one it took."""
+
+    champion: LoadedModel
+    challenger: LoadedModel | None = None
+    known_columns: frozenset[str] = frozenset()
+    since: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class LiveAnswer:
+    """The champion's rows (returned), the rows to log (with the shadow's answer) and review features."""
+
+    result: ScoreResult
+    logged: pd.DataFrame
+    review_features: pd.DataFrame
+
+
+def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) -> LiveAnswer:
+    """Check, predict, post-validate one request; raises ``BatchRefused``/``UnknownColumns``, logs nothing."""
+    from training.data import frame_hash
+
+    frame = frame.reset_index(drop=True)
+    refuse_unknown(frame, set(serving.known_columns))
+    report = check_for_scoring(frame, config, REQUEST)
+    result = predict_rows(config, frame, REQUEST, frame_hash(frame)[:16], loaded=serving.champion)
+    result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
+    logged = shadow_rows(config, serving.challenger, frame, result.rows)
+    review = (result.rows["route"] == Route.REVIEW).to_numpy()
+    features = frame.loc[review, [c for c in frame.columns if c != config.data.target_column]]
+    return LiveAnswer(result, logged, features)
+
+
+def known_columns(config: "ModelConfig", loaded: LoadedModel) -> frozenset[str]:
+    """Columns a request may carry: the suite's reference columns, the model's, the id, time and target."""
+    from monitoring.validation import read_suite
+
+    _, items, _ = read_suite(config.suite_path)
+    named: set[str] = set()
+    for item in items:
+        kwargs = item.get("kwargs", {})
+        named.update(str(c) for c in kwargs.get("column_set", []) or [])
+        named.update(str(kwargs[k]) for k in ("column", "column_A", "column_B") if k in kwargs)
+    fitted = getattr(loaded.model, "feature_names_in_", None)
+    if fitted is not None:
+        named.update(str(c) for c in fitted)
+    extra = {config.data.timestamp_column, config.data.target_column, config.serving.id_column}
+    return frozenset(named | {c for c in extra if c})
+
+
+def warm(config: "ModelConfig", loaded: LoadedModel, rows: int) -> str:
+    """Predict on a few of the version's reference rows before it takes traffic; raises when it cannot."""
+    from registry.snapshots import load_snapshot
+    from registry.store import connect
+    from serving.served_model import model_columns
+    from training.metrics import predict_outputs
+
+    try:
+        sample = load_snapshot(connect(config), config.name, loaded.version).frame.head(rows)
+    except Exception as exc:  # no snapshot stored with an old version: nothing to warm on, not a broken model
+        return f"v{loaded.version} not warmed: no reference rows ({type(exc).__name__})"
+    predict_outputs(config.task, loaded.model, sample[model_columns(loaded.model, sample, config)])
+    return f"v{loaded.version} warmed on {len(sample)} reference rows"
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,166 @@
+"""HTTP bodies to rows and back, the background writer, and the shadow comparison on live labels."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from base.settings import ModelConfig
+from serving.invocations import (
+    BodyTooLarge,
+    RequestRefused,
+    UnknownColumns,
+    answer_body,
+    parse_invocation,
+    refuse_unknown,
+)
+
+ROWS = pd.DataFrame(
+    {"ts": ["2024-04-01T06:00:00Z", "2024-04-02T07:30:00Z"], "x1": [0.5, None], "colour": ["red", "blue"]}
+)
+
+
+def config(tmp_path=None, **serving) -> ModelConfig:
+    home = {"state": {"home": str(tmp_path)}} if tmp_path is not None else {}
+    return ModelConfig.model_validate(
+        {
+            "name": "m",
+            "task": "binary",
+            "data": {"path": "b/*.csv", "timestamp_column": "ts", "target_column": "late"},
+            "validation": {"suite": "s.json"},
+            "gate": {"bootstrap": {"resamples": 200, "seed": 0}},
+            "serving": serving,
+            **home,
+        }
+    )
+
+
+def test_the_three_mlflow_formats_give_the_same_rows_with_time_in_utc():
+    split = json.dumps({"dataframe_split": json.loads(ROWS.to_json(orient="split", index=False))}).encode()
+    records = json.dumps({"dataframe_records": json.loads(ROWS.to_json(orient="records"))}).encode()
+    frames = [
+        parse_invocation(split, "application/json", config()),
+        parse_invocation(records, "application/json; charset=utf-8", config()),
+        parse_invocation(ROWS.to_csv(index=False).encode(), "text/csv", config()),
+    ]
+    for frame in frames:
+        assert list(frame.columns) == ["ts", "x1", "colour"] and len(frame) == 2
+        assert str(frame["ts"].dt.tz) == "UTC" and frame["ts"].iloc[1].hour == 7
+        assert np.isnan(frame["x1"].iloc[1])
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        (b"{oops", "malformed JSON at line 1 column 2"),
+        (b"  \n", "empty request body"),
+        (b'{"inputs": [[1]]}', "expected exactly one of dataframe_split, dataframe_records (got 'inputs')"),
+        (b'{"dataframe_split": {"columns": ["a"], "data": [], "x": 1}, "dataframe_records": []}', "exactly one"),
+        (b'{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3]]}}', "must be a list of 2 values"),
+        (b'{"dataframe_records": [1, 2]}', "a list of objects"),
+        (b'{"dataframe_records": []}', "holds no rows"),
+        (b'{"dataframe_records": [{"ts": "yesterday-ish"}]}', "request"),
+    ],
+)
+def test_a_body_that_is_not_a_table_is_refused_naming_the_problem(body, words):
+    with pytest.raises(RequestRefused) as caught:
+        parse_invocation(body, "application/json", config())
+    assert words in str(caught.value)
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read():
+    small = config(endpoint={"max_body_bytes": 1000})
+    with pytest.raises(BodyTooLarge, match="over the limit of 1000"):
+        parse_invocation(b'{"dataframe_records": [' + b'{"a": 1},' * 200 + b'{"a": 1}]}', "application/json", small)
+
+
+def test_unknown_columns_are_named_and_missing_values_answer_null():
+    with pytest.raises(UnknownColumns, match="unknown column\\(s\\) 'x9'"):
+        refuse_unknown(ROWS.assign(x9=1), {"ts", "x1", "colour"})
+    refuse_unknown(ROWS, {"ts", "x1", "colour", "late"})
+    assert answer_body(pd.DataFrame({"id": ["a"], "score": [np.nan]})) == {"predictions": [{"id": "a", "score": None}]}
+
+
+def shadow_log(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """Labelled logged rows: the challenger's scores track the truth, the champion's are noise."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, n)
+    good = np.clip(truth * 0.6 + rng.uniform(0, 0.4, n), 0, 1)
+    noise = rng.uniform(0, 1, n)
+    return pd.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "prediction": np.where(noise >= 0.5, "1", "0"),
+            "score": noise,
+            "version": "1",
+            "route": "auto",
+            "positive_label": "1",
+            "batch": np.repeat(["b1", "b2"], n // 2),
+            "scored_at": pd.Timestamp("2024-05-01", tz="UTC"),
+            "day": "2024-05-01",
+            "shadow_version": "2",
+            "shadow_prediction": np.where(good >= 0.5, "1", "0"),
+            "shadow_score": good,
+            "shadow_confidence": np.abs(2 * good - 1),
+            "truth": truth,
+        }
+    )
+
+
+def test_feedback_compares_the_shadowed_challenger_with_the_champion_on_the_same_rows():
+    from serving.shadow import compare_shadow
+
+    found = compare_shadow(config(), shadow_log())
+    assert found is not None and (found.champion_version, found.challenger_version) == ("1", "2")
+    assert found.labelled_rows == 400 and found.batches == 2
+    assert found.challenger_metric > 0.9 and abs(found.champion_metric - 0.5) < 0.1
+    assert found.bootstrap.low > 0 and found.verdict == "challenger significantly better"
+    reverse = shadow_log().rename(columns={"score": "shadow_score", "shadow_score": "score"})
+    assert compare_shadow(config(), reverse).verdict == "challenger significantly worse"
+    assert compare_shadow(config(), shadow_log().drop(columns=[c for c in shadow_log() if "shadow" in c])) is None
+
+
+def test_the_writer_logs_every_submitted_answer_and_queues_the_review_rows(tmp_path):
+    from serving.calibration import Calibration
+    from serving.live import LiveAnswer
+    from serving.log_writer import LogWriter
+    from serving.prediction_log import read_log
+    from serving.review_queue import list_queue
+    from serving.scoring import ScoreResult
+
+    cfg = config(tmp_path, endpoint={"log_flush_seconds": 0.05})
+    writer = LogWriter(cfg).start()
+    for k in range(3):
+        rows = pd.DataFrame(
+            {"id": [f"{k}a", f"{k}b"], "prediction": ["1", "0"], "score": [0.9, 0.55], "confidence": [0.8, 0.1]}
+        ).assign(version="1", route=["auto", "review"])
+        result = ScoreResult("m", "request", "x", "1", Calibration("fixed", 0.2), rows, "2024-05-01T00:00:00+00:00")
+        writer.submit(LiveAnswer(result, rows, pd.DataFrame({"x1": [float(k)]})))
+    writer.close()
+    log = read_log(cfg.serving.log_root(cfg.home), "m")
+    assert sorted(log["id"]) == ["0a", "0b", "1a", "1b", "2a", "2b"]
+    assert writer.counts.rows_logged == writer.counts.rows_answered == 6
+    queue = list_queue(cfg.home, "m")
+    assert sorted(queue["id"]) == ["0b", "1b", "2b"]
+    assert {json.loads(f)["x1"] for f in queue["features"]} == {0.0, 1.0, 2.0}
+
+
+def test_live_labels_promote_a_challenger_only_when_it_is_significantly_better():
+    from serving.shadow import compare_shadow
+    from serving.shadow_verdict import ShadowAction, decide_after_shadow
+
+    better = compare_shadow(config(), shadow_log())
+    worse = compare_shadow(config(), shadow_log().rename(columns={"score": "shadow_score", "shadow_score": "score"}))
+    assert decide_after_shadow(better, "2", batches=2).action is ShadowAction.PROMOTE
+    assert decide_after_shadow(worse, "2", batches=2).action is ShadowAction.DISCARD
+    waiting = decide_after_shadow(better, "2", batches=3)
+    assert waiting.action is ShadowAction.WAIT and "2 of 3 batch(es)" in waiting.reason
+    assert decide_after_shadow(better, "5", batches=1).action is ShadowAction.WAIT  # not the one shadowed
+    assert decide_after_shadow(None, None, batches=1).action is ShadowAction.WAIT
+
+
+def test_a_shadow_gate_without_shadow_scoring_is_a_config_error():
+    raw = {**config().model_dump(mode="json"), "gate": {"promote_after_shadow": {"batches": 2}}}
+    with pytest.raises(ValueError, match=r"gate\.promote_after_shadow needs serving\.shadow: true"):
+        ModelConfig.model_validate(raw)
