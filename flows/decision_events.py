@@ -16,10 +16,11 @@ from typing import Any
 from prefect.runtime import flow_run
 
 from base.environment import actor
+from base.notices import notice_for
 from base.outcome import RunOutcome
 from base.secrets import redact_url
 from base.settings import ModelConfig
-from base.vocabulary import EVENT_BY_STATUS, DecisionEvent, RunStatus
+from base.vocabulary import EVENT_BY_STATUS, AlarmEvent, DecisionEvent, RunStatus
 from flows.common import model_resource_id
 from registry.promotion_types import ReconcileNote
 
@@ -67,16 +68,41 @@ def announce_move(event: DecisionEvent, moved: dict[str, Any], tracking_uri: str
 
 def announce_outside_moves(config: ModelConfig, notes: list[ReconcileNote]) -> list[str]:
     """``retrain.champion.moved_outside`` once per move: the note exists only when it was recorded now."""
+    return announce_moves_of(config.name, config.tracking_uri, notes)
+
+
+def announce_moves_of(model: str, tracking_uri: str, notes: list[ReconcileNote]) -> list[str]:
+    """The same from the model's name and registry, for callers without its config (the fleet flow)."""
     sent = []
     for note in notes:
         if note.outside:
             payload = {
-                **base_payload(config.name, config.tracking_uri, note.to_version),
+                **base_payload(model, tracking_uri, note.to_version),
                 "from_version": note.from_version,
                 "message": note.message,
             }
-            sent.append(emit(config.name, DecisionEvent.MOVED_OUTSIDE, payload, note.to_version))
+            sent.append(emit(model, DecisionEvent.MOVED_OUTSIDE, payload, note.to_version))
     return sent
+
+
+def announce_champion_below_floor(model: str, version: str, decision: Any) -> str:
+    """Event ``retrain.champion.below_floor``: the model in service fails the gate's floor.
+
+    Rejecting the candidate leaves that champion serving, so automations (a notification, a
+    manual retrain) need their own signal; the gate's reasons alone reach nobody.
+    """
+    d = decision.to_dict()
+    payload = {
+        "model": model,
+        "champion_version": d.get("champion_version"),
+        "metric": d.get("metric"),
+        "champion_score": d.get("champion_score"),
+        "candidate_version": version,
+        "candidate_score": d.get("candidate_score"),
+        "promote": d.get("promote"),
+        "reasons": d.get("reasons", []),
+    }
+    return emit(model, AlarmEvent.BELOW_FLOOR, payload, d.get("champion_version"))
 
 
 def base_payload(model: str, tracking_uri: str, version: str | None) -> dict[str, Any]:
@@ -122,8 +148,11 @@ def mlflow_version_url(model: str, tracking_uri: str, version: str | None) -> st
     return f"{redact_url(tracking_uri).rstrip('/')}/#/models/{model}/versions/{version}"
 
 
-def emit(model: str, event: DecisionEvent, payload: dict[str, Any], version: str | None) -> str:
+def emit(model: str, event: str, payload: dict[str, Any], version: str | None) -> str:
+    """One event on the model's resource, its readable lines (``base.notices``) added to the payload."""
     from prefect.events import emit_event
+
+    payload = {**payload, **notice_for(event, payload).to_payload()}
 
     related = []
     if version is not None:

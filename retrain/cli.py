@@ -25,6 +25,7 @@ from retrain.commands import (
     backtest,
     core,
     monitoring_ops,
+    notify_ops,
     quarantine_ops,
     registry_ops,
     server_ops,
@@ -125,6 +126,7 @@ server_ops.register(app)
 serving_ops.register(app)
 team_ops.register(app)
 quarantine_ops.register(app)
+notify_ops.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,93 @@
+"""What an event says to a person: one headline, the metric before → after, and why.
+
+A notification is read in a chat window by someone who did not start the run, so each event
+carries these three lines ready to show (``headline``, ``change``, ``why`` in its payload),
+written here once for every destination and for the Prefect UI's event feed; the message
+templates (``base.notify_templates``) only lay them out with the links.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from base.vocabulary import AlarmEvent, DecisionEvent
+
+MAX_WHY = 600
+
+
+@dataclass(frozen=True)
+class Notice:
+    """The readable part of an event's payload."""
+
+    headline: str
+    change: str
+    why: str
+
+    def to_payload(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def notice_for(event: str, payload: dict[str, Any]) -> Notice:
+    """The notice of one event from its payload (the fields ``flows.decision_events`` writes)."""
+    return Notice(headline_of(event, payload), change_of(payload), why_of(event, payload))
+
+
+def _v(value: Any) -> str:
+    return f"v{value}" if value not in (None, "") else "none"
+
+
+def headline_of(event: str, p: dict[str, Any]) -> str:
+    """What happened, with the versions: ``v5 promoted to champion (was v4)``."""
+    version, before = p.get("version"), p.get("previous_champion") or p.get("from_version")
+    lines = {
+        DecisionEvent.PROMOTED: f"{_v(version)} promoted to champion (was {_v(before)})",
+        DecisionEvent.REJECTED: f"{_v(version)} rejected; champion {_v(p.get('champion_version') or before)} stays",
+        DecisionEvent.QUARANTINED: f"{len(p.get('quarantined') or [])} batch(es) quarantined; nothing registered, "
+        f"champion {_v(p.get('champion_version'))} stays",
+        DecisionEvent.APPROVAL_WAITING: f"{_v(version)} passed the gate and waits for approval (champion {_v(before)})",
+        DecisionEvent.WITHHELD: f"{_v(version)} passed the gate but a hold or a block kept it out",
+        DecisionEvent.SUPERSEDED: f"{_v(version)} not promoted: the champion moved while it was gated",
+        DecisionEvent.ROLLED_BACK: f"rolled back to {_v(version)} (was {_v(before)})",
+        DecisionEvent.RUN_FAILED: f"retrain failed: {p.get('error') or 'error'}",
+        DecisionEvent.MOVED_OUTSIDE: f"champion moved in the MLflow registry, {_v(before)} → {_v(version)}",
+        AlarmEvent.DRIFT: f"drift in {p.get('batch') or 'the newest batch'} (champion {_v(version)})",
+        AlarmEvent.PERFORMANCE: f"champion {_v(version)} lost performance",
+        AlarmEvent.BELOW_FLOOR: f"champion {_v(p.get('champion_version'))} is below the gate's floor",
+        AlarmEvent.BATCH_INVALID: f"batch {p.get('batch') or '?'} is broken (champion {_v(version)})",
+    }
+    return lines.get(event, event)  # type: ignore[call-overload]
+
+
+def change_of(p: dict[str, Any]) -> str:
+    """``roc_auc 0.712 → 0.731 (difference 95% interval [+0.004, +0.033])``; empty without scores."""
+    metric, before, after = p.get("metric"), p.get("champion_score"), p.get("candidate_score")
+    if not metric or not isinstance(after, (int, float)):
+        return ""
+    line = f"{metric} {_score(before)} → {_score(after)}"
+    interval = p.get("difference_interval") or []
+    if len(interval) == 2 and all(isinstance(x, (int, float)) for x in interval):
+        line += f" (difference interval [{interval[0]:+.4f}, {interval[1]:+.4f}])"
+    return line
+
+
+def _score(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "-"
+
+
+def why_of(event: str, p: dict[str, Any]) -> str:
+    """The reason in one line: the failing gate rules first, else the person's reason or the summary."""
+    reasons = [str(r) for r in p.get("reasons") or []]
+    failing = [r for r in reasons if r.startswith("fail:")]
+    if event == DecisionEvent.REJECTED and failing:
+        text = "; ".join(failing)
+    elif p.get("reason"):
+        text = str(p["reason"])
+    elif event in (DecisionEvent.QUARANTINED, DecisionEvent.WITHHELD, DecisionEvent.SUPERSEDED) and p.get("message"):
+        text = str(p["message"])
+    elif reasons:
+        text = "; ".join(r for r in reasons if not r.startswith("info:")) or reasons[0]
+    else:
+        text = str(p.get("summary") or p.get("message") or "")
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_WHY else text[: MAX_WHY - 1] + "…"
