@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from base.environment import actor
+from base.secrets import redact_url
 from base.vocabulary import AlarmEvent, DecisionEvent
 
 MAX_WHY = 600
@@ -91,3 +93,56 @@ def why_of(event: str, p: dict[str, Any]) -> str:
         text = str(p.get("summary") or p.get("message") or "")
     text = " ".join(text.split())
     return text if len(text) <= MAX_WHY else text[: MAX_WHY - 1] + "…"
+
+
+def mlflow_version_url(model: str, tracking_uri: str, version: str | None) -> str | None:
+    """The version's page in the MLflow UI when the registry is a server; None for a local SQLite file."""
+    if version is None or not tracking_uri.startswith(("http://", "https://")):
+        return None
+    return f"{redact_url(tracking_uri).rstrip('/')}/#/models/{model}/versions/{version}"
+
+
+def common_payload(
+    model: str, tracking_uri: str, version: str | None, run_id: str | None = None, run_url: str | None = None
+) -> dict[str, Any]:
+    """The fields every decision event carries: model, version, actor and the links."""
+    return {
+        "model": model,
+        "version": version,
+        "actor": actor(),
+        "flow_run_id": run_id,
+        "flow_run_url": run_url,
+        "mlflow_version_url": mlflow_version_url(model, tracking_uri, version),
+    }
+
+
+def move_payload(moved: dict[str, Any], tracking_uri: str, run_id: str | None = None, run_url: str | None = None):
+    """A rollback's or a manual promotion's payload, from ``PromotionResult.to_dict()``."""
+    model, version = moved["model"], str(moved["to_version"])
+    return {
+        **common_payload(model, tracking_uri, version, run_id, run_url),
+        "from_version": moved["from_version"],
+        "reason": moved["reason"],
+        "changed": moved["changed"],
+        "actor": moved["actor"],
+    }
+
+
+APPROVAL_EVENTS = {
+    "approved": DecisionEvent.PROMOTED,
+    "approval_rejected": DecisionEvent.REJECTED,
+    "superseded": DecisionEvent.SUPERSEDED,
+}
+
+
+def approval_payload(answer: dict[str, Any], tracking_uri: str, run_id: str | None = None, run_url: str | None = None):
+    """A person's answer to a waiting candidate (``ApprovalAnswer.to_dict()``) as its decision event."""
+    model, version = answer["model"], str(answer["version"])
+    return APPROVAL_EVENTS[answer["verdict"]], {
+        **common_payload(model, tracking_uri, version, run_id, run_url),
+        "previous_champion": answer.get("previous_champion"),
+        "champion_version": answer.get("champion"),
+        "status": answer["verdict"],
+        "reason": answer["message"],
+        "actor": answer["approver"],
+    }

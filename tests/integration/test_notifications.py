@@ -137,6 +137,7 @@ def told(tmp_path_factory, migrated_mlflow_db, synth, child_env):
 
         api = PREFECT_API_URL.value()
         env = child_env(PREFECT_API_URL=api)
+        mp.setenv("PREFECT_API_URL", api)  # the command line's rollback announces to this server
         serving = start_cli(env, "serve", str(config_path), "--register-only", "--json")
         testing = start_cli(env, "notify", "test", str(config_path), "--json")
         served_out, served_err = serving.communicate(timeout=120)
@@ -168,9 +169,11 @@ def take_decisions(synth, config_path, model: str, tracking_uri: str, root) -> d
     """Promotion, rejection, quarantine, a promotion by hand, a rollback, a champion moved in MLflow."""
     import yaml
     from mlflow import MlflowClient
+    from typer.testing import CliRunner
 
     from flows.fleet import fleet_flow
-    from flows.ops import promote_flow, rollback_flow
+    from flows.ops import promote_flow
+    from retrain.cli import app
 
     first = synth.run_flow(config_path)
     raw = yaml.safe_load(config_path.read_text())
@@ -181,11 +184,15 @@ def take_decisions(synth, config_path, model: str, tracking_uri: str, root) -> d
     synth.make_month(4).drop(columns=["x1"]).to_csv(root / "batches" / "m04.csv", index=False)
     quarantined = synth.run_flow(crippled)
     promote_flow(model=model, version=2, reason="try the prior", config_path=str(config_path))
-    rollback_flow(model=model, reason="the prior predicts nothing", config_path=str(config_path))
+    rolled = CliRunner().invoke(  # from the command line: its event goes straight to the server
+        app, ["rollback", model, "--reason", "the prior predicts nothing", "--config", str(config_path), "--json"]
+    )
+    assert rolled.exit_code == 0, rolled.output
     mlflow_client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     mlflow_client.set_registered_model_alias(model, "champion", "2")  # as MLflow's UI moves it
     fleet = fleet_flow(home=str(root / "home"))
-    return {"first": first, "rejected": rejected, "quarantined": quarantined, "fleet": fleet}
+    rollback = json.loads(rolled.stdout)
+    return {"first": first, "rejected": rejected, "quarantined": quarantined, "fleet": fleet, "rollback": rollback}
 
 
 def wait_for(count, expected: int, timeout: float = 40.0) -> None:
@@ -219,7 +226,8 @@ def test_each_destination_hears_each_subscribed_decision_once(told):
     [rejected] = [t for t in chat if "rejected" in t.split("\n")[0]]
     assert "v2 rejected; champion v1 stays" in rejected and "why: fail: " in rejected and "roc_auc" in rejected
     [rolled] = [t for t in chat if "rolled back to v1 (was v2)" in t]
-    assert "why: the prior predicts nothing" in rolled
+    assert "why: the prior predicts nothing" in rolled  # announced by `retrain rollback`, once
+    assert told.decisions["rollback"]["events"] == [{"event": "retrain.model.rolled_back", "sent": True}]
     [moved] = [t for t in chat if "moved in the MLflow registry" in t]
     assert "v1 → v2" in moved
     [promoted] = [t for t in chat if "v1 promoted" in t]

@@ -115,8 +115,15 @@ def test_webhook_and_mail_urls_keep_their_secret_in_the_block_and_out_of_where()
     url = json_webhook_url("https://hooks.example.com/T/secret-token?sig=abc", chat=False)
     assert url.startswith("jsons://hooks.example.com/T/secret-token?-sig=abc&")
     mail = Destination.model_validate(
-        {"name": "m", "kind": "email", "smtp_host": "smtp.example.com", "username": "bot", "password_env": "PW",
-         "sender": "a@example.com", "to": ["b@example.com"]}  # fmt: skip
+        {
+            "name": "m",
+            "kind": "email",
+            "smtp_host": "smtp.example.com",
+            "username": "bot",
+            "password_env": "PW",
+            "sender": "a@example.com",
+            "to": ["b@example.com"],
+        }
     )
     assert mailto_url(mail, "p@ss").startswith("mailtos://bot:p%40ss@smtp.example.com:587?smtp=smtp.example.com")
     assert "p@ss" not in where(mail) and where(mail) == "smtp.example.com:587 → b@example.com"
