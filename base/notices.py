@@ -32,7 +32,8 @@ class Notice:
 
 def notice_for(event: str, payload: dict[str, Any]) -> Notice:
     """The notice of one event from its payload (the fields ``flows.decision_events`` writes)."""
-    return Notice(headline_of(event, payload), change_of(payload), why_of(event, payload))
+    change = floor_change(payload) if event == AlarmEvent.BELOW_FLOOR else change_of(payload)
+    return Notice(headline_of(event, payload), change, why_of(event, payload))
 
 
 def _v(value: Any) -> str:
@@ -66,11 +67,21 @@ def change_of(p: dict[str, Any]) -> str:
     metric, before, after = p.get("metric"), p.get("champion_score"), p.get("candidate_score")
     if not metric or not isinstance(after, (int, float)):
         return ""
+    if not isinstance(before, (int, float)):
+        return f"{metric} {_score(after)} (no champion before)"
     line = f"{metric} {_score(before)} → {_score(after)}"
     interval = p.get("difference_interval") or []
     if len(interval) == 2 and all(isinstance(x, (int, float)) for x in interval):
         line += f" (difference interval [{interval[0]:+.4f}, {interval[1]:+.4f}])"
     return line
+
+
+def floor_change(p: dict[str, Any]) -> str:
+    """For a champion below the floor: its score and the candidate's, side by side, not as a change."""
+    metric, champion, candidate = p.get("metric"), p.get("champion_score"), p.get("candidate_score")
+    if not metric or not isinstance(champion, (int, float)):
+        return ""
+    return f"champion {metric} {_score(champion)}, candidate v{p.get('candidate_version')} {_score(candidate)}"
 
 
 def _score(value: Any) -> str:
@@ -81,7 +92,7 @@ def why_of(event: str, p: dict[str, Any]) -> str:
     """The reason in one line: the failing gate rules first, else the person's reason or the summary."""
     reasons = [str(r) for r in p.get("reasons") or []]
     failing = [r for r in reasons if r.startswith("fail:")]
-    if event == DecisionEvent.REJECTED and failing:
+    if event in (DecisionEvent.REJECTED, AlarmEvent.BELOW_FLOOR) and failing:
         text = "; ".join(failing)
     elif p.get("reason"):
         text = str(p["reason"])

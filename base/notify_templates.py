@@ -79,6 +79,7 @@ def mailto_url(destination: Destination, password: str | None) -> str:
         "from": destination.sender or "",
         "to": ",".join(destination.to),
         "mode": mode[destination.security],
+        "format": "text",  # plain text keeps the message's lines; Apprise's default HTML would join them
     }
     scheme = "mailto" if destination.security is SmtpSecurity.NONE else "mailtos"
     return f"{scheme}://{auth}{destination.smtp_host}:{destination.port}?{urlencode(query)}"

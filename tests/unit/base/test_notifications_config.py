@@ -127,3 +127,16 @@ def test_webhook_and_mail_urls_keep_their_secret_in_the_block_and_out_of_where()
     )
     assert mailto_url(mail, "p@ss").startswith("mailtos://bot:p%40ss@smtp.example.com:587?smtp=smtp.example.com")
     assert "p@ss" not in where(mail) and where(mail) == "smtp.example.com:587 → b@example.com"
+
+
+def test_a_first_promotion_and_a_champion_below_the_floor_say_what_the_scores_are():
+    first = notice_for("retrain.model.promoted", {"version": "1", "metric": "roc_auc", "candidate_score": 0.6722})
+    assert first.change == "roc_auc 0.6722 (no champion before)"
+    floor = notice_for(
+        "retrain.champion.below_floor",
+        {"champion_version": "1", "candidate_version": "2", "metric": "roc_auc", "champion_score": 0.5535,
+         "candidate_score": 0.5675, "reasons": ["fail: floor: candidate 0.5675 below 0.6", "pass: output checks"]},
+    )  # fmt: skip
+    assert floor.headline == "champion v1 is below the gate's floor"
+    assert floor.change == "champion roc_auc 0.5535, candidate v2 0.5675"
+    assert floor.why == "fail: floor: candidate 0.5675 below 0.6"
