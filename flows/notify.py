@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from base.errors import Kind, RetrainError
 from base.notify_templates import (
@@ -112,7 +113,14 @@ def build_block(destination: Destination) -> Built:
     else:  # a Slack-compatible relay, a legacy Teams hook or an incident tool: Apprise's JSON webhook
         chat = kind is not DestinationKind.WEBHOOK
         block = SlackWebhook(url=SecretStr(json_webhook_url(url, chat)))
-    return Built(destination, block, where(destination, url), (url,))
+    return Built(destination, block, where(destination, url), secret_parts(url, block.url.get_secret_value()))
+
+
+def secret_parts(url: str, apprise_url: str) -> tuple[str, ...]:
+    """What to blank in anything shown: both URLs, and the path and query values that carry the token."""
+    parts = urlsplit(url)
+    pieces = [url, apprise_url, parts.path, *(v for _, v in parse_qsl(parts.query))]
+    return tuple(p for p in pieces if len(p) > 4 and p != "/")
 
 
 def is_teams_workflow(url: str) -> bool:
@@ -137,10 +145,15 @@ def destinations_of(configs: list[ModelConfig]) -> dict[str, Destination]:
     return found
 
 
-def setup_notifications(configs: list[ModelConfig]) -> list[dict[str, Any]]:
+def prepare_notifications(configs: list[ModelConfig]) -> dict[str, Built]:
+    """Every destination's block, its secret read: called before anything is registered, so a missing
+    variable or Secret block stops ``serve``/``deploy`` with nothing half set up."""
+    return {name: build_block(d) for name, d in destinations_of(configs).items()}
+
+
+def setup_notifications(configs: list[ModelConfig], built: dict[str, Built] | None = None) -> list[dict[str, Any]]:
     """Create or update the blocks and automations of every model's destinations; what was set up."""
-    destinations = destinations_of(configs)
-    built = {name: build_block(d) for name, d in destinations.items()}
+    built = prepare_notifications(configs) if built is None else built
     block_ids = {name: b.block.save(block_name(b.destination), overwrite=True) for name, b in built.items()}
     rows = []
     for config in configs:

@@ -117,10 +117,11 @@ def serve(
         raise fail(f"two configs name the same model: {', '.join(sorted(names))}", Exit.USAGE, as_json)
     url = connect_api(api_url, cfgs[0].home, as_json)
     from flows.deploy import register_deployments, serve_deployments
-    from flows.notify import setup_notifications
+    from flows.notify import prepare_notifications, setup_notifications
 
+    built = prepare_notifications(cfgs)  # a missing secret stops here, before anything is registered
     registered = register_deployments(cfgs)
-    notifications = setup_notifications(cfgs)
+    notifications = setup_notifications(cfgs, built)
     emit({"api_url": url, "deployments": registered, "notifications": notifications}, as_json, render_deployments)
     if register_only:
         return

@@ -95,10 +95,11 @@ def deploy(
         raise fail(f"two configs name the same model: {', '.join(sorted(names))}", Exit.USAGE, as_json)
     url = connect_api(api_url, cfgs[0].home, as_json)
     from flows.deploy import deploy_to_pool
-    from flows.notify import setup_notifications
+    from flows.notify import prepare_notifications, setup_notifications
 
+    built = prepare_notifications(cfgs)  # a missing secret stops here, before anything is registered
     registered = deploy_to_pool(cfgs, pool)
-    notifications = setup_notifications(cfgs)
+    notifications = setup_notifications(cfgs, built)
     data = {"api_url": url, "pool": pool, "deployments": registered, "notifications": notifications}
     emit(data, as_json, render_deployments)
     if not as_json:

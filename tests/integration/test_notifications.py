@@ -224,14 +224,15 @@ def test_each_destination_hears_each_subscribed_decision_once(told):
     assert sum("v1 promoted to champion (was none)" in t for t in chat) == 1, heard
     assert sum("v2 promoted to champion (was v1)" in t for t in chat) == 1, heard
     [rejected] = [t for t in chat if "rejected" in t.split("\n")[0]]
-    assert "v2 rejected; champion v1 stays" in rejected and "why: fail: " in rejected and "roc_auc" in rejected
+    assert "v2 rejected; champion v1 stays" in rejected and "why: fail: " in rejected
+    assert "roc_auc 0." in rejected and " → 0.5000" in rejected  # the champion's score → the candidate's
     [rolled] = [t for t in chat if "rolled back to v1 (was v2)" in t]
     assert "why: the prior predicts nothing" in rolled  # announced by `retrain rollback`, once
     assert told.decisions["rollback"]["events"] == [{"event": "retrain.model.rolled_back", "sent": True}]
     [moved] = [t for t in chat if "moved in the MLflow registry" in t]
     assert "v1 → v2" in moved
     [promoted] = [t for t in chat if "v1 promoted" in t]
-    assert "roc_auc" in promoted and "→" in promoted and "trigger manual" in promoted
+    assert "roc_auc 0." in promoted and "(no champion before)" in promoted and "trigger manual" in promoted
 
     incidents = texts(told.posts, "/incidents/")
     assert len(incidents) == 3, incidents  # quarantined, rolled back, moved: never a promotion it did not ask for
@@ -297,3 +298,16 @@ def test_no_secret_in_any_output_or_file_under_the_home(told):
         if path.is_file():
             data = path.read_bytes()
             assert SLACK_TOKEN.encode() not in data and HOOK_TOKEN.encode() not in data, path
+
+
+def test_a_missing_secret_is_a_config_error_naming_the_variable(told, monkeypatch):
+    from typer.testing import CliRunner
+
+    from retrain.cli import app
+
+    monkeypatch.delenv("TEST_HOOK_URL")
+    done = CliRunner().invoke(app, ["notify", "test", str(told.config_path), "--json"])
+    assert done.exit_code == 2, done.output
+    error = json.loads(done.stdout)["error"]
+    assert error["kind"] == "config" and "url_env TEST_HOOK_URL is not set" in error["message"]
+    assert "incidents" in error["message"] and "Traceback" not in done.output
