@@ -76,16 +76,16 @@ def send_event(home: str | Path | None, name: str, model: str, payload: dict[str
     """Post the event; what happened, for the command's output (``sent`` or why not)."""
     api = known_api_url(home)
     if api is None:
-        return {"event": str(name), "sent": False, "why": "no Prefect server running (PREFECT_API_URL unset)"}
+        return {"event": str(name), "sent": False, "server": False, "why": "no Prefect server known (PREFECT_API_URL)"}
     body = json.dumps([event_body(name, model, payload, version)], default=str).encode()
     request = urllib.request.Request(
         f"{api}/events", data=body, method="POST", headers={"Content-Type": "application/json", **auth_headers()}
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return {"event": str(name), "sent": 200 <= response.status < 300}
+            return {"event": str(name), "sent": 200 <= response.status < 300, "server": True}
     except OSError as exc:
-        return {"event": str(name), "sent": False, "why": f"the Prefect server did not take it: {exc}"}
+        return {"event": str(name), "sent": False, "server": True, "why": f"the Prefect server did not take it: {exc}"}
 
 
 def announce_outside_moves(home: str | Path | None, tracking_uri: str, notes: list[Any]) -> list[dict]:

@@ -79,9 +79,12 @@ def render_answer(data: dict) -> None:
 
 
 def render_events(events: list[dict]) -> None:
+    """Say what reached the Prefect server; with no server at all (nothing listens) say nothing."""
     for e in events:
-        said = f"announced {e['event']}" if e["sent"] else f"not announced ({e['event']}): {e.get('why', '')}"
-        console(stderr=True).print(f"[dim]{said}[/]", markup=True, soft_wrap=True)
+        if e["sent"]:
+            console(stderr=True).print(f"[dim]announced {e['event']}[/]", soft_wrap=True)
+        elif e.get("server"):
+            console(stderr=True).print(f"[yellow]not announced:[/] {e['event']}: {e.get('why', '')}", soft_wrap=True)
 
 
 def render_result(data: dict) -> None:

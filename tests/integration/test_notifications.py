@@ -228,7 +228,8 @@ def test_each_destination_hears_each_subscribed_decision_once(told):
     assert "roc_auc 0." in rejected and " → 0.5000" in rejected  # the champion's score → the candidate's
     [rolled] = [t for t in chat if "rolled back to v1 (was v2)" in t]
     assert "why: the prior predicts nothing" in rolled  # announced by `retrain rollback`, once
-    assert told.decisions["rollback"]["events"] == [{"event": "retrain.model.rolled_back", "sent": True}]
+    [announced] = told.decisions["rollback"]["events"]
+    assert announced == {"event": "retrain.model.rolled_back", "sent": True, "server": True}
     [moved] = [t for t in chat if "moved in the MLflow registry" in t]
     assert "v1 → v2" in moved
     [promoted] = [t for t in chat if "v1 promoted" in t]
