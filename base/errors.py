@@ -32,6 +32,7 @@ class Kind(StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"
     INSUFFICIENT_DATA = "insufficient_data"
     INTERRUPTED = "interrupted"
+    NOTIFY_FAILED = "notify_failed"
 
 
 class RetrainError(Exception):

@@ -27,6 +27,7 @@ class Exit(IntEnum):
     WITHHELD = 12
     STORE_UNAVAILABLE = 13
     INSUFFICIENT_DATA = 14
+    NOTIFY_FAILED = 15
     INTERRUPTED = 130
     PIPE_CLOSED = 141
 
@@ -48,6 +49,8 @@ MEANING = {
     Exit.STORE_UNAVAILABLE: "a store (registry, ledger, home folder) is unavailable or refused a write "
     "(disk full, read-only, database unreachable, lock timeout); nothing changed",
     Exit.INSUFFICIENT_DATA: "insufficient data: too few rows for a drift verdict (neither drift nor its absence)",
+    Exit.NOTIFY_FAILED: "a notification destination did not take the test message (`retrain notify test`); "
+    "the others got theirs",
     Exit.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
     Exit.PIPE_CLOSED: "the reader of the output went away (piped into `head`): ended quietly, as a shell tool "
     "killed by SIGPIPE does; everything the command did before stands",
@@ -67,6 +70,7 @@ EXIT_BY_KIND = {
     Kind.STORE_UNAVAILABLE: Exit.STORE_UNAVAILABLE,
     Kind.INSUFFICIENT_DATA: Exit.INSUFFICIENT_DATA,
     Kind.INTERRUPTED: Exit.INTERRUPTED,
+    Kind.NOTIFY_FAILED: Exit.NOTIFY_FAILED,
 }
 
 # The reverse, for ``retrain.output.fail`` callers that name a code: a config error has its own

@@ -22,6 +22,7 @@ from base.cascade_config import CascadeConfig, cascade_problem
 from base.paths import NAME_PATTERN, NAME_RULE, home_path
 from base.serving_config import ServingConfig, check_serving
 from base.settings_checks import ConfigError, Strict, describe_error
+from base.settings_notifications import NotificationsConfig
 from base.settings_operations import ComputeConfig, DriftConfig, EffectConfig, RunsConfig, ScheduleConfig
 from base.settings_state import (
     LOCAL_STATE,
@@ -61,6 +62,7 @@ __all__ = [
     "EstimatorConfig",
     "GateConfig",
     "ModelConfig",
+    "NotificationsConfig",
     "RunsConfig",
     "ScheduleConfig",
     "StateConfig",
@@ -94,6 +96,7 @@ class ModelConfig(Strict):
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     cascade: CascadeConfig | None = None
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     approval: Literal["auto", "manual"] = "auto"
     approval_timeout_hours: float = Field(default=24.0, gt=0)
 

@@ -50,11 +50,6 @@ class RunStatus(StrEnum):
     BUSY = "busy"
 
 
-EVENTS = {Signal.DRIFT: "retrain.drift.detected", Signal.PERFORMANCE: "retrain.performance.degraded"}
-# A batch the drift check found broken (it failed an ``error`` rule): named, never a retrain trigger.
-BATCH_INVALID_EVENT = "retrain.batch.invalid"
-
-
 class DecisionEvent(StrEnum):
     """One Prefect event per decision a retrain or an operation takes (docs/operations.md, Events)."""
 
@@ -71,6 +66,34 @@ class DecisionEvent(StrEnum):
     DISCARDED = "retrain.challenger.discarded"
 
 
+class AlarmEvent(StrEnum):
+    """The events of a check rather than a decision: drift, decay, a champion below the floor, a broken batch."""
+
+    DRIFT = "retrain.drift.detected"
+    PERFORMANCE = "retrain.performance.degraded"
+    BELOW_FLOOR = "retrain.champion.below_floor"
+    BATCH_INVALID = "retrain.batch.invalid"
+
+
+# Every event a notification may subscribe to (``notifications.destinations[].events``).
+NOTIFIABLE_EVENTS: tuple[str, ...] = (*DecisionEvent, *AlarmEvent)
+# What a destination hears by default: what changes the model in service, needs a person, or went wrong.
+# Routine endings (a rejection, a superseded or withheld candidate) and the drift check's broken batch
+# (the next retrain quarantines it and says so) are left to those who subscribe to them.
+DEFAULT_NOTIFY_EVENTS: tuple[str, ...] = (
+    DecisionEvent.PROMOTED,
+    DecisionEvent.QUARANTINED,
+    DecisionEvent.APPROVAL_WAITING,
+    DecisionEvent.ROLLED_BACK,
+    DecisionEvent.MOVED_OUTSIDE,
+    DecisionEvent.RUN_FAILED,
+    DecisionEvent.PROMOTED_AFTER_SHADOW,
+    AlarmEvent.DRIFT,
+    AlarmEvent.PERFORMANCE,
+    AlarmEvent.BELOW_FLOOR,
+)
+
+
 # How a retrain's ending is announced; ``unchanged`` and ``busy`` decide nothing and say nothing.
 EVENT_BY_STATUS = {
     RunStatus.PROMOTED: DecisionEvent.PROMOTED,
@@ -80,3 +103,8 @@ EVENT_BY_STATUS = {
     RunStatus.WITHHELD: DecisionEvent.WITHHELD,
     RunStatus.SUPERSEDED: DecisionEvent.SUPERSEDED,
 }
+
+
+EVENTS = {Signal.DRIFT: str(AlarmEvent.DRIFT), Signal.PERFORMANCE: str(AlarmEvent.PERFORMANCE)}
+# A batch the drift check found broken (it failed an ``error`` rule): named, never a retrain trigger.
+BATCH_INVALID_EVENT = str(AlarmEvent.BATCH_INVALID)

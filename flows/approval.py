@@ -19,6 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows.common import artifact_key
+from flows.decision_events import announce_answer
 from flows.ops import actor_for_ui, locate
 
 UI_APPROVER = "prefect-ui"
@@ -50,6 +51,7 @@ def approve_flow(
         run_id=str(flow_run.get_id() or ""),
     )
     get_run_logger().info(answer.message)
+    announce_answer(answer.to_dict(), stores.tracking_uri)
     create_markdown_artifact(
         markdown=f"# {answer.verdict}: {model} v{answer.version}\n\n{answer.message}\n\n"
         f"- champion now: v{answer.champion or '-'}\n- by: {answer.approver}\n- at: {answer.at}",

@@ -91,30 +91,6 @@ def publish_approval_request(model: str, version: str, decision: Any, message: s
     create_markdown_artifact(markdown="\n".join(lines), key=artifact_key(model, "approval"))
 
 
-def announce_champion_below_floor(model: str, version: str, decision: Any) -> None:
-    """Event ``retrain.champion.below_floor``: the model in service fails the gate's floor.
-
-    Rejecting the candidate leaves that champion serving, so automations (a notification, a
-    manual retrain) need their own signal; the gate's reasons alone reach nobody.
-    """
-    from prefect.events import emit_event
-
-    d = decision.to_dict()
-    emit_event(
-        event="retrain.champion.below_floor",
-        resource={"prefect.resource.id": model_resource_id(model), "prefect.resource.name": model},
-        payload={
-            "model": model,
-            "champion_version": d.get("champion_version"),
-            "metric": d.get("metric"),
-            "champion_score": d.get("champion_score"),
-            "candidate_version": version,
-            "candidate_score": d.get("candidate_score"),
-            "promote": d.get("promote"),
-        },
-    )
-
-
 def publish_review_queue(config: Any) -> None:
     """The queue size of every model and a link to the review page, one artifact the UI lists."""
     from base.settings_state import review_page_url

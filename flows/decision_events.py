@@ -15,11 +15,10 @@ from typing import Any
 
 from prefect.runtime import flow_run
 
-from base.environment import actor
+from base.notices import approval_payload, common_payload, move_payload, notice_for
 from base.outcome import RunOutcome
-from base.secrets import redact_url
 from base.settings import ModelConfig
-from base.vocabulary import EVENT_BY_STATUS, DecisionEvent, RunStatus
+from base.vocabulary import EVENT_BY_STATUS, AlarmEvent, DecisionEvent, RunStatus
 from flows.common import model_resource_id
 from registry.promotion_types import ReconcileNote
 
@@ -54,15 +53,16 @@ def announce_failure(config: ModelConfig, error: BaseException) -> str:
 
 def announce_move(event: DecisionEvent, moved: dict[str, Any], tracking_uri: str) -> str:
     """A rollback or a manual promotion, from its result (``PromotionResult.to_dict()``)."""
-    model, version = moved["model"], str(moved["to_version"])
-    payload = {
-        **base_payload(model, tracking_uri, version),
-        "from_version": moved["from_version"],
-        "reason": moved["reason"],
-        "changed": moved["changed"],
-        "actor": moved["actor"],
-    }
-    return emit(model, event, payload, version)
+    run_id = current_run_id()
+    payload = move_payload(moved, tracking_uri, run_id, flow_run_url(run_id))
+    return emit(moved["model"], event, payload, payload["version"])
+
+
+def announce_answer(answer: dict[str, Any], tracking_uri: str) -> str:
+    """A person's answer to a waiting candidate: promoted, rejected, or superseded."""
+    run_id = current_run_id()
+    event, payload = approval_payload(answer, tracking_uri, run_id, flow_run_url(run_id))
+    return emit(answer["model"], event, payload, payload["version"])
 
 
 def announce_shadow_verdict(config: ModelConfig, verdict: Any, answer: dict[str, Any]) -> str:
@@ -82,28 +82,50 @@ def announce_shadow_verdict(config: ModelConfig, verdict: Any, answer: dict[str,
 
 def announce_outside_moves(config: ModelConfig, notes: list[ReconcileNote]) -> list[str]:
     """``retrain.champion.moved_outside`` once per move: the note exists only when it was recorded now."""
+    return announce_moves_of(config.name, config.tracking_uri, notes)
+
+
+def announce_moves_of(model: str, tracking_uri: str, notes: list[ReconcileNote]) -> list[str]:
+    """The same from the model's name and registry, for callers without its config (the fleet flow)."""
     sent = []
     for note in notes:
         if note.outside:
             payload = {
-                **base_payload(config.name, config.tracking_uri, note.to_version),
+                **base_payload(model, tracking_uri, note.to_version),
                 "from_version": note.from_version,
                 "message": note.message,
             }
-            sent.append(emit(config.name, DecisionEvent.MOVED_OUTSIDE, payload, note.to_version))
+            sent.append(emit(model, DecisionEvent.MOVED_OUTSIDE, payload, note.to_version))
     return sent
 
 
-def base_payload(model: str, tracking_uri: str, version: str | None) -> dict[str, Any]:
-    run_id = str(flow_run.get_id() or "") or None
-    return {
+def announce_champion_below_floor(model: str, version: str, decision: Any) -> str:
+    """Event ``retrain.champion.below_floor``: the model in service fails the gate's floor.
+
+    Rejecting the candidate leaves that champion serving, so automations (a notification, a
+    manual retrain) need their own signal; the gate's reasons alone reach nobody.
+    """
+    d = decision.to_dict()
+    payload = {
         "model": model,
-        "version": version,
-        "actor": actor(),
-        "flow_run_id": run_id,
-        "flow_run_url": flow_run_url(run_id),
-        "mlflow_version_url": mlflow_version_url(model, tracking_uri, version),
+        "champion_version": d.get("champion_version"),
+        "metric": d.get("metric"),
+        "champion_score": d.get("champion_score"),
+        "candidate_version": version,
+        "candidate_score": d.get("candidate_score"),
+        "promote": d.get("promote"),
+        "reasons": d.get("reasons", []),
     }
+    return emit(model, AlarmEvent.BELOW_FLOOR, payload, d.get("champion_version"))
+
+
+def current_run_id() -> str | None:
+    return str(flow_run.get_id() or "") or None
+
+
+def base_payload(model: str, tracking_uri: str, version: str | None) -> dict[str, Any]:
+    run_id = current_run_id()
+    return common_payload(model, tracking_uri, version, run_id, flow_run_url(run_id))
 
 
 def gate_summary(outcome: RunOutcome) -> dict[str, Any]:
@@ -130,15 +152,11 @@ def flow_run_url(run_id: str | None) -> str | None:
     return f"{base.rstrip('/')}/runs/flow-run/{run_id}" if base and run_id else None
 
 
-def mlflow_version_url(model: str, tracking_uri: str, version: str | None) -> str | None:
-    """The version's page in the MLflow UI when the registry is a server; None for a local SQLite file."""
-    if version is None or not tracking_uri.startswith(("http://", "https://")):
-        return None
-    return f"{redact_url(tracking_uri).rstrip('/')}/#/models/{model}/versions/{version}"
-
-
-def emit(model: str, event: DecisionEvent, payload: dict[str, Any], version: str | None) -> str:
+def emit(model: str, event: str, payload: dict[str, Any], version: str | None) -> str:
+    """One event on the model's resource, its readable lines (``base.notices``) added to the payload."""
     from prefect.events import emit_event
+
+    payload = {**payload, **notice_for(event, payload).to_payload()}
 
     related = []
     if version is not None:

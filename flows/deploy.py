@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+# A champion moved in MLflow's UI is recorded and announced within this many minutes (the slug keeps its
+# first name, so redeploying updates the schedule instead of adding a second one).
+FLEET_MINUTES = 10
 ENTRYPOINT = EntrypointType.MODULE_PATH  # works wherever the package is installed, whatever the cwd
 
 
@@ -186,16 +189,18 @@ def build_deployments(config: ModelConfig) -> list["RunnerDeployment"]:
 
 
 def fleet_deployment(config: ModelConfig) -> "RunnerDeployment":
-    """The fleet table as a UI artifact, refreshed hourly; the stores are those of ``config``."""
+    """The fleet table as a UI artifact and the check for champions moved in MLflow, every
+    ``FLEET_MINUTES``; the stores are those of ``config``."""
     from flows.fleet import fleet_flow
 
     return deployment_of(
         fleet_flow,
         name="fleet",
-        schedules=[Interval(timedelta(hours=1), anchor_date=anchor_of(config), slug="fleet-hourly")],
+        schedules=[Interval(timedelta(minutes=FLEET_MINUTES), anchor_date=anchor_of(config), slug="fleet-hourly")],
         parameters={"home": str(config.home)},
         concurrency_limit=ONE_AT_A_TIME,
-        description="Every model in one table: champion, challenger, last retrain, last drift, holds.",
+        description="Every model in one table (champion, challenger, last retrain, last drift, holds); "
+        "records and announces a champion moved in the MLflow registry.",
         tags=["retrain"],
         entrypoint_type=ENTRYPOINT,
     )

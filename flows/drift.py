@@ -21,7 +21,8 @@ from prefect.runtime import flow_run
 
 from base.settings import ModelConfig, load_config
 from base.vocabulary import BATCH_INVALID_EVENT, EVENTS
-from flows.common import IO_RETRIES, artifact_key, model_resource_id
+from flows.common import IO_RETRIES, artifact_key
+from flows.decision_events import emit
 from monitoring.check import Champion, DriftCheckResult, NoChampion, invalid_result, judge_batch, validate_batch_file
 from monitoring.check import load_champion as load_serving_champion
 from monitoring.intake import Intake
@@ -113,33 +114,22 @@ def publish_check(result, mlflow_run_id: str | None) -> None:
 
 def emit_findings(result, mlflow_run_id: str | None) -> list[str]:
     """One event per finding, with the model as resource; triggers decide what starts a retrain."""
-    from prefect.events import emit_event
-
     from monitoring.decay import find_signals
 
     found = find_signals(result.drift, result.decay)
     for signal in found:
-        emit_event(
-            event=EVENTS[signal],
-            resource={"prefect.resource.id": model_resource_id(result.model), "prefect.resource.name": result.model},
-            related=[
-                {
-                    "prefect.resource.id": f"{model_resource_id(result.model)}.v{result.champion_version}",
-                    "prefect.resource.role": "model-version",
-                }
-            ],
-            payload={
-                "model": result.model,
-                "version": result.champion_version,
-                "batch": result.batch,
-                "signal": signal,
-                "starts_retrain": signal in result.signals,
-                "summary": result.summary().splitlines()[0][:500],
-                "figures": result.figures(),
-                "drifted_columns": list(result.drift.drifted_columns) if result.drift else [],
-                "mlflow_run_id": mlflow_run_id,
-            },
-        )
+        payload = {
+            "model": result.model,
+            "version": result.champion_version,
+            "batch": result.batch,
+            "signal": signal,
+            "starts_retrain": signal in result.signals,
+            "summary": result.summary().splitlines()[0][:500],
+            "figures": result.figures(),
+            "drifted_columns": list(result.drift.drifted_columns) if result.drift else [],
+            "mlflow_run_id": mlflow_run_id,
+        }
+        emit(result.model, EVENTS[signal], payload, result.champion_version)
     return [EVENTS[s] for s in found]
 
 
@@ -151,23 +141,18 @@ def report_invalid(result: DriftCheckResult) -> dict[str, Any]:
 
 
 def emit_invalid(result: DriftCheckResult) -> str:
-    from prefect.events import emit_event
-
     report = result.validation
-    emit_event(
-        event=BATCH_INVALID_EVENT,
-        resource={"prefect.resource.id": model_resource_id(result.model), "prefect.resource.name": result.model},
-        payload={
-            "model": result.model,
-            "batch": result.batch,
-            "version": result.champion_version,
-            "error": report.error,
-            "failures": [{"expectation": f.expectation, "column": f.column} for f in report.failures],
-            "summary": result.summary().splitlines()[0][:500],
-            "figures": result.figures(),
-            "drifted_columns": list(result.drift.drifted_columns) if result.drift else [],
-        },
-    )
+    payload = {
+        "model": result.model,
+        "batch": result.batch,
+        "version": result.champion_version,
+        "error": report.error,
+        "failures": [{"expectation": f.expectation, "column": f.column} for f in report.failures],
+        "summary": result.summary().splitlines()[0][:500],
+        "figures": result.figures(),
+        "drifted_columns": list(result.drift.drifted_columns) if result.drift else [],
+    }
+    emit(result.model, BATCH_INVALID_EVENT, payload, None)
     return BATCH_INVALID_EVENT
 
 

@@ -19,7 +19,8 @@ from prefect.runtime import flow_run
 
 from base.settings import ModelConfig, load_config
 from base.vocabulary import EVENTS, Signal
-from flows.common import IO_RETRIES, artifact_key, model_resource_id, publish_review_queue
+from flows.common import IO_RETRIES, artifact_key, publish_review_queue
+from flows.decision_events import emit
 from serving.feedback import FeedbackResult, run_feedback
 from serving.feedback_log import log_feedback
 
@@ -38,31 +39,20 @@ def log_run(config: ModelConfig, result: FeedbackResult) -> str:
 
 def emit_feedback(result: FeedbackResult, mlflow_run_id: str | None) -> list[str]:
     """``retrain.performance.degraded`` when the champion degraded on live labels; triggers decide."""
-    from prefect.events import emit_event
-
     if not result.degraded:
         return []
     event = EVENTS[Signal.PERFORMANCE]
-    emit_event(
-        event=event,
-        resource={"prefect.resource.id": model_resource_id(result.model), "prefect.resource.name": result.model},
-        related=[
-            {
-                "prefect.resource.id": f"{model_resource_id(result.model)}.v{result.champion_version}",
-                "prefect.resource.role": "model-version",
-            }
-        ],
-        payload={
-            "model": result.model,
-            "version": result.champion_version,
-            "source": "feedback",
-            "signal": Signal.PERFORMANCE,
-            "starts_retrain": Signal.PERFORMANCE in result.signals,
-            "summary": f"live labels: {result.summary().splitlines()[1][:480]}",
-            "figures": result.figures(),
-            "mlflow_run_id": mlflow_run_id,
-        },
-    )
+    payload = {
+        "model": result.model,
+        "version": result.champion_version,
+        "source": "feedback",
+        "signal": Signal.PERFORMANCE,
+        "starts_retrain": Signal.PERFORMANCE in result.signals,
+        "summary": f"live labels: {result.summary().splitlines()[1][:480]}",
+        "figures": result.figures(),
+        "mlflow_run_id": mlflow_run_id,
+    }
+    emit(result.model, event, payload, result.champion_version)
     return [event]
 
 

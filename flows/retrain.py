@@ -17,13 +17,8 @@ from base.environment import actor, failpoint
 from base.outcome import RunOutcome
 from base.settings import ModelConfig, load_config
 from base.vocabulary import RunStatus, Trigger
-from flows.common import (
-    announce_champion_below_floor,
-    publish_approval_request,
-    publish_decision,
-    publish_invalid_batches,
-)
-from flows.decision_events import announce_failure, announce_outcome
+from flows.common import publish_approval_request, publish_decision, publish_invalid_batches
+from flows.decision_events import announce_champion_below_floor, announce_failure, announce_outcome
 from flows.retrain_tasks import (
     DataProblem,
     ask_for_approval,

@@ -93,6 +93,7 @@ class ApprovalAnswer:
     at: str
     champion: str | None
     message: str
+    previous_champion: str | None = None  # the champion the gate compared the candidate with
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -231,6 +232,7 @@ def answer_approval(
             at,
             read_champion(client, model),
             f"{words}; it stays challenger",
+            tags.get(COMPARED_TAG),
         )
     try:
         move_champion(
@@ -256,6 +258,7 @@ def answer_approval(
             at,
             err.actual,
             f"v{version} not promoted: {err}; retrain to gate a candidate against the new champion",
+            tags.get(COMPARED_TAG),
         )
     set_outcome(client, model, str(version), VersionOutcome.PROMOTED, approval=ApprovalState.APPROVED, **record)
     return ApprovalAnswer(
@@ -267,6 +270,7 @@ def answer_approval(
         at,
         str(version),
         f"{words}; v{version} is champion",
+        tags.get(COMPARED_TAG),
     )
 
 

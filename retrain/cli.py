@@ -26,6 +26,7 @@ from retrain.commands import (
     core,
     endpoint_ops,
     monitoring_ops,
+    notify_ops,
     quarantine_ops,
     registry_ops,
     server_ops,
@@ -127,6 +128,7 @@ serving_ops.register(app)
 endpoint_ops.register(app)
 team_ops.register(app)
 quarantine_ops.register(app)
+notify_ops.register(app)
 
 
 def main() -> None:

@@ -198,7 +198,7 @@ def status(
             shown = redact_url(stores.tracking_uri)
             raise fail(f"no registered model named {model!r} in {shown}", Exit.UNKNOWN_MODEL, as_json)
         info = model_status(client, model).to_dict()
-    info.update(model_guards(stores, client, model))
+    info.update(model_guards(stores, client, model, home))
     champion = (info.get("champion") or {}).get("version")
     champion = None if champion is None else str(champion)
     info["warnings"] = champion_warnings(stores, client, model, champion)
@@ -215,14 +215,18 @@ def watch_of(client: Any, model: str) -> dict:
     return {"last_drift": last_drift(client, model), "next_run": next_runs().get(model)}
 
 
-def model_guards(stores: Any, client: Any, model: str) -> dict:
-    """Settle stranded candidates, then holds, blocks, the running retrain and what waits for approval."""
+def model_guards(stores: Any, client: Any, model: str, home: str | None = None) -> dict:
+    """Settle stranded candidates, then holds, blocks, the running retrain and what waits for approval;
+    a champion moved in MLflow is recorded and announced once."""
     from registry.approvals import settle, waiting_version
     from registry.ledger import open_ledger
     from registry.moves import reconcile
     from registry.verdicts import describe_guards
+    from retrain.cli_events import announce_outside_moves
 
-    notes = [n.message for n in reconcile(stores, client, model)] + settle(stores, client, model)
+    recorded = reconcile(stores, client, model)
+    announce_outside_moves(home, stores.tracking_uri, recorded)
+    notes = [n.message for n in recorded] + settle(stores, client, model)
     return {
         **describe_guards(open_ledger(stores.ledger_url), model),
         "waiting_approval": waiting_version(client, model),

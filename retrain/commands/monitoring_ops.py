@@ -117,9 +117,12 @@ def serve(
         raise fail(f"two configs name the same model: {', '.join(sorted(names))}", Exit.USAGE, as_json)
     url = connect_api(api_url, cfgs[0].home, as_json)
     from flows.deploy import register_deployments, serve_deployments
+    from flows.notify import prepare_notifications, setup_notifications
 
+    built = prepare_notifications(cfgs)  # a missing secret stops here, before anything is registered
     registered = register_deployments(cfgs)
-    emit({"api_url": url, "deployments": registered}, as_json, render_deployments)
+    notifications = setup_notifications(cfgs, built)
+    emit({"api_url": url, "deployments": registered, "notifications": notifications}, as_json, render_deployments)
     if register_only:
         return
     console(stderr=as_json).print("serving; press Ctrl-C to stop (schedules stay active)")
@@ -141,6 +144,19 @@ def render_deployments(data: dict) -> None:
             str(d["concurrency_limit"] or "-"),
         )
     console().print(table)
+    render_notifications(data.get("notifications") or [])
+
+
+def render_notifications(rows: list[dict]) -> None:
+    """One line per model and destination: where its automation sends which events."""
+    from rich.markup import escape
+
+    for r in rows:
+        console().print(
+            f"notify {r['destination']} ({r['kind']}, {escape(r['where'])}) of {r['model']}: "
+            f"{len(r['events'])} event(s), automation {r['action']}",
+            soft_wrap=True,
+        )
 
 
 def ui(

@@ -27,13 +27,17 @@ EXPECT = typer.Option(
 )
 
 
-def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:
-    """Resolve what a crash left pending or stranded before anything else, and tell the user."""
+def _reconcile_first(stores: "Stores", model: str, as_json: bool, home: str | None = None) -> list[dict]:
+    """Resolve what a crash left pending or stranded before anything else, and tell the user;
+    a champion moved in MLflow is recorded and announced once, as a retrain would."""
     from registry.approvals import settle
     from registry.moves import reconcile
     from registry.store import client_for
+    from retrain.cli_events import announce_outside_moves
 
-    notes = [n.to_dict() for n in reconcile(stores, None, model)]
+    recorded = reconcile(stores, None, model)
+    announce_outside_moves(home, stores.tracking_uri, recorded)
+    notes = [n.to_dict() for n in recorded]
     notes += [{"message": text} for text in settle(stores, client_for(stores.tracking_uri), model)]
     if not as_json:
         for note in notes:
@@ -41,12 +45,12 @@ def _reconcile_first(stores: "Stores", model: str, as_json: bool) -> list[dict]:
     return notes
 
 
-def _execute(stores: "Stores", model: str, act: Callable[[], Any], as_json: bool) -> None:
-    """Run one move and turn our errors into their exit codes."""
+def _execute(stores: "Stores", model: str, act: Callable[[], Any], as_json: bool, home: str | None = None) -> None:
+    """Run one move and turn our errors into their exit codes; a change is announced once, as its flow does."""
     from base.environment import quiet_libraries
 
     quiet_libraries()
-    notes = _reconcile_first(stores, model, as_json)
+    notes = _reconcile_first(stores, model, as_json, home)
     from base.errors import RetrainError
 
     try:
@@ -55,7 +59,32 @@ def _execute(stores: "Stores", model: str, act: Callable[[], Any], as_json: bool
         raise typer.Exit(int(report_error(err, as_json, model=model, reconciled=notes))) from None
     data = result.to_dict()
     data["reconciled"] = notes + data["reconciled"]
+    data["events"] = _announce_move(stores, home, data) if data["changed"] else []
     emit(data, as_json, render_result)
+
+
+def _announce_move(stores: "Stores", home: str | None, data: dict) -> list[dict]:
+    from base.notices import move_payload
+    from base.vocabulary import DecisionEvent
+    from retrain.cli_events import send_event
+
+    event = DecisionEvent.ROLLED_BACK if data["action"] == "rollback" else DecisionEvent.PROMOTED
+    payload = move_payload(data, stores.tracking_uri)
+    return [send_event(home, event, data["model"], payload, payload["version"])]
+
+
+def render_answer(data: dict) -> None:
+    console().print(f"{data['verdict']}: {data['message']}")
+    render_events(data["events"])
+
+
+def render_events(events: list[dict]) -> None:
+    """Say what reached the Prefect server; with no server at all (nothing listens) say nothing."""
+    for e in events:
+        if e["sent"]:
+            console(stderr=True).print(f"[dim]announced {e['event']}[/]", soft_wrap=True)
+        elif e.get("server"):
+            console(stderr=True).print(f"[yellow]not announced:[/] {e['event']}: {e.get('why', '')}", soft_wrap=True)
 
 
 def render_result(data: dict) -> None:
@@ -70,6 +99,7 @@ def render_result(data: dict) -> None:
     )
     for warning in data["warnings"]:
         console(stderr=True).print(f"[yellow]warning:[/] {warning}")
+    render_events(data.get("events") or [])
 
 
 def rollback(
@@ -97,6 +127,7 @@ def rollback(
         model,
         lambda: roll_back(stores, None, model, to=to, reason=reason or None, expect_current=expect_current, hold=hold),
         as_json,
+        home,
     )
 
 
@@ -123,7 +154,14 @@ def release(
 
 
 def _answer(
-    model: str, version: str | None, approve: bool, comment: str, approver: str | None, stores: "Stores", as_json: bool
+    model: str,
+    version: str | None,
+    approve: bool,
+    comment: str,
+    approver: str | None,
+    stores: "Stores",
+    as_json: bool,
+    home: str | None = None,
 ) -> None:
     from base.environment import actor, quiet_libraries
     from base.errors import RetrainError
@@ -136,7 +174,13 @@ def _answer(
         answer = answer_approval(stores, make_client(stores), model, version, approve, approver or actor(), comment)
     except RetrainError as err:
         raise typer.Exit(int(report_error(err, as_json, model=model))) from None
-    emit(answer.to_dict(), as_json, lambda a: console().print(f"{a['verdict']}: {a['message']}"))
+    from base.notices import approval_payload
+    from retrain.cli_events import send_event
+
+    data = answer.to_dict()
+    event, payload = approval_payload(data, stores.tracking_uri)
+    data["events"] = [send_event(home, event, model, payload, payload["version"])]
+    emit(data, as_json, render_answer)
     if answer.verdict == "superseded":
         raise typer.Exit(int(Exit.EXPECTATION_MISMATCH))
 
@@ -154,7 +198,7 @@ def approve(
 ) -> None:
     """Approve a candidate that waits for approval: it becomes champion if the champion did not move."""
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
-    _answer(model, version, True, comment, approver, stores, as_json)
+    _answer(model, version, True, comment, approver, stores, as_json, home)
 
 
 def reject(
@@ -170,7 +214,7 @@ def reject(
 ) -> None:
     """Reject a candidate that waits for approval: it stays challenger and is blocked."""
     stores = resolve_stores(home, tracking_uri, ledger_url, config, as_json)
-    _answer(model, version, False, comment, approver, stores, as_json)
+    _answer(model, version, False, comment, approver, stores, as_json, home)
 
 
 def promote(
@@ -193,6 +237,7 @@ def promote(
         model,
         lambda: promote_version(stores, None, model, version, reason, expect_current=expect_current),
         as_json,
+        home,
     )
 
 
@@ -209,7 +254,7 @@ def history(
     from base.environment import quiet_libraries
 
     quiet_libraries()
-    notes = _reconcile_first(stores, model, as_json)
+    notes = _reconcile_first(stores, model, as_json, home)
     from registry.ledger import champion_stack, open_ledger
     from registry.promotion import history as ledger_history
     from registry.releases import list_releases

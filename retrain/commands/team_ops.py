@@ -95,9 +95,13 @@ def deploy(
         raise fail(f"two configs name the same model: {', '.join(sorted(names))}", Exit.USAGE, as_json)
     url = connect_api(api_url, cfgs[0].home, as_json)
     from flows.deploy import deploy_to_pool
+    from flows.notify import prepare_notifications, setup_notifications
 
+    built = prepare_notifications(cfgs)  # a missing secret stops here, before anything is registered
     registered = deploy_to_pool(cfgs, pool)
-    emit({"api_url": url, "pool": pool, "deployments": registered}, as_json, render_deployments)
+    notifications = setup_notifications(cfgs, built)
+    data = {"api_url": url, "pool": pool, "deployments": registered, "notifications": notifications}
+    emit(data, as_json, render_deployments)
     if not as_json:
         console().print(f"start workers with: prefect worker start --pool {pool}", markup=False)
 

@@ -49,6 +49,28 @@ def manual(workspace, synth, tmp_path):
     )
 
 
+def rejection_events(model: str, words: str, timeout: float = 20.0) -> list:
+    """``retrain.model.rejected`` events of ``model`` whose reason holds ``words`` (other tests share the name)."""
+    from prefect import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    query = EventFilter(
+        event=EventNameFilter(name=["retrain.model.rejected"]),
+        resource=EventResourceFilter(id=[f"retrain.model.{model}"]),
+    )
+
+    def read() -> list:
+        with get_client(sync_client=True) as client:
+            events = client.read_events(filter=query, limit=50).events
+        return [e for e in events if words in e.payload.get("reason", "")]
+
+    deadline = time.monotonic() + timeout
+    while not read() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(1)  # a second copy, were there one, would have arrived by now too
+    return read()
+
+
 def add_month(config, month: int) -> None:
     make_month(month).to_csv(config.base_dir / "batches" / f"m{month:02d}.csv", index=False)
 
@@ -106,6 +128,9 @@ def test_reject_from_the_ui_flow_keeps_the_champion_and_blocks_the_candidate(man
     )
     assert answer["verdict"] == "approval_rejected"
     assert champion(config) is None
+    [said] = rejection_events(config.name, "wait for the new month")  # the person's answer is one event
+    assert said.payload["status"] == "approval_rejected" and said.payload["version"] == "1"
+    assert said.payload["headline"] == "v1 rejected; champion none stays"
     tags = version_tags(config, "1")
     assert tags["retrain.approval"] == "rejected" and tags["retrain.approval_comment"] == "wait for the new month"
     assert tags["retrain.approval_by"].startswith("prefect-ui")
