@@ -65,7 +65,7 @@ def search_candidates(split: "Split", config: "ModelConfig") -> SearchResult:
         workers = max(1, len(client.scheduler_info()["workers"]))
         data = client.scatter(frame, broadcast=True, hash=False)
         running: dict[Any, tuple[Any, TrialSpec]] = {}
-        queue = as_completed()
+        queue = as_completed(loop=client.loop)
 
         def start_next() -> None:
             while len(running) < workers and (spec := plan.ask()) is not None:
