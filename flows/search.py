@@ -12,12 +12,16 @@ search runs inside the lease, before the gate, and every fit is capped by ``comp
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from base.settings_search import ADDRESS_ENV
 from training.search import evaluate_trial, finish_search, start_search
 from training.search_types import Fold, SearchResult, TrialResult, TrialSpec, TrialStatus
 
@@ -44,13 +48,37 @@ def search_runner(config: "ModelConfig") -> "DaskTaskRunner":
     address = config.search.address
     if address:
         return DaskTaskRunner(address=address)
-    kwargs = {
+    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(config))
+
+
+def local_cluster_kwargs(config: "ModelConfig") -> dict[str, Any]:
+    """Worker processes (a fit holds the GIL in places), one trial each, no dashboard."""
+    return {
         "n_workers": config.compute.search_workers,
         "threads_per_worker": 1,
         "processes": True,
         "dashboard_address": None,
     }
-    return DaskTaskRunner(cluster_kwargs=kwargs)
+
+
+@contextmanager
+def shared_cluster(config: "ModelConfig") -> Iterator[str]:
+    """One local cluster for many retrains in this process (the demo): its address in ``RETRAIN_DASK_ADDRESS``.
+
+    Starting worker processes costs seconds; a retrain that finds the address connects instead.
+    """
+    from distributed import LocalCluster
+
+    previous = os.environ.get(ADDRESS_ENV)
+    with LocalCluster(**local_cluster_kwargs(config)) as cluster:
+        os.environ[ADDRESS_ENV] = cluster.scheduler_address
+        try:
+            yield cluster.scheduler_address
+        finally:
+            if previous is None:
+                os.environ.pop(ADDRESS_ENV, None)
+            else:
+                os.environ[ADDRESS_ENV] = previous
 
 
 def search_candidates(split: "Split", config: "ModelConfig") -> SearchResult:

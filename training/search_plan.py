@@ -95,7 +95,8 @@ class SearchPlan:
         assert isinstance(index, int)
         candidate = self.candidates[index]
         params = {name: _sample(trial, f"c{index}.{name}", value) for name, value in candidate.params.items()}
-        return TrialSpec(number=number, candidate=index, class_path=candidate.class_path, params=params)
+        sampled = tuple(name for name, value in candidate.params.items() if is_distribution(value))
+        return TrialSpec(number, index, candidate.class_path, params, sampled)
 
     def _queue_first_settings(self) -> None:
         """Trial 0 the `estimator`, then one setting per family, or the whole grid if it fits the budget."""

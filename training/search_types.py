@@ -48,6 +48,7 @@ class TrialSpec:
     candidate: int  # index into the search's candidates (0 = the `estimator` section when included)
     class_path: str
     params: dict[str, Any]
+    sampled: tuple[str, ...] = ()  # the parameters the search chose (the rest were fixed in the config)
 
     @property
     def estimator_name(self) -> str:
@@ -55,8 +56,9 @@ class TrialSpec:
 
     @property
     def label(self) -> str:
-        """``HistGradientBoostingClassifier(learning_rate=0.1, max_iter=100)``, the first few params."""
-        shown = [f"{k}={_short(v)}" for k, v in sorted(self.params.items())[:LABEL_PARAMS]]
+        """``HistGradientBoostingClassifier(learning_rate=0.1, max_iter=100)``: the chosen parameters first."""
+        order = sorted(self.params, key=lambda k: (k not in self.sampled, k))
+        shown = [f"{k}={_short(self.params[k])}" for k in order[:LABEL_PARAMS]]
         more = ", …" if len(self.params) > LABEL_PARAMS else ""
         return f"{self.estimator_name}({', '.join(shown)}{more})"
 
