@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 from base.settings import load_config
 from registry.search_runs import trial_runs
 from registry.versions import get_version, load_model
+from retrain.report import run_markdown
 
 LOGREG = "sklearn.linear_model.LogisticRegression"
 TREE = "sklearn.tree.DecisionTreeClassifier"
@@ -76,6 +77,10 @@ def test_the_search_winner_is_refitted_gated_and_its_trials_are_child_runs(searc
     for name, value in best.data.params.items():
         assert str(model.get_params()[name]) == value
     assert outcome["decision"]["candidate_score"] == pytest.approx(version.metrics["roc_auc"])
+
+    report = run_markdown(outcome)  # the gate report lists the top trials, the winner first
+    table = report.split("### Search", 1)[1]
+    assert table.index(search["top"][0]["label"]) < table.index(search["top"][1]["label"])
 
 
 def test_a_worker_lost_mid_search_leaves_a_clear_outcome_and_the_champion(searching, synth, cluster):
