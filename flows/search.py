@@ -22,7 +22,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from base.settings_search import ADDRESS_ENV
-from training.search import evaluate_trial, finish_search, start_search
+from training.search import SearchFailed, evaluate_trial, finish_search, start_search
 from training.search_types import Fold, SearchResult, TrialResult, TrialSpec, TrialStatus
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from training.types import Split
 
 ERROR_CHARS = 300
+WORKER_WAIT = 30  # seconds a scheduler may take to get its first worker
 
 
 @task(cache_policy=NO_CACHE, task_run_name="trial-{spec.number}")
@@ -90,7 +91,7 @@ def search_candidates(split: "Split", config: "ModelConfig") -> SearchResult:
     results: list[TrialResult] = []
     with search_runner(config) as runner:
         client = runner.client
-        workers = max(1, len(client.scheduler_info()["workers"]))
+        workers = count_workers(client)
         data = client.scatter(frame, broadcast=True, hash=False)
         running: dict[Any, tuple[Any, TrialSpec]] = {}
         queue = as_completed(loop=client.loop)
@@ -110,6 +111,19 @@ def search_candidates(split: "Split", config: "ModelConfig") -> SearchResult:
             logger.info("search %s: %s", spec.label, describe(results[-1]))
             start_next()
     return finish_search(results, folds, config, plan, workers)
+
+
+def count_workers(client: Any) -> int:
+    """The cluster's workers; a scheduler without any for ``WORKER_WAIT`` seconds fails the search clearly."""
+    workers = len(client.scheduler_info()["workers"])
+    if workers:
+        return workers
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError:
+        address = client.scheduler.address
+        raise SearchFailed(f"the Dask scheduler {address} has no worker after {WORKER_WAIT} s") from None
+    return len(client.scheduler_info()["workers"])
 
 
 def result_of(future: Any, spec: TrialSpec) -> TrialResult:

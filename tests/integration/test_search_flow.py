@@ -116,3 +116,15 @@ def lose_a_worker_mid_search(searching, synth, cluster, first: dict) -> None:
         assert (search["trials"], search["workers"]) == (7, 2) and search["completed"] >= 1
         assert outcome["status"] in {"promoted", "rejected"}
         assert champion.version == (outcome["version"] if outcome["status"] == "promoted" else first["version"])
+
+
+def test_a_scheduler_without_workers_fails_the_search_clearly(monkeypatch):
+    from distributed import Client, LocalCluster
+
+    import flows.search
+    from training.search import SearchFailed
+
+    monkeypatch.setattr(flows.search, "WORKER_WAIT", 1)
+    empty = LocalCluster(n_workers=0, processes=False, dashboard_address=None)
+    with empty, Client(empty) as client, pytest.raises(SearchFailed, match="has no worker after 1 s"):
+        flows.search.count_workers(client)
