@@ -67,6 +67,7 @@ class RunOutcome:
     message: str = ""
     dry_run: bool = False  # what a real run would have ended with; nothing was stored
     reports: list[str] = field(default_factory=list)  # Markdown reports written for this run
+    search: dict[str, Any] | None = None  # the candidate search's top trials, when the config has one
 
     @property
     def exit_code(self) -> Exit:

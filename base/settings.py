@@ -24,6 +24,7 @@ from base.serving_config import ServingConfig, check_serving
 from base.settings_checks import ConfigError, Strict, describe_error
 from base.settings_notifications import NotificationsConfig
 from base.settings_operations import ComputeConfig, DriftConfig, EffectConfig, RunsConfig, ScheduleConfig
+from base.settings_search import FoldScheme, SearchCandidate, SearchConfig
 from base.settings_state import (
     LOCAL_STATE,
     StateConfig,
@@ -60,11 +61,14 @@ __all__ = [
     "DriftConfig",
     "EffectConfig",
     "EstimatorConfig",
+    "FoldScheme",
     "GateConfig",
     "ModelConfig",
     "NotificationsConfig",
     "RunsConfig",
     "ScheduleConfig",
+    "SearchCandidate",
+    "SearchConfig",
     "StateConfig",
     "Task",
     "ValidationConfig",
@@ -85,6 +89,7 @@ class ModelConfig(Strict):
     task: Task
     data: DataConfig
     estimator: EstimatorConfig = Field(default_factory=EstimatorConfig)
+    search: SearchConfig | None = None
     window: WindowConfig = Field(default_factory=WindowConfig)
     validation: ValidationConfig
     gate: GateConfig = Field(default_factory=GateConfig)
@@ -129,6 +134,12 @@ class ModelConfig(Strict):
                 raise ValueError(
                     f"gate.slices {column!r} is the target or timestamp column; slice by a column of the rows"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_search(self) -> "ModelConfig":
+        if self.search is not None and self.cascade is not None:
+            raise ValueError("search and cascade cannot be combined: a cascade pairs two fixed estimators")
         return self
 
     @model_validator(mode="after")

@@ -51,9 +51,17 @@ class RunsConfig(Strict):
 
 
 class ComputeConfig(Strict):
-    """Threads training and scoring may use; 1 keeps a shared machine responsive."""
+    """Threads training and scoring may use (1 keeps a shared machine responsive), and a search's workers."""
 
     threads: int = Field(default=1, ge=1, description="OpenMP/BLAS threads for fit and predict")
+    workers: int | None = Field(
+        default=None, ge=1, description="Dask workers of a search's local cluster; None = cores // threads"
+    )
+
+    @property
+    def search_workers(self) -> int:
+        """Workers of the local cluster: every worker fits with ``threads`` threads, one trial at a time."""
+        return self.workers or max(1, (os.cpu_count() or 1) // self.threads)
 
 
 class ScheduleConfig(Strict):

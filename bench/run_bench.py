@@ -50,9 +50,19 @@ def build_sides(base: Path, months: int) -> dict[str, dict]:
     for side in ("retrain_run", "bare_script"):
         home = base / side / "home"
         ws = build_workspace(base / side / "ws", months=months, broken_month=None, flights=flights, home=home)
+        single_estimator(ws.config_path)
         initial = [deliver_batch(p, ws.batches_dir) for p in ws.initial]
         sides[side] = {"ws": ws, "home": home, "initial": initial}
     return sides
+
+
+def single_estimator(config_path: Path) -> None:
+    """The example's candidate search off: both sides fit the one `estimator` the bare script fits."""
+    import yaml
+
+    raw = yaml.safe_load(config_path.read_text())
+    raw.pop("search", None)
+    config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
 
 
 def cycle_command(side: str, info: dict, new: list[Path]) -> list[str]:

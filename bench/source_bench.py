@@ -77,6 +77,7 @@ def build(base: Path, s3_env: dict[str, str]) -> dict[str, Path]:
     for path in sorted(ws.batches_dir.iterdir()):
         fs.put_file(str(path), f"{BUCKET}/flights/{path.name}")
     raw = yaml.safe_load(Path(ws.config_path).read_text())
+    raw.pop("search", None)  # one estimator: the sides differ only in where the batches come from
     configs = {}
     for side, data_path in (
         ("local_disk", str(ws.batches_dir / "*.csv")),

@@ -34,8 +34,8 @@ def artifact_key(*parts: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in raw).strip("-")
 
 
-def publish_decision(model: str, version: str, decision: Any, trigger: str) -> None:
-    """A table a person can read in the UI: every gate rule, its outcome and the CI."""
+def publish_decision(model: str, version: str, decision: Any, trigger: str, search: dict | None = None) -> None:
+    """A table a person can read in the UI: every gate rule, its outcome and the CI, and the search's top trials."""
     d = decision.to_dict()
     rows = [{"rule": "decision", "result": "PROMOTE" if d["promote"] else "REJECT"}]
     rows.append({"rule": "trigger", "result": trigger})
@@ -50,6 +50,11 @@ def publish_decision(model: str, version: str, decision: Any, trigger: str) -> N
             }
         )
     rows += [{"rule": f"reason {n}", "result": r} for n, r in enumerate(d["reasons"], 1)]
+    search = search or {}
+    for trial in search.get("top", []):
+        score = "failed" if trial["mean_score"] is None else f"cv {search['metric']} {trial['mean_score']:.4f}"
+        rank = f"search #{trial['rank'] or '-'} trial {trial['trial']}"
+        rows.append({"rule": rank, "result": f"{trial['label']}: {score}"})
     create_table_artifact(
         table=rows,
         key=artifact_key(model, "gate-decision"),

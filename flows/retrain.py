@@ -26,6 +26,7 @@ from flows.retrain_tasks import (
     gate,
     intake_batches,
     lineage_of,
+    log_trials,
     prepare_training,
     promote,
     quarantine,
@@ -35,8 +36,10 @@ from flows.retrain_tasks import (
     run_id,
     settle_model,
     train,
+    train_searched,
     withheld_by_person,
 )
+from flows.search import search_candidates
 from monitoring.preflight import check_references
 from monitoring.quarantine import release_hint
 from registry.leases import RunBusy, acquire_run_lease
@@ -155,15 +158,23 @@ def retrain_with_lease(config: ModelConfig, trigger: Trigger, reason: str, overr
         message = f"nothing trained or registered: {verdict.why}"
         return finish(config, RunOutcome(status=verdict.ending(), **base, message=message))
 
-    candidate = train(split, config)
+    search = search_candidates(split, config) if config.search is not None else None
+    candidate = train(split, config) if search is None else train_searched(split, config, search)
     decision = gate(candidate, champion_version, split, config)  # against the champion when this run began
     lineage = {**lineage_of(intakes, split, config, fingerprint), **candidate.lineage}
-    version = register(candidate, split, decision, lineage, config).version
+    registered = register(candidate, split, decision, lineage, config)
+    version = registered.version
     failpoint("after_register")
-    publish_decision(config.name, version, decision, trigger)
+    summary = None
+    if search is not None and config.search is not None:
+        log_trials(config, registered.run_id or "", search)
+        summary = search.to_dict(top=config.search.top)
+    publish_decision(config.name, version, decision, trigger, summary)
     if decision.champion_below_floor:
         announce_champion_below_floor(config.name, version, decision)
-    outcome = RunOutcome(status=RunStatus.REJECTED, version=version, decision=decision, lineage=lineage, **base)
+    outcome = RunOutcome(
+        status=RunStatus.REJECTED, version=version, decision=decision, lineage=lineage, search=summary, **base
+    )
     gated = replace(facts, gate_passed=decision.promote)
     # a person is asked only under manual approval; an automatic promotion is checked inside the compare-and-swap
     asks_person = decision.promote and facts.manual_approval and not override

@@ -30,6 +30,7 @@ from registry.moves import reconcile
 from registry.packaging import code_version
 from registry.promotion import move_champion
 from registry.promotion_types import PromotionResult, UnknownModel
+from registry.search_runs import log_search
 from registry.store import connect
 from registry.types import VersionInfo
 from registry.verdicts import block_reason, withheld_reason
@@ -38,6 +39,8 @@ from serving.calibration import calibrate_model
 from training.candidate import train_candidate
 from training.data import DataError, frame_hash
 from training.gate import decide_promotion
+from training.search import train_winner
+from training.search_types import SearchResult
 from training.split import split_by_time
 from training.types import Candidate, Decision, Split
 
@@ -96,6 +99,18 @@ def prepare_training(frames: list[pd.DataFrame], config: ModelConfig) -> tuple[S
 @task(cache_policy=NO_CACHE)
 def train(split: Split, config: ModelConfig) -> Candidate:
     return train_candidate(split, config)
+
+
+@task(cache_policy=NO_CACHE)
+def train_searched(split: Split, config: ModelConfig, search: SearchResult) -> Candidate:
+    """The search's winner refitted on the whole training window."""
+    return train_winner(split, config, search)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def log_trials(config: ModelConfig, parent_run_id: str, search: SearchResult) -> list[str]:
+    """Every trial as an MLflow child run of the candidate's run; a retry finds the ones it logged."""
+    return log_search(connect(config), config, parent_run_id, search)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)

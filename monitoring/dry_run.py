@@ -59,6 +59,7 @@ def gate_candidate(config: "ModelConfig", intakes: list[Intake], base: dict[str,
     from training.candidate import train_candidate
     from training.data import frame_hash
     from training.gate import decide_promotion
+    from training.search import run_search_locally, train_winner
     from training.split import split_by_time
 
     split = split_by_time(pd.concat([i.frame for i in intakes], ignore_index=True), config)
@@ -84,13 +85,16 @@ def gate_candidate(config: "ModelConfig", intakes: list[Intake], base: dict[str,
     if before.step is not Step.TRAIN:
         return RunOutcome(status=before.ending(), message=would_end(before, champion_version), **base)
     champion = None if champion_version is None else load_model(client, config.name, champion_version)
-    candidate = train_candidate(split, config)
+    search = run_search_locally(split, config) if config.search is not None else None
+    candidate = train_candidate(split, config) if search is None else train_winner(split, config, search)
     decision = decide_promotion(
         config.task, config, candidate.model, champion, split.holdout, candidate.features, champion_version
     )
     held = None if override or not decision.promote else read_verdict(config, fingerprint, holds=True)
     after = decide_run(replace(facts, gate_passed=decision.promote, held=held))
-    return RunOutcome(status=after.ending(), decision=decision, message=would_end(after, champion_version), **base)
+    summary = None if search is None or config.search is None else search.to_dict(top=config.search.top)
+    message = would_end(after, champion_version)
+    return RunOutcome(status=after.ending(), decision=decision, message=message, search=summary, **base)
 
 
 def would_end(verdict: RunVerdict, champion_version: str | None = None) -> str:

@@ -80,7 +80,27 @@ def _estimator_problem(config: "ModelConfig") -> tuple[str, str] | None:
     except PipelineError as err:
         field = "estimator.params" if "estimator.params" in str(err) else "estimator.class_path"
         return field, str(err)
-    return _light_estimator_problem(config)
+    return _light_estimator_problem(config) or _search_problem(config)
+
+
+def _search_problem(config: "ModelConfig") -> tuple[str, str] | None:
+    """Every search candidate imports and is an estimator of the task's kind (its fixed params taken)."""
+    if config.search is None:
+        return None
+    from base.settings import EstimatorConfig
+    from base.settings_search import is_distribution
+    from training.pipeline import PipelineError, make_estimator
+
+    for index, candidate in enumerate(config.search.candidates):
+        fixed = {k: v for k, v in candidate.params.items() if not is_distribution(v)}
+        estimator = EstimatorConfig(class_path=candidate.class_path, params=fixed)
+        try:
+            make_estimator(config.model_copy(update={"estimator": estimator}))
+        except PipelineError as err:
+            where = "params" if "estimator.params" in str(err) else "class_path"
+            message = str(err).replace("estimator.", f"search.candidates[{index}].")
+            return f"search.candidates[{index}].{where}", message
+    return None
 
 
 def _light_estimator_problem(config: "ModelConfig") -> tuple[str, str] | None:

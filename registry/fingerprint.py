@@ -23,8 +23,10 @@ def recipe_of(config: "ModelConfig", code: str) -> dict[str, Any]:
     """Everything in the config that changes the fitted model, plus the code version."""
     data = config.data
     cascade = {"cascade": config.cascade.model_dump()} if config.cascade is not None else {}
+    search = {"search": config.search.recipe()} if config.search is not None else {}
     return {
         **cascade,
+        **search,
         "task": config.task,
         "estimator": config.estimator.class_path,
         "params": config.estimator.params,

@@ -92,7 +92,7 @@ def run_backtest(
     drift and retrained on when the check signals, or when ``schedule_days`` (default: the
     config's ``schedule.interval_hours``) passed since the last retrain.
     """
-    from retrain.demo.play import check_step, choose_trigger, label_of, run_step, skipped_row
+    from retrain.demo.play import check_step, choose_trigger, label_of, run_step, search_cluster, skipped_row
 
     arrivals = order_arrivals(config, quarantined)
     if len(arrivals) <= initial:
@@ -109,23 +109,24 @@ def run_backtest(
     out = out or _Silent()
     result = BacktestResult(model=config.name, metric=config.primary_metric, scratch=str(root))
     scorer = Scorer(replay)
-    first = [deliver(a, root) for a in arrivals[:initial]]
-    row = run_step(replay, first, "schedule", out)
-    last_retrain = arrivals[initial - 1].start
-    result.steps.append(scorer.step(row, arrivals[:initial], arrivals[initial:]))
-    for index in range(initial, len(arrivals)):
-        arrival = arrivals[index]
-        batch = deliver(arrival, root)
-        check = check_step(replay, batch, out)
-        since = (arrival.start - last_retrain).days if arrival.start is not None else 0
-        trigger = choose_trigger(check, since / 30, days)
-        if trigger is None:
-            row = skipped_row(label_of([batch]), check)
-        else:
-            row = run_step(replay, [batch], trigger, out, check)
-            if row["decision"] != "data_invalid" and arrival.start is not None:
-                last_retrain = arrival.start
-        result.steps.append(scorer.step(row, arrivals[: index + 1], arrivals[index + 1 :]))
+    with search_cluster(replay, out):  # one Dask cluster for every searched retrain of the replay
+        first = [deliver(a, root) for a in arrivals[:initial]]
+        row = run_step(replay, first, "schedule", out)
+        last_retrain = arrivals[initial - 1].start
+        result.steps.append(scorer.step(row, arrivals[:initial], arrivals[initial:]))
+        for index in range(initial, len(arrivals)):
+            arrival = arrivals[index]
+            batch = deliver(arrival, root)
+            check = check_step(replay, batch, out)
+            since = (arrival.start - last_retrain).days if arrival.start is not None else 0
+            trigger = choose_trigger(check, since / 30, days)
+            if trigger is None:
+                row = skipped_row(label_of([batch]), check)
+            else:
+                row = run_step(replay, [batch], trigger, out, check)
+                if row["decision"] != "data_invalid" and arrival.start is not None:
+                    last_retrain = arrival.start
+            result.steps.append(scorer.step(row, arrivals[: index + 1], arrivals[index + 1 :]))
     return result
 
 

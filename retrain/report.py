@@ -27,6 +27,7 @@ def run_markdown(outcome: dict[str, Any]) -> str:
     if decision:
         lines += [*metric_table(decision), "", *rules(decision.get("reasons", [])), ""]
         lines += [*slice_table(decision.get("slices") or [], decision["metric"]), ""] if decision.get("slices") else []
+    lines += [*search_table(outcome["search"]), ""] if outcome.get("search") else []
     lines += [*validation_table(outcome.get("validation") or []), ""]
     lines += data_window(outcome.get("lineage") or {})
     lines += [f"- {note}" for note in outcome.get("notes") or []]
@@ -52,6 +53,28 @@ def metric_table(decision: dict[str, Any]) -> list[str]:
             f"{boot['confidence']:.0%} interval [{signed(boot['low'])}, {signed(boot['high'])}] "
             f"({boot.get('used_resamples') or boot['resamples']} resamples, seed {boot['seed']}).",
         ]
+    return lines
+
+
+def search_table(search: dict[str, Any]) -> list[str]:
+    """The search's top trials by mean fold score inside the training window (never the holdout)."""
+    metric = search["metric"]
+    lines = [
+        "### Search (time-ordered cross-validation inside the training window)",
+        "",
+        f"{search['completed']} of {search['trials']} trial(s) completed on {search['workers']} worker(s) "
+        f"in {search['seconds']:.0f} s, {search['folds']} folds, stopped by {search['stopped_by']}; "
+        "the winner was refitted on the whole window and gated.",
+        "",
+        f"| rank | trial | estimator | mean {metric} | folds | seconds |",
+        "| ---: | ---: | --- | ---: | --- | ---: |",
+    ]
+    for t in search["top"]:
+        folds = ", ".join(number(s) for s in t["fold_scores"]) or cell(t["error"])
+        lines.append(
+            f"| {t['rank'] or '-'} | {t['trial']} | {cell(t['label'])} | {number(t['mean_score'])} | {folds} | "
+            f"{t['seconds']:.1f} |"
+        )
     return lines
 
 

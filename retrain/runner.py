@@ -120,6 +120,12 @@ def render_outcome(outcome: RunOutcome) -> None:
     out.print(f"[bold {colour}]{outcome.status.upper()}[/]{dry} {outcome.model}: {outcome.message}")
     for note in outcome.notes:
         out.print(f"  note: {note}")
+    if outcome.search and outcome.search.get("top"):
+        s, best = outcome.search, outcome.search["top"][0]
+        out.print(
+            f"  search: winner {best['label']} (cv {s['metric']} {best['mean_score']:.4f}; "
+            f"{s['completed']} of {s['trials']} trials on {s['workers']} worker(s), {s['seconds']:.0f} s)"
+        )
     d = outcome.decision.to_dict() if outcome.decision else {}
     for reason in d.get("reasons", []):
         out.print(f"  - {reason}")

@@ -2,8 +2,8 @@
 
 Preprocessing lives inside the pipeline so the registered model takes raw batch columns
 and applies exactly the transformations it was trained with. Encoding follows the
-estimator: HistGradientBoosting gets ordinal codes and its native categorical support,
-other tree models ordinal codes, everything else one-hot columns (scaled numerics too,
+estimator: HistGradientBoosting, LightGBM and XGBoost get ordinal codes and their native
+categorical support, other tree models ordinal codes, everything else one-hot columns (scaled numerics too,
 because linear models, SVMs and neighbours are sensitive to scale).
 """
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["PipelineError", "build_pipeline", "import_estimator"]
 
 TREE_NAME_PARTS = ("Forest", "Boost", "Tree", "XGB", "LGBM", "CatBoost")
+NATIVE_CATEGORICAL = ("HistGradientBoosting", "LGBM", "XGB")  # estimators that split on categories themselves
 DEFAULT_SEED = 0
 ONEHOT_MIN_FREQUENCY = 20  # categories seen fewer times share one "infrequent" column
 ONEHOT_MAX_CATEGORIES = 40  # keeps dense one-hot output bounded for high-cardinality columns
@@ -106,7 +107,7 @@ def build_pipeline(config: "ModelConfig", X: pd.DataFrame) -> "Pipeline":
     estimator = make_estimator(config)
     numeric, categorical = split_columns(config, X)
     name = type(estimator).__name__
-    native = name.startswith("HistGradientBoosting")
+    native = name.startswith(NATIVE_CATEGORICAL)
     tree = native or any(part in name for part in TREE_NAME_PARTS)
     parts = []
     if numeric:
@@ -115,9 +116,26 @@ def build_pipeline(config: "ModelConfig", X: pd.DataFrame) -> "Pipeline":
         parts.append(("categorical", _categorical_steps(estimator, native, tree), categorical))
     if native and categorical:
         # ColumnTransformer emits the numeric block first, then one code per categorical column
-        estimator.set_params(categorical_features=[False] * len(numeric) + [True] * len(categorical))
+        mark_categorical(estimator, len(numeric), len(categorical))
     prepare = ColumnTransformer(parts, remainder="drop")
     return Pipeline([("prepare", prepare), ("model", estimator)])
+
+
+def mark_categorical(estimator: Any, numeric: int, categorical: int) -> None:
+    """Tell a library with native categorical support which encoded columns are categories.
+
+    HistGradientBoosting takes a mask, LightGBM the column indices (``categorical_feature``)
+    and XGBoost a type per column with ``enable_categorical``; a choice the config made is kept.
+    """
+    mask = [False] * numeric + [True] * categorical
+    name = type(estimator).__name__
+    given = estimator.get_params(deep=False)
+    if name.startswith("HistGradientBoosting"):
+        estimator.set_params(categorical_features=mask)
+    elif name.startswith("LGBM") and given.get("categorical_feature") is None:
+        estimator.set_params(categorical_feature=[i for i, is_cat in enumerate(mask) if is_cat])
+    elif name.startswith("XGB") and given.get("feature_types") is None:
+        estimator.set_params(enable_categorical=True, feature_types=["c" if c else "q" for c in mask])
 
 
 def _numeric_steps(scale: bool):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,26 @@ def play_demo(months: int = 12, as_json: bool = False, schedule_days: int = 60) 
     config = load_config(workspace.config_path)
     forget_previous_run(config)
     out.print(f"simulated clock: one batch a month, scheduled retrain every {schedule_days} days")
+    with search_cluster(config, out):
+        timeline = play_months(config, workspace, schedule_days, out)
+    rollback = roll_back_once(config, out)
+    render_timeline(timeline, out)
+    summary = {
+        "model": MODEL,
+        "home": str(home),
+        "timeline": timeline,
+        "rollback": rollback,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    out.print(
+        f"done in {summary['seconds']} s — try: [bold]retrain status {MODEL}[/], "
+        f"[bold]retrain history {MODEL}[/], [bold]retrain ui[/]"
+    )
+    return summary
+
+
+def play_months(config: Any, workspace: Any, schedule_days: int, out: Any) -> list[dict[str, Any]]:
+    """Every month through the drift check and, when due, the retrain flow; one timeline row each."""
     initial, *later = arrival_plan(workspace)
     initial = arrive(initial, workspace.root / "batches")
     timeline = [run_step(config, initial, "schedule", out)]
@@ -60,20 +82,20 @@ def play_demo(months: int = 12, as_json: bool = False, schedule_days: int = 60) 
         timeline.append(run_step(config, step, trigger, out, check) | served_columns(served, trigger))
         if timeline[-1]["decision"] != "data_invalid":
             last_retrain = month_of(step[0])
-    rollback = roll_back_once(config, out)
-    render_timeline(timeline, out)
-    summary = {
-        "model": MODEL,
-        "home": str(home),
-        "timeline": timeline,
-        "rollback": rollback,
-        "seconds": round(time.monotonic() - started, 1),
-    }
-    out.print(
-        f"done in {summary['seconds']} s — try: [bold]retrain status {MODEL}[/], "
-        f"[bold]retrain history {MODEL}[/], [bold]retrain ui[/]"
-    )
-    return summary
+    return timeline
+
+
+@contextmanager
+def search_cluster(config: Any, out: Any) -> Iterator[None]:
+    """One Dask cluster for every retrain's search (a cluster per retrain would cost seconds each)."""
+    if config.search is None:
+        yield
+        return
+    from flows.search import shared_cluster
+
+    with shared_cluster(config) as address:
+        out.print(f"candidate search: {config.compute.search_workers} Dask worker(s) at {address}")
+        yield
 
 
 def prepare_workspace(home: Path, months: int, out: Any):
@@ -202,10 +224,18 @@ def timeline_row(label: str, outcome: RunOutcome, check: dict[str, Any] | None) 
         "champion": d.get("champion_score"),
         "ci": [boot.get("low"), boot.get("high")] if boot else None,
         "decision": outcome.status,
+        "winner": winner_of(outcome.search),
         "version": outcome.version,
         "champion_version": outcome.champion_version,
         "message": outcome.message,
     }
+
+
+def winner_of(search: dict[str, Any] | None) -> str | None:
+    """The search's winner as the timeline shows it: ``LogisticRegression(C=0.05, …)``."""
+    if not search or not search.get("top"):
+        return None
+    return str(search["top"][0]["label"])
 
 
 def format_row(row: dict[str, Any]) -> str:
@@ -214,7 +244,9 @@ def format_row(row: dict[str, Any]) -> str:
     if row["champion"] is not None:
         score += f" vs champion {row['champion']:.4f}"
     why = f"trigger {row['trigger']}" if row["trigger"] != "-" else row["message"]
-    return f"  {row['batch']:<12} validation {row['validation']:<11} {why}{score}  [{colour}]{row['decision']}[/]"
+    winner = f" (search winner {row['winner']})" if row.get("winner") else ""
+    decision = f"[{colour}]{row['decision']}[/]"
+    return f"  {row['batch']:<12} validation {row['validation']:<11} {why}{score}{winner}  {decision}"
 
 
 def roll_back_once(config: Any, out: Any) -> dict[str, Any]:
@@ -262,6 +294,7 @@ def render_timeline(rows: list[dict[str, Any]], out: Any) -> None:
         "candidate",
         "champion",
         "95% CI cand-champ",
+        "search winner",
         "decision",
         "ver",
         "champ",
@@ -281,11 +314,23 @@ def render_timeline(rows: list[dict[str, Any]], out: Any) -> None:
             fmt(r["candidate"]),
             fmt(r["champion"]),
             ci,
+            short_winner(r.get("winner")),
             r["decision"],
             str(r["version"] or "-"),
             str(r["champion_version"] or "-"),
         )
     out.print(table)
+
+
+def short_winner(label: str | None) -> str:
+    """``HGB lr=0.05`` for ``HistGradientBoostingClassifier(learning_rate=0.05, …)``: the table has little room."""
+    if not label:
+        return ""
+    name, _, params = label.partition("(")
+    initials = "".join(c for c in name.removesuffix("Classifier").removesuffix("Regressor") if c.isupper())
+    key, _, value = params.rstrip(")").split(", ")[0].partition("=")
+    short_key = "".join(part[0] for part in key.split("_")) if "_" in key else key
+    return f"{initials} {short_key}={value}" if value else initials
 
 
 def fmt(value: Any, digits: int = 4) -> str:

@@ -48,6 +48,12 @@ def test_env_overrides_state(tmp_path, monkeypatch):
         (lambda d: d["data"].update(timestmp="ts"), "data.timestmp", "unknown setting"),
         (lambda d: d.update(window={"holdout_days": -3}), "window.holdout_days", "greater than 0"),
         (lambda d: d.update(estimator={"class_path": "forest"}), "estimator.class_path", "import path"),
+        (
+            lambda d: d.update(search={"candidates": [{"class_path": "a.B", "params": {"C": {"low": 2, "high": 1}}}]}),
+            "search.candidates.0.params",
+            "low <= high",
+        ),
+        (lambda d: d.update(search={"candidates": []}), "search.candidates", "at least 1"),
         (lambda d: d.update(gate={"primary_metric": "rmse"}), "(top level)", "not a binary metric"),
         (lambda d: d["validation"].update(bounds={"pct": [100, 0]}), "validation.bounds", "low <= high"),
         (lambda d: d["validation"].update(bounds={"pct": [None, None]}), "validation.bounds", "at least one end"),

@@ -1,0 +1,141 @@
+"""Run a candidate search's trials as Prefect tasks on Dask, inside the retrain flow's run.
+
+What to try, how to score it and who wins is ``training.search``; this module only schedules:
+a ``DaskTaskRunner`` on a local cluster sized by ``compute`` (``compute.workers`` workers,
+one trial each, ``compute.threads`` threads per fit) or on an existing scheduler
+(``search.dask_address`` / ``RETRAIN_DASK_ADDRESS``). The training window is scattered to
+the workers once and every trial receives the same Dask future, so the data crosses the
+network once per worker, not once per trial. A trial is asked from the planner whenever a
+worker frees up. The run's lease, compare-and-swap and thread limits are unchanged: the
+search runs inside the lease, before the gate, and every fit is capped by ``compute.threads``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from base.settings_search import ADDRESS_ENV
+from training.search import SearchFailed, evaluate_trial, finish_search, start_search
+from training.search_types import Fold, SearchResult, TrialResult, TrialSpec, TrialStatus
+
+if TYPE_CHECKING:
+    from prefect_dask import DaskTaskRunner
+
+    from base.settings import ModelConfig
+    from training.types import Split
+
+ERROR_CHARS = 300
+WORKER_WAIT = 30  # seconds a scheduler may take to get its first worker
+
+
+@task(cache_policy=NO_CACHE, task_run_name="trial-{spec.number}")
+def run_trial(spec: TrialSpec, frame: pd.DataFrame, folds: list[Fold], config: "ModelConfig") -> TrialResult:
+    """One trial on a Dask worker: fit and score every fold (``frame`` arrives as the scattered window)."""
+    return evaluate_trial(spec, frame, folds, config)
+
+
+def search_runner(config: "ModelConfig") -> "DaskTaskRunner":
+    """An existing scheduler by address, else a local cluster of ``compute.workers`` single-threaded workers."""
+    from prefect_dask import DaskTaskRunner
+
+    assert config.search is not None
+    address = config.search.address
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(config))
+
+
+def local_cluster_kwargs(config: "ModelConfig") -> dict[str, Any]:
+    """Worker processes (a fit holds the GIL in places), one trial each, no dashboard."""
+    return {
+        "n_workers": config.compute.search_workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "dashboard_address": None,
+    }
+
+
+@contextmanager
+def shared_cluster(config: "ModelConfig") -> Iterator[str]:
+    """One local cluster for many retrains in this process (the demo): its address in ``RETRAIN_DASK_ADDRESS``.
+
+    Starting worker processes costs seconds; a retrain that finds the address connects instead.
+    """
+    from distributed import LocalCluster
+
+    previous = os.environ.get(ADDRESS_ENV)
+    with LocalCluster(**local_cluster_kwargs(config)) as cluster:
+        os.environ[ADDRESS_ENV] = cluster.scheduler_address
+        try:
+            yield cluster.scheduler_address
+        finally:
+            if previous is None:
+                os.environ.pop(ADDRESS_ENV, None)
+            else:
+                os.environ[ADDRESS_ENV] = previous
+
+
+def search_candidates(split: "Split", config: "ModelConfig") -> SearchResult:
+    """Every trial the budget allows, as many at a time as the cluster has workers; ranked."""
+    from distributed import as_completed
+
+    logger = get_run_logger()
+    plan, frame, folds = start_search(split, config)
+    results: list[TrialResult] = []
+    with search_runner(config) as runner:
+        client = runner.client
+        workers = count_workers(client)
+        data = client.scatter(frame, broadcast=True, hash=False)
+        running: dict[Any, tuple[Any, TrialSpec]] = {}
+        queue = as_completed(loop=client.loop)
+
+        def start_next() -> None:
+            while len(running) < workers and (spec := plan.ask()) is not None:
+                future = runner.submit(run_trial, {"spec": spec, "frame": data, "folds": folds, "config": config})
+                running[future.wrapped_future.key] = (future, spec)
+                queue.add(future.wrapped_future)
+
+        start_next()
+        logger.info("search: %d worker(s), %d fold(s), %d rows", workers, len(folds), len(frame))
+        for done in queue:
+            future, spec = running.pop(done.key)
+            results.append(result_of(future, spec))
+            plan.tell(results[-1])
+            logger.info("search %s: %s", spec.label, describe(results[-1]))
+            start_next()
+    return finish_search(results, folds, config, plan, workers)
+
+
+def count_workers(client: Any) -> int:
+    """The cluster's workers; a scheduler without any for ``WORKER_WAIT`` seconds fails the search clearly."""
+    workers = len(client.scheduler_info()["workers"])
+    if workers:
+        return workers
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError:
+        address = client.scheduler.address
+        raise SearchFailed(f"the Dask scheduler {address} has no worker after {WORKER_WAIT} s") from None
+    return len(client.scheduler_info()["workers"])
+
+
+def result_of(future: Any, spec: TrialSpec) -> TrialResult:
+    """The trial's result; a lost worker or any other failure of the task ends this trial as failed."""
+    try:
+        return future.result()
+    except Exception as exc:  # a killed worker (KilledWorker), a crashed task: the search goes on
+        return TrialResult(spec, TrialStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+
+
+def describe(result: TrialResult) -> str:
+    if result.mean_score is None:
+        return f"failed ({result.error})"
+    folds = ", ".join(f"{s:.4f}" for s in result.fold_scores)
+    return f"mean {result.mean_score:.4f} (folds {folds}) in {result.seconds:.1f} s"
