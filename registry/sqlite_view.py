@@ -123,6 +123,14 @@ class RegistryView:
             return None
         return int(runs[0][1]), {key: value for key, value in tags}
 
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        """The latest value of each metric of one run (a version's metrics live on its run, once)."""
+        try:
+            rows = self._query("SELECT key, value FROM latest_metrics WHERE run_uuid = :r", r=run_id)
+        except self._sql_errors:
+            return dict(self.client.get_run(run_id).data.metrics)
+        return {key: float(value) for key, value in rows}
+
     def _model(self, name: str) -> ModelRow:
         if not self._query("SELECT 1 FROM registered_models WHERE workspace = :ws AND name = :n", n=name):
             raise MissingResource(f"Registered Model with name={name} not found")

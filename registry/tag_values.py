@@ -37,9 +37,9 @@ def text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=_plain, sort_keys=True)
 
 
-def version_tags(lineage: dict, metrics: dict, params: dict, decision: dict | None) -> dict[str, str]:
+def version_tags(lineage: dict, params: dict, decision: dict | None) -> dict[str, str]:
+    """The version's tags: lineage, parameters and the gate's verdict; metrics stay on its run only."""
     tags = tag_values(lineage, TAG_LIMIT)
-    tags.update({clean_key(f"metric.{k}"): repr(v) for k, v in numbers(metrics).items()})
     tags["params"] = text(params)[:TAG_LIMIT]
     if decision is not None:
         tags["gate.decision"] = "promote" if decision.get("promote") else "reject"

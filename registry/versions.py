@@ -74,7 +74,7 @@ def register_candidate(
         if reference is not None:
             save_reference(client, run.info.run_id, reference)
         info = mlflow.sklearn.log_model(model, name=MODEL_ARTIFACT, signature=signature, **serialization_options(model))
-        tags = version_tags(lineage, metrics, params, decision)
+        tags = version_tags(lineage, params, decision)
         tags.update(prove_loadable(client, info.model_id))
         _ensure_registered_model(client, config.name)
         created = client.create_model_version(
@@ -105,7 +105,7 @@ def get_version(client: "MlflowClient", name: str, ref: str | int) -> VersionInf
     """
     try:
         number = str(ref) if _is_number(ref) else client.get_registered_model(name).aliases.get(str(ref))
-        return _to_info(client.get_model_version(name, number)) if number is not None else None
+        return _to_info(client, client.get_model_version(name, number)) if number is not None else None
     except Exception as exc:  # MlflowException, or the SQLite view's MissingResource: both carry the code
         if getattr(exc, "error_code", None) in _MISSING_CODES:
             return None
@@ -184,9 +184,9 @@ def _version_numbers(client: "MlflowClient", name: str) -> list[int]:
             return numbers
 
 
-def _to_info(mv: Any) -> VersionInfo:
+def _to_info(client: "MlflowClient", mv: Any) -> VersionInfo:
     tags = dict(mv.tags or {})
-    metrics = {k.removeprefix("metric."): _float(v) for k, v in tags.items() if k.startswith("metric.")}
+    metrics = _metrics_of(client, mv.run_id, tags)
     created = datetime.fromtimestamp((mv.creation_timestamp or 0) / 1000, tz=UTC)
     return VersionInfo(
         name=mv.name,
@@ -198,6 +198,25 @@ def _to_info(mv: Any) -> VersionInfo:
         metrics=metrics,
         created_at=created.isoformat(),
     )
+
+
+def _metrics_of(client: "MlflowClient", run_id: str | None, tags: dict[str, str]) -> dict[str, float]:
+    """A version's metrics from its run, where they are stored once.
+
+    Versions registered before carry them as ``metric.*`` tags too; those are read as they are.
+    """
+    legacy = {k.removeprefix("metric."): _float(v) for k, v in tags.items() if k.startswith("metric.")}
+    if legacy or not run_id:
+        return legacy
+    read = getattr(client, "run_metrics", None)
+    if read is not None:  # the SQLite view: no MLflow import on the fast paths (rollback, status)
+        return dict(read(run_id))
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return dict(client.get_run(run_id).data.metrics)
+    except MlflowException:  # a run deleted by hand must not break `retrain status`
+        return {}
 
 
 def _float(value: str) -> float:

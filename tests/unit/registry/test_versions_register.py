@@ -57,6 +57,7 @@ def test_version_tags_carry_lineage_metrics_and_params(register, tiny_frame):
     assert json.loads(version.tags["validation"]) == lineage["validation"]
     assert version.tags["code_version"] in {before, after}
     assert version.metrics == {"roc_auc": 0.8125, "f1": 0.5}
+    assert not [key for key in version.tags if key.startswith("metric.")]  # stored once, on the run
     assert json.loads(version.tags["params"]) == {"estimator.max_iter": "15"}
 
 
@@ -159,3 +160,18 @@ def test_load_model_of_a_missing_alias_says_what_is_missing(mlflow_client, regis
         load_model(mlflow_client, registry_config.name, "champion")
     with pytest.raises(VersionNotFound, match="no-such-model"):
         load_model(mlflow_client, "no-such-model", "1")
+
+
+def test_metrics_are_read_from_the_run_and_old_metric_tags_still_count(mlflow_client, register, registry_config):
+    from registry.sqlite_view import RegistryView
+
+    version = register(metrics={"roc_auc": 0.75, "f1": 0.5})
+    name = registry_config.name
+    run_metrics = mlflow_client.get_run(version.run_id).data.metrics
+    assert run_metrics["roc_auc"] == 0.75 and version.metrics == run_metrics
+
+    view = RegistryView(registry_config.tracking_uri)  # the fast reader of `status` and `rollback`
+    assert get_version(view, name, version.version).metrics == run_metrics
+
+    mlflow_client.set_model_version_tag(name, version.version, "metric.roc_auc", "0.5")  # as versions before carry
+    assert get_version(mlflow_client, name, version.version).metrics == {"roc_auc": 0.5}
