@@ -22,7 +22,7 @@ class ExpectationFailure:
     unexpected_count: int | None
     unexpected_percent: float | None
     details: str
-    share_rule: bool = False  # a rule about the share of rows (nulls): judged by batch size
+    share_rule: bool = False  # a rule about the share of rows (mostly < 1): judged by batch size
 
     def label(self) -> str:
         """Short form for one-line summaries, e.g. ``expect_column_to_exist(dep_time)``."""

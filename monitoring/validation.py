@@ -33,6 +33,8 @@ _USED_FIELDS = {"type", "kwargs", "meta", "notes", "description"}
 _IGNORED_FIELDS = {"id", "severity", "rendered_content", "success_on_last_run", "expectation_context"}
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
 NOT_NULL = "expect_column_values_to_not_be_null"
+IN_SET = "expect_column_values_to_be_in_set"
+SHARE_RULES = (NOT_NULL, IN_SET)  # rules about how many rows may be so, not about each row
 
 # One GX context per process (building it costs more than a small batch), locked: flows may use threads.
 _LOCK = threading.Lock()
@@ -84,9 +86,11 @@ def validate_batch(df: pd.DataFrame, suite_path: Path, batch_name: str) -> Valid
 
 
 def judge_share(result: Any, columns: set[str]) -> tuple[ExpectationFailure, str]:
-    """A failed result and where it goes: ``error``/``warn`` by its severity, except a null-share
-    rule (``mostly`` < 1), judged by the batch's size (``training.shares``): not judged on too
-    few rows (``skipped``), a ``warn`` when within sampling noise, an error only beyond it."""
+    """A failed result and where it goes: ``error``/``warn`` by its severity, except a share rule
+    (``mostly`` < 1 on nulls or on values outside the known categories), judged by the batch's size
+    (``training.shares``): not judged on too few rows (``skipped``), a ``warn`` when within sampling
+    noise, an error only beyond it. One row with a new category is no evidence about a share; a
+    value far outside any range seen is, at any size (range rules are per-row rules)."""
     from dataclasses import replace
 
     from training.shares import judge_at_most
@@ -94,14 +98,28 @@ def judge_share(result: Any, columns: set[str]) -> tuple[ExpectationFailure, str
     failure = to_failure(result, columns)
     level = _severity_of(result.expectation_config.meta)
     mostly = result.expectation_config.kwargs.get("mostly")
-    outcome = dict(result.result or {})
-    rows, count = outcome.get("element_count"), failure.unexpected_count
-    share_rule = result.expectation_config.type == NOT_NULL and mostly is not None and float(mostly) < 1.0
+    rows, count = _judged_rows(result), failure.unexpected_count
+    share_rule = result.expectation_config.type in SHARE_RULES and mostly is not None and float(mostly) < 1.0
     if level != "error" or not share_rule or rows is None or count is None:
         return failure, level
-    verdict = judge_at_most(int(count), int(rows), 1.0 - float(mostly), f"nulls in {failure.column}")
+    verdict = judge_at_most(int(count), int(rows), 1.0 - float(mostly), _share_words(result, failure.column))
     failure = replace(failure, share_rule=True, details=f"{verdict.note}; {failure.details}")
     return failure, ("error" if verdict.failed else "warn" if verdict.judged else "skipped")
+
+
+def _judged_rows(result: Any) -> int | None:
+    """The rows a share is taken over: all of them for a null rule, the non-null ones otherwise (as GX counts)."""
+    outcome = dict(result.result or {})
+    rows = outcome.get("element_count")
+    if rows is None or result.expectation_config.type == NOT_NULL:
+        return rows
+    return int(rows) - int(outcome.get("missing_count") or 0)
+
+
+def _share_words(result: Any, column: str | None) -> str:
+    if result.expectation_config.type == NOT_NULL:
+        return f"nulls in {column}"
+    return f"rows of {column} breaking {result.expectation_config.type}"
 
 
 def _severity_of(meta: Any) -> str:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from base.settings import ModelConfig
-    from monitoring.types import ValidationReport
+    from monitoring.types import ExpectationFailure, ValidationReport
     from serving.calibration import Calibration
 
 
@@ -117,14 +117,23 @@ def check_for_scoring(
 ) -> "ValidationReport":
     """The suite minus the target; a broken batch raises ``BatchRefused`` naming each failed check.
 
-    A rule about every row, or a column with nothing in it at all, breaks the batch; a share
+    A rule about every row, or a column with nothing in it at all, breaks the batch; a null-share
     rule judged broken for its size only sends the rows concerned to review (``review_share_rows``).
+    Other share rules (values outside a set or range, ``mostly`` < 1) are not judged on a few rows,
+    so a one-row request with a new category is answered; beyond sampling noise they refuse.
     """
+    from monitoring.validation import NOT_NULL
+
     report = validate_for_scoring(frame, config, batch)
-    if any(not f.share_rule or f.unexpected_percent == 100.0 for f in report.failures):
+    if any(not _sends_rows_to_review(f, NOT_NULL) for f in report.failures):
         checks = tuple(f"{f.label()}: {f.details}".rstrip(": ") for f in report.failures)
         raise BatchRefused(f"{batch} refused, nothing scored: {report.summary()}", checks=checks, file=file)
     return report
+
+
+def _sends_rows_to_review(failure: "ExpectationFailure", null_rule: str) -> bool:
+    """A broken null share, with some rows still filled: those rows go to a person, the rest is scored."""
+    return failure.share_rule and failure.expectation == null_rule and failure.unexpected_percent != 100.0
 
 
 def review_share_rows(result: ScoreResult, frame: "pd.DataFrame", columns: list[str]) -> ScoreResult:

@@ -171,6 +171,8 @@ def test_one_row_is_checked_row_by_row(service):
     assert status == 200 and len(answer["predictions"]) == 1
     status, refused = post(service.port, split_body(one.assign(x2=1000.0)))
     assert status == 422 and any("x2" in check for check in refused["failed_checks"]), refused
+    status, new_colour = post(service.port, split_body(one.assign(colour="purple")))  # a share says nothing of one row
+    assert status == 200 and len(new_colour["predictions"]) == 1, new_colour
 
 
 def test_refused_and_malformed_requests_get_4xx_and_nothing_is_logged(service):

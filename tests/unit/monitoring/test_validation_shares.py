@@ -94,3 +94,23 @@ def test_real_flights_a_row_a_row_without_pressure_and_a_slice_are_judged_by_the
     soaked.loc[soaked.index[: int(0.6 * len(soaked))], "pressure"] = np.nan
     refused = validate_batch(soaked, suite, "soaked.csv")
     assert [(f.column, f.share_rule) for f in refused.failures] == [("pressure", True)]
+
+
+def test_real_flights_a_new_carrier_in_one_row_is_not_judged_but_a_month_of_them_is(tmp_path):
+    """The carrier rule allows a share of new codes (``mostly``): one row says nothing about a share."""
+    from pathlib import Path
+
+    suite = Path(__file__).resolve().parents[3] / "examples" / "flights-late" / "flights-late.suite.json"
+    flights = load_flights()
+    june = flights[flights["month"] == 6].reset_index(drop=True)
+    june["time_hour"] = pd.to_datetime(june["time_hour"], utc=True)
+
+    row = june.loc[june["pressure"].notna()].head(1).assign(carrier="ZZ")
+    report = validate_batch(row, suite, "new-carrier.csv")
+    assert report.success, report.summary()
+    [skipped] = [s for s in report.skipped if s.column == "carrier"]
+    assert skipped.share_rule and "not judged on 1 row(s)" in skipped.details
+    renamed = june.assign(carrier="ZZ")
+    month = validate_batch(renamed, suite, "renamed.csv")
+    [failure] = [f for f in month.failures if f.column == "carrier"]
+    assert failure.share_rule and f"of {len(june)} rows" in failure.details
