@@ -7,9 +7,16 @@ deliberately crippled one does not.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +125,65 @@ def local_net():
     from types import SimpleNamespace
 
     return SimpleNamespace(free_port=free_port, answers=answers)
+
+
+SERVE_WAIT_SECONDS = 120
+
+
+@contextmanager
+def serve_models(models: dict[str, str], tracking_uri: str, logs: Path) -> Iterator[dict[str, int]]:
+    """``mlflow models serve`` of each model URI (``models:/NAME@champion``), all started before any
+    is awaited so their start-ups overlap; yields each one's port, stops them all afterwards.
+
+    The local environment manager runs ``uvicorn`` through the shell, so this environment's
+    ``bin`` folder must be on ``PATH``, as it is in an activated virtual environment.
+    """
+    mlflow_cli = Path(sys.executable).parent / "mlflow"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri}
+    env["PATH"] = f"{mlflow_cli.parent}{os.pathsep}{env.get('PATH', '')}"
+    servers: dict[str, tuple[subprocess.Popen, int, Path]] = {}
+    try:
+        for key, uri in models.items():
+            port = free_port()
+            while port in {p for _, p, _ in servers.values()}:  # not yet bound by an earlier server
+                port = free_port()
+            log = logs / f"serve-{key}.log"
+            cmd = [str(mlflow_cli), "models", "serve", "-m", uri, "--env-manager", "local"]
+            cmd += ["--host", "127.0.0.1", "-p", str(port)]
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+            )
+            servers[key] = (proc, port, log)
+        for proc, port, log in servers.values():
+            deadline = time.monotonic() + SERVE_WAIT_SECONDS
+            while not answers(f"http://127.0.0.1:{port}/ping"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"model server on port {port} did not come up:\n{log.read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield {key: port for key, (_, port, _) in servers.items()}
+    finally:
+        for proc, _, _ in servers.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+
+
+def invoke_served(port: int, frame: pd.DataFrame) -> list:
+    """POST the frame to a served model as ``dataframe_split`` JSON; its ``predictions``."""
+    body = json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())["predictions"]
+
+
+@pytest.fixture(scope="session")
+def mlflow_serving():
+    """``serve_models`` and ``invoke_served``: champions answered over HTTP by MLflow's own server."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(serve=serve_models, invoke=invoke_served)
 
 
 @pytest.fixture(scope="session")

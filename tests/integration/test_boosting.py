@@ -1,6 +1,7 @@
 """LightGBM and XGBoost (the `lightgbm` and `xgboost` extras) end to end: train, gate, register,
-load for scoring, roll back; the XGBoost run is a search on the default local Dask cluster
-(two worker processes, sized by `compute.workers`). Both split on categories natively."""
+load for scoring, roll back, served by `mlflow models serve`; the XGBoost run is a search on the
+default local Dask cluster (two worker processes, sized by `compute.workers`). Both split on
+categories natively."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def set_sections(config_path, **sections) -> None:
     config_path.write_text(yaml.safe_dump(raw))
 
 
-def test_lightgbm_and_xgboost_train_gate_register_score_and_roll_back(workspace, synth, tmp_path):
+def test_lightgbm_and_xgboost_train_gate_register_score_roll_back_and_serve(workspace, synth, mlflow_serving, tmp_path):
     set_sections(
         workspace,
         estimator={"class_path": LGBM, "params": {"n_estimators": 40, "verbose": -1}},
@@ -61,3 +62,14 @@ def test_lightgbm_and_xgboost_train_gate_register_score_and_roll_back(workspace,
     back = rollback(config, client, config.name, reason="boosting test")
     assert (back.from_version, back.to_version) == (second["version"], first["version"])
     assert score_batch(config, batch, scored_at=None).version == first["version"]
+
+    rows = synth.make_month(5, rows=40, seed=2).drop(columns=["ts", "label"])
+    models = {"xgboost": f"models:/{config.name}/{second['version']}", "lightgbm": f"models:/{config.name}@champion"}
+    expected = {
+        "xgboost": load_model(client, config.name, second["version"]),
+        "lightgbm": load_model(client, config.name, "champion"),
+    }
+    with mlflow_serving.serve(models, config.tracking_uri, tmp_path) as ports:
+        for key, port in ports.items():
+            served = mlflow_serving.invoke(port, rows)
+            assert served == expected[key].predict(rows).tolist(), key  # the rolled-back champion is LightGBM

@@ -8,13 +8,6 @@ with the labels the locally loaded models predict.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,42 +16,9 @@ pytestmark = pytest.mark.integration
 
 HEAVY = {"class_path": "sklearn.ensemble.HistGradientBoostingClassifier", "params": {"max_iter": 40}}
 CASCADE = {"light": {"class_path": "sklearn.linear_model.LogisticRegression", "features": ["x1"]}}
-SERVE_WAIT_SECONDS = 120
-MLFLOW = Path(sys.executable).parent / "mlflow"
 
 
-def start_server(name: str, tracking_uri: str, port: int, log: Path) -> subprocess.Popen:
-    """``mlflow models serve`` of ``name@champion`` from this environment, in its own process group.
-
-    The local environment manager runs ``uvicorn`` through the shell, so this environment's
-    ``bin`` folder must be on ``PATH``, as it is in an activated virtual environment.
-    """
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri}
-    env["PATH"] = f"{MLFLOW.parent}{os.pathsep}{env.get('PATH', '')}"  # it execs ``uvicorn`` by name
-    cmd = [str(MLFLOW), "models", "serve", "-m", f"models:/{name}@champion", "--env-manager", "local"]
-    cmd += ["--host", "127.0.0.1", "-p", str(port)]
-    return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_until_up(proc: subprocess.Popen, port: int, log: Path, local_net) -> None:
-    deadline = time.monotonic() + SERVE_WAIT_SECONDS
-    while not local_net.answers(f"http://127.0.0.1:{port}/ping"):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"model server on port {port} did not come up:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
-
-
-def invoke(port: int, frame) -> list:
-    """POST the frame as ``dataframe_split`` JSON; the server's ``predictions``."""
-    body = json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())["predictions"]
-
-
-def test_plain_and_cascade_champions_are_registered_gated_and_served(workspace, synth, local_net, tmp_path):
+def test_plain_and_cascade_champions_are_registered_gated_and_served(workspace, synth, mlflow_serving, tmp_path):
     import mlflow
     from mlflow import MlflowClient
 
@@ -116,20 +76,9 @@ def test_plain_and_cascade_champions_are_registered_gated_and_served(workspace, 
     pyfunc = mlflow.pyfunc.load_model("models:/synth-cascade@champion")
     assert np.array_equal(pyfunc.predict(batch), expected["synth-cascade"])
 
-    servers = {}
-    try:
-        for name in expected:  # both start before either is awaited: their start-ups overlap
-            port, log = local_net.free_port(), tmp_path / f"serve-{name}.log"
-            while port in {p for _, p, _ in servers.values()}:  # not yet bound by the first server
-                port = local_net.free_port()
-            servers[name] = (start_server(name, config.tracking_uri, port, log), port, log)
-        for name, (proc, port, log) in servers.items():
-            wait_until_up(proc, port, log, local_net)
-            served = invoke(port, batch)
+    models = {name: f"models:/{name}@champion" for name in expected}
+    with mlflow_serving.serve(models, config.tracking_uri, tmp_path) as ports:
+        for name, port in ports.items():
+            served = mlflow_serving.invoke(port, batch)
             assert served == expected[name].tolist(), name
             assert set(served) <= {0, 1}
-    finally:
-        for proc, _, _ in servers.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
