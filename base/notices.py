@@ -143,6 +143,17 @@ def move_payload(moved: dict[str, Any], tracking_uri: str, run_id: str | None = 
     }
 
 
+def outside_move_payload(
+    model: str, tracking_uri: str, note: Any, run_id: str | None = None, run_url: str | None = None
+) -> dict[str, Any]:
+    """A champion moved in the MLflow registry, from the note that recorded it (``ReconcileNote``)."""
+    return {
+        **common_payload(model, tracking_uri, note.to_version, run_id, run_url),
+        "from_version": note.from_version,
+        "message": note.message,
+    }
+
+
 APPROVAL_EVENTS = {
     "approved": DecisionEvent.PROMOTED,
     "approval_rejected": DecisionEvent.REJECTED,

@@ -15,7 +15,7 @@ from typing import Any
 
 from prefect.runtime import flow_run
 
-from base.notices import approval_payload, common_payload, move_payload, notice_for
+from base.notices import approval_payload, common_payload, move_payload, notice_for, outside_move_payload
 from base.outcome import RunOutcome
 from base.settings import ModelConfig
 from base.vocabulary import EVENT_BY_STATUS, AlarmEvent, DecisionEvent, RunStatus
@@ -90,11 +90,8 @@ def announce_moves_of(model: str, tracking_uri: str, notes: list[ReconcileNote])
     sent = []
     for note in notes:
         if note.outside:
-            payload = {
-                **base_payload(model, tracking_uri, note.to_version),
-                "from_version": note.from_version,
-                "message": note.message,
-            }
+            run_id = current_run_id()
+            payload = outside_move_payload(model, tracking_uri, note, run_id, flow_run_url(run_id))
             sent.append(emit(model, DecisionEvent.MOVED_OUTSIDE, payload, note.to_version))
     return sent
 

@@ -90,16 +90,12 @@ def send_event(home: str | Path | None, name: str, model: str, payload: dict[str
 
 def announce_outside_moves(home: str | Path | None, tracking_uri: str, notes: list[Any]) -> list[dict]:
     """``retrain.champion.moved_outside`` for each move this command recorded (``ReconcileNote.outside``)."""
-    from base.notices import common_payload
+    from base.notices import outside_move_payload
     from base.vocabulary import DecisionEvent
 
     sent = []
     for note in notes:
         if note.outside:
-            payload = {
-                **common_payload(note.model, tracking_uri, note.to_version),
-                "from_version": note.from_version,
-                "message": note.message,
-            }
+            payload = outside_move_payload(note.model, tracking_uri, note)
             sent.append(send_event(home, DecisionEvent.MOVED_OUTSIDE, note.model, payload, note.to_version))
     return sent

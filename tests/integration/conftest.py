@@ -186,6 +186,40 @@ def mlflow_serving():
     return SimpleNamespace(serve=serve_models, invoke=invoke_served)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through Playwright, shared by a module's tests; never skipped,
+    never one downloaded by ``playwright install``: without it the tests fail and say how to get it."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium package. "
+            "`make test` installs it (apt-get update && apt-get install -y chromium); "
+            "never `playwright install`."
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(f"playwright is not installed ({exc}); `make install` installs the dev group")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 @pytest.fixture(scope="session")
 def synth():
     """The helpers above, for tests and module fixtures (conftest modules are not importable by name)."""

@@ -14,14 +14,11 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PASSWORDS = {"alice": "correct horse battery", "bob": "tr0ub4dor&3"}
 WAIT_MS = 30_000
 
@@ -93,21 +90,6 @@ def team(tmp_path_factory, pg_module_url, migrated_mlflow_db, synth, local_net, 
         from serving import state_db
 
         state_db.close(pg_module_url)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium; never skipped, never one downloaded by ``playwright install``."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium (never playwright install)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -16,21 +16,10 @@ parameter), submit, and return the id of the flow run the form created.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SUBMIT_ATTEMPTS = 3
 WAIT_MS = 30_000  # a busy 2-core machine renders the UI slowly; a deadline, not a speed claim
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -42,27 +31,6 @@ TYPE_TABS = {
     float: ("float", "number"),
     str: ("str", "string"),
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium through Playwright, shared by the module's tests."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests need Debian's chromium package. "
-            "`.ci/run` installs it (apt-get update && apt-get install -y chromium); "
-            "never `playwright install`."
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.fail(f"playwright is not installed ({exc}); `make install` installs the dev group")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
