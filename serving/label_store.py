@@ -16,13 +16,9 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from serving.state_db import Part, exists, local_file, open_state, upsert
+from serving.state_db import Part, exists, open_state, upsert
 
 COLUMNS = ["id", "label", "received_at"]
-
-
-def store_path(home: Path) -> Path:
-    return local_file(home, Part.LABELS)
 
 
 def add_labels(home: Path, model: str, ids: pd.Series, labels: pd.Series, *, url: str | None = None) -> int:

@@ -22,7 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from base.errors import Kind, RetrainError
-from serving.state_db import Part, Tables, exists, local_file, open_state, upsert
+from serving.state_db import Part, Tables, exists, open_state, upsert
 
 QUEUE_COLUMNS = ["id", "batch", "version", "prediction", "confidence", "queued_at", "features"]
 LIST_COLUMNS = [*QUEUE_COLUMNS, "label", "reviewer", "answered_at"]
@@ -56,10 +56,6 @@ class Reply:
     id: str
     label: str
     seen: str | None = None
-
-
-def queue_path(home: Path) -> Path:
-    return local_file(home, Part.REVIEW)
 
 
 def enqueue(
