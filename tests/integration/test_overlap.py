@@ -34,7 +34,11 @@ from sklearn.linear_model import LogisticRegression
 
 
 class SlowLogisticRegression(LogisticRegression):
-    """Sleeps SLOW_FIT_SECONDS in fit and logs start/end lines to FIT_LOG."""
+    """Sleeps SLOW_FIT_SECONDS in fit, or until the file FIT_HOLD exists, and logs start/end lines to FIT_LOG.
+
+    A hold is released by the test when it has done what must happen during training, so the
+    overlap is certain however slowly a busy machine starts the other process.
+    """
 
     def _log(self, what):
         if os.environ.get("FIT_LOG"):
@@ -44,6 +48,9 @@ class SlowLogisticRegression(LogisticRegression):
     def fit(self, X, y, sample_weight=None):
         self._log("start")
         time.sleep(float(os.environ.get("SLOW_FIT_SECONDS", "0")))
+        hold, deadline = os.environ.get("FIT_HOLD"), time.monotonic() + 600
+        while hold and not os.path.exists(hold) and time.monotonic() < deadline:
+            time.sleep(0.05)
         fitted = super().fit(X, y, sample_weight)
         self._log("end")
         return fitted
@@ -70,10 +77,15 @@ def model(workspace, synth, tmp_path, monkeypatch, request):
 
 @pytest.fixture
 def start_run(model, child_env, tmp_path):
-    """``start(*args, slow=s)``: a ``retrain run`` process on the model, talking to the test server."""
+    """``start(*args, slow=s, hold=path)``: a ``retrain run`` process on the model, talking to the test server.
+
+    With ``hold`` its fit waits until that file exists (``release_fit``).
+    """
     from prefect.settings import PREFECT_API_URL
 
-    def start(*args: str, slow: float = 0, **env: str) -> subprocess.Popen:
+    def start(*args: str, slow: float = 0, hold: Path | None = None, **env: str) -> subprocess.Popen:
+        if hold is not None:
+            env["FIT_HOLD"] = str(hold)
         environment = child_env(
             PYTHONPATH=f"{REPO}:{tmp_path}",
             PREFECT_API_URL=PREFECT_API_URL.value(),
@@ -137,6 +149,10 @@ def assert_every_promotion_was_gated_against_what_it_replaced(config) -> None:
             assert compared == entry.from_version, (entry, compared)
 
 
+def release_fit(hold: Path) -> None:
+    hold.touch()
+
+
 def wait_until_training(path: Path, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while not (path.exists() and "start" in path.read_text()):
@@ -163,9 +179,10 @@ def test_a_second_retrain_without_wait_exits_busy_and_changes_nothing(model, sta
     """On SQLite; the lease on PostgreSQL is covered by the concurrent test and the unit tests."""
     assert run_flow(model.config_path)["status"] == "promoted"
     add_month(model, 4)
-    first = start_run(slow=8)
+    first = start_run(hold=tmp_path / "go")
     wait_until_training(tmp_path / "fits.log")
     code, outcome = finish(start_run())
+    release_fit(tmp_path / "go")
     assert code == Exit.BUSY and outcome["status"] == "busy", outcome
     assert "another retrain" in outcome["message"] and "--wait" in outcome["message"]
     assert finish(first)[1]["status"] == "promoted"
@@ -180,11 +197,12 @@ def test_a_rollback_during_training_is_not_overwritten(model, start_run, tmp_pat
     add_month(model, 4)
     assert run_flow(model.config_path)["status"] == "promoted"  # v2
     add_month(model, 5)
-    running = start_run(slow=6)
+    running = start_run(hold=tmp_path / "go")
     wait_until_training(tmp_path / "fits.log")
     while "start" not in (tmp_path / "fits.log").read_text().splitlines()[-1]:
         time.sleep(0.2)
     rollback(model, None, model.name, reason="v2 misbehaves", actor="oncall")  # 2 -> 1 while v3 trains
+    release_fit(tmp_path / "go")
     code, outcome = finish(running)
     assert (code, outcome["status"]) == (Exit.REJECTED, "superseded"), outcome
     assert champion(model) == "1"
