@@ -119,7 +119,14 @@ def home_processes(home: Path) -> list[int]:
 
 
 @pytest.fixture
-def cli():
+def cli(migrated_prefect_db):
+    """What these tests do with ``retrain`` processes; ``seed(home)`` gives a home a migrated Prefect database."""
     return SimpleNamespace(
-        build=build, env=cli_env, start=start, run=run, wait_for=wait_for, home_processes=home_processes
+        build=build,
+        env=cli_env,
+        start=start,
+        run=run,
+        wait_for=wait_for,
+        home_processes=home_processes,
+        seed=lambda home: migrated_prefect_db(home / "prefect"),
     )

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 def test_an_explicit_api_url_is_used_and_nothing_is_started(tmp_path, synth, cli):
     config = cli.build(tmp_path, synth)
     home = tmp_path / "home"
+    cli.seed(tmp_path / "elsewhere")
     started = cli.run(["server", "start", "--home", str(tmp_path / "elsewhere"), "--json"], cli.env(tmp_path))
     url = json.loads(started.stdout)["url"]
     try:
@@ -48,6 +49,7 @@ def test_a_slow_first_start_completes_the_run_and_the_next_run_reuses_the_server
     config = cli.build(tmp_path, synth)
     home, env = tmp_path / "home", cli.env(tmp_path)
     stale_record(home)
+    cli.seed(home)
     process = cli.start(["run", str(config), "--json"], env)
 
     def spawned() -> bool:
@@ -103,6 +105,7 @@ def test_an_unused_server_stops_on_its_own_but_not_while_a_command_uses_it(tmp_p
     from retrain.processes.usage import usage_path
 
     home = tmp_path / "home"
+    cli.seed(home)
     env = cli.env(tmp_path, RETRAIN_SERVER_IDLE_MINUTES="0.1", RETRAIN_SERVER_POLL_SECONDS="0.5")  # 6 s
     started = cli.run(["server", "start", "--home", str(home), "--json"], env)
     assert started.returncode == 0, started.stderr[-3000:]

@@ -36,6 +36,7 @@ def test_signals_and_kill_9_mid_training_leave_the_home_usable(tmp_path, synth, 
     and promotes."""
     config = cli.build(tmp_path, synth)
     home = tmp_path / "home"
+    cli.seed(home)
     try:
         for signum, code, words in SIGNALS:
             returncode, took, out, err = stop_mid_training(cli, tmp_path, config, signum)
@@ -70,6 +71,7 @@ def test_signals_and_kill_9_mid_training_leave_the_home_usable(tmp_path, synth, 
 def test_kill_9_of_a_run_on_a_temporary_server_is_cleaned_up_by_the_next_command(tmp_path, synth, cli):
     config = cli.build(tmp_path, synth)
     home = tmp_path / "home"
+    cli.seed(home)
     env = cli.env(tmp_path, RETRAIN_PREFECT_SERVER="ephemeral", SLOW_FIT_SECONDS="120")
     process = cli.start(["run", str(config), "--json"], env)
     cli.wait_for((tmp_path / "fit-started").exists, 600, "training to start", process)

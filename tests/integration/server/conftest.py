@@ -56,11 +56,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory, local_net):
+def prefect_server(tmp_path_factory, local_net, migrated_prefect_db):
     """Overrides the parent's test harness: one real server for this module."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     home = tmp_path_factory.mktemp("prefect-server")
+    migrated_prefect_db(home)
     port = local_net.free_port()
     url = f"http://127.0.0.1:{port}/api"
     log = (home / "server.log").open("wb")
