@@ -57,6 +57,13 @@ class ServingConfig(BaseModel):
         default=None, description="folder of the prediction log; None = <home>/predictions"
     )
 
+    review_columns: list[str] | None = Field(
+        default=None,
+        description=(
+            "columns a reviewer sees beside a queued row; None = every column but the target and "
+            "data.exclude (columns known only after the fact would tell the reviewer the answer)"
+        ),
+    )
     shadow: bool = Field(
         default=False, description="also score every row with the challenger, logged beside the champion's answer"
     )

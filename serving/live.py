@@ -18,7 +18,7 @@ import pandas as pd
 
 from base.vocabulary import Route
 from serving.invocations import refuse_unknown
-from serving.scoring import ScoreResult, check_for_scoring, predict_rows, review_share_rows
+from serving.scoring import ScoreResult, check_for_scoring, predict_rows, review_columns, review_share_rows
 from serving.served_model import LoadedModel
 from serving.shadow import shadow_rows
 
@@ -58,7 +58,7 @@ def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) 
     result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
     logged = shadow_rows(config, serving.challenger, frame, result.rows)
     review = (result.rows["route"] == Route.REVIEW).to_numpy()
-    features = frame.loc[review, [c for c in frame.columns if c != config.data.target_column]]
+    features = frame.loc[review, review_columns(config, frame)]
     return LiveAnswer(result, logged, features)
 
 

@@ -105,7 +105,7 @@ def score_batch(
         url=config.prediction_log_url,
     )  # fmt: skip
     review = (result.rows["route"] == Route.REVIEW).to_numpy()
-    features = frame.reset_index(drop=True).loc[review, _queued_columns(config, frame)]
+    features = frame.reset_index(drop=True).loc[review, review_columns(config, frame)]
     url = config.serving_url
     queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features, url=url)
     review_queue.record_domain(config.home, config.name, result.version, result.classes, url=url)
@@ -205,8 +205,13 @@ def _id_source(config: "ModelConfig", frame: "pd.DataFrame") -> list[str]:
     return [c for c in frame.columns if c != config.data.target_column]
 
 
-def _queued_columns(config: "ModelConfig", frame: "pd.DataFrame") -> list[str]:
-    return [c for c in frame.columns if c != config.data.target_column]
+def review_columns(config: "ModelConfig", frame: "pd.DataFrame") -> list[str]:
+    """What a reviewer sees of a row: ``serving.review_columns`` (those the batch has), else every
+    column but the target and ``data.exclude``, which a team excludes because they leak the answer."""
+    if config.serving.review_columns is not None:
+        return [c for c in config.serving.review_columns if c in frame.columns]
+    hidden = {config.data.target_column, *config.data.exclude}
+    return [c for c in frame.columns if c not in hidden]
 
 
 def validate_for_scoring(frame: "pd.DataFrame", config: "ModelConfig", batch: str) -> "ValidationReport":
