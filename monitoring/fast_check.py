@@ -52,8 +52,7 @@ def validate_rows(
     plan = plan_for(Path(suite_path), without_column)
     if plan.rules is not None:
         try:
-            columns: dict[Any, Column] = {}
-            results = [evaluate(df, rule, columns) for rule in _filled(plan.rules)]
+            results = evaluate_plan(df, plan)
         except Unsure as why:
             _say_once(plan, f"some batches are validated by Great Expectations instead ({why})", logging.INFO)
         else:
@@ -61,10 +60,19 @@ def validate_rows(
     return validate_items(df, plan.path, plan.name, plan.items, plan.digest, batch_name)
 
 
-def plan_for(path: Path, without_column: str | None = None) -> Plan:
+def evaluate_plan(df: pd.DataFrame, plan: Plan) -> list[Any]:
+    """One result per expectation of the plan, in pandas; raises ``Unsure`` where GX must judge."""
+    if plan.rules is None:
+        raise Unsure("the suite holds an expectation without a fast check")
+    columns: dict[Any, Column] = {}
+    return [evaluate(df, rule, columns) for rule in _filled(plan.rules)]
+
+
+def plan_for(path: str | Path, without_column: str | None = None) -> Plan:
     """The plan of a suite file, rebuilt when the file changes (someone may widen it while serving)."""
     from monitoring.validation import SuiteError
 
+    path = Path(path)
     try:
         stat = path.stat()
     except OSError as exc:
