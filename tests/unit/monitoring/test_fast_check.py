@@ -30,6 +30,7 @@ from tests.unit.monitoring.conftest import build_config
 from training.data import parse_timestamps
 
 DEMO_SUITE = Path(__file__).resolve().parents[3] / "examples/flights-late/flights-late.suite.json"
+WHOLE_SUITE = {"100 rows", "missing column", "1 row, all null"}  # also with the target's rules; else as scoring does
 FIXED_NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
@@ -84,7 +85,7 @@ def variants(frame: pd.DataFrame, numbers: list[str], words: list[str], time: st
 def mismatches(frame, suite_path, target, numbers, words, time, extra=()):
     found, deferred = [], []
     for name, batch, must_be_fast in [*variants(frame, numbers, words, time), *extra]:
-        for without in (target, None):
+        for without in (target, None) if name in WHOLE_SUITE else (target,):
             gx, fast = both(batch, suite_path, without)
             if fast is None:
                 deferred.append(name)
