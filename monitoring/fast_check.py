@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class Plan:
     items: list[dict[str, Any]]
     digest: str
     rules: tuple[RuleConfig, ...] | None
+    parameterised: frozenset[int] = field(default_factory=frozenset)  # rules naming a suite parameter
 
 
 def validate_rows(
@@ -56,7 +57,7 @@ def validate_rows(
         except Unsure as why:
             _say_once(plan, f"some batches are validated by Great Expectations instead ({why})", logging.INFO)
         else:
-            return build_report(df, plan.name, plan.items, results, batch_name)
+            return build_report(df, plan.name, plan.items, results, batch_name, complete=True)
     return validate_items(df, plan.path, plan.name, plan.items, plan.digest, batch_name)
 
 
@@ -65,7 +66,7 @@ def evaluate_plan(df: pd.DataFrame, plan: Plan) -> list[Any]:
     if plan.rules is None:
         raise Unsure("the suite holds an expectation without a fast check")
     columns: dict[Any, Column] = {}
-    return [evaluate(df, rule, columns) for rule in _filled(plan.rules)]
+    return [evaluate(df, rule, columns) for rule in _filled(plan)]
 
 
 def plan_for(path: str | Path, without_column: str | None = None) -> Plan:
@@ -91,7 +92,8 @@ def _build_plan(path: Path, without_column: str | None) -> Plan:
     kept = [item for item in items if without_column is None or item.get("kwargs", {}).get("column") != without_column]
     digest = hashlib.sha256(json.dumps([name, kept], sort_keys=True, default=str).encode()).hexdigest()
     rules = tuple(_rule(build_expectation(path, index, item).configuration) for index, item in enumerate(kept))
-    plan = Plan(path, name, kept, digest, rules)
+    named = frozenset(i for i, rule in enumerate(rules) if any(_is_parameter(v) for v in rule.kwargs.values()))
+    plan = Plan(path, name, kept, digest, rules, named)
     unknown = unknown_rules(list(rules))
     if unknown:
         shown = ", ".join(sorted(set(unknown)))
@@ -104,15 +106,18 @@ def _rule(configuration: Any) -> RuleConfig:
     return RuleConfig(str(configuration.type), dict(configuration.kwargs), dict(configuration.meta or {}))
 
 
-def _filled(rules: tuple[RuleConfig, ...]) -> list[RuleConfig]:
+def _filled(plan: Plan) -> list[RuleConfig]:
     """Suite parameters (``{"$PARAMETER": name}``) set to this validation's values, as GX does per run."""
     from monitoring.suites import run_parameters
 
-    if not any(_is_parameter(v) for rule in rules for v in rule.kwargs.values()):
-        return list(rules)
+    rules = list(plan.rules or ())
+    if not plan.parameterised:
+        return rules
     values = run_parameters()
     filled = lambda kwargs: {k: values[v["$PARAMETER"]] if _is_parameter(v) else v for k, v in kwargs.items()}  # noqa: E731
-    return [replace(rule, kwargs=filled(rule.kwargs)) if rule.kwargs else rule for rule in rules]
+    return [
+        replace(rule, kwargs=filled(rule.kwargs)) if i in plan.parameterised else rule for i, rule in enumerate(rules)
+    ]
 
 
 def _is_parameter(value: Any) -> bool:

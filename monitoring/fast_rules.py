@@ -14,8 +14,9 @@ not listed in ``KNOWN``, a comparison that raises, a dtype GX treats its own way
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -76,12 +76,17 @@ def validate_items(
 
 
 def build_report(
-    df: pd.DataFrame, name: str, items: list[dict[str, Any]], results: list[Any], batch_name: str
+    df: pd.DataFrame,
+    name: str,
+    items: list[dict[str, Any]],
+    results: list[Any],
+    batch_name: str,
+    complete: bool = False,
 ) -> ValidationReport:
-    """The report from one result per expectation, GX's or the fast path's (the same shape)."""
+    """The report from the results, GX's or the fast path's (the same shape); ``complete``: one per item, in order."""
     columns = {str(column) for column in df.columns}
     found = [(_severity_of(r.expectation_config.meta), *judge_share(r, columns)) for r in results if not r.success]
-    found += [(level, f, level) for level, f in _unanswered(items, results)]
+    found += [] if complete else [(level, f, level) for level, f in _unanswered(items, results)]
     order = lambda f: (f.column is not None, str(f.column), f.expectation, f.details)  # noqa: E731
     failures = sorted((f for level, f, where in found if level == where == "error"), key=order)
     return ValidationReport(

@@ -73,7 +73,11 @@ def variants(frame: pd.DataFrame, numbers: list[str], words: list[str], time: st
     yield "future dates", base.assign(**{time: pd.Timestamp("2031-01-01", tz="UTC")}), True
     yield "empty", base.head(0), True
     yield "numbers as text", base.assign(**{num: base[num].astype(str)}), False
-    yield "one text in a number column", base.assign(**{num: base[num].astype(object).where(base.index != 0, "x")}), False
+    yield (
+        "one text in a number column",
+        base.assign(**{num: base[num].astype(object).where(base.index != 0, "x")}),
+        False,
+    )
     if word is not None:
         yield "new category in 3 rows", base.assign(**{word: base[word].where(base.index > 2, "NEW")}), True
         yield "garbled category", base.assign(**{word: base[word].where(base.index > 60, "??")}), True
@@ -105,7 +109,11 @@ def test_the_demo_suite_on_real_flights_agrees_with_gx():
     extra = [
         ("the whole of December", december, True),
         ("a nullable integer column", december.head(100).assign(hour=december["hour"].head(100).astype("Int64")), True),
-        ("a string dtype column", december.head(100).assign(carrier=december["carrier"].head(100).astype("string")), True),
+        (
+            "a string dtype column",
+            december.head(100).assign(carrier=december["carrier"].head(100).astype("string")),
+            True,
+        ),
     ]
     found, deferred = mismatches(flights, DEMO_SUITE, "late", numbers, ["carrier", "origin"], "time_hour", extra)
     assert not found, "\n".join(found)
