@@ -11,6 +11,7 @@ before serving existed falls back to ``serving.fixed`` and says so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,7 +171,6 @@ def predict_rows(
     """
     from serving.calibration import row_ids, scored_frame
     from training.compute import limited_threads
-    from training.label_text import label_text
     from training.metrics import predict_outputs
     from training.output_checks import check_predicted
 
@@ -190,10 +190,18 @@ def predict_rows(
     ids = row_ids(frame[_id_source(config, frame)], config.serving.id_column)
     rows = scored_frame(config.task, ids, outputs, calibration, info.version)
     when = (scored_at or datetime.now(UTC)).astimezone(UTC).isoformat()
-    classes = None if outputs.labels is None else tuple(str(c) for c in label_text(list(outputs.labels)))
+    classes = None if outputs.labels is None else class_text(tuple(outputs.labels))
     return ScoreResult(
         config.name, batch, batch_id, info.version, calibration, rows, when, notes=tuple(notes), classes=classes
     )
+
+
+@lru_cache(maxsize=64)
+def class_text(labels: tuple[Any, ...]) -> tuple[str, ...]:
+    """A version's classes as label text; the same few labels on every request, spelled once."""
+    from training.label_text import label_text
+
+    return tuple(str(c) for c in label_text(list(labels)))
 
 
 def _id_source(config: "ModelConfig", frame: "pd.DataFrame") -> list[str]:
