@@ -81,6 +81,8 @@ def plan_for(path: str | Path, without_column: str | None = None) -> Plan:
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, without_column)
     with _LOCK:
         if key not in _PLANS:
+            for stale in [k for k in _PLANS if (k[0], k[3]) == (key[0], key[3])]:  # an earlier content of the file
+                del _PLANS[stale]
             _PLANS[key] = _build_plan(path, without_column)
         return _PLANS[key]
 
