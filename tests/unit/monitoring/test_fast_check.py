@@ -160,3 +160,13 @@ def test_a_suite_with_an_unknown_rule_goes_to_gx_and_says_so_once(tmp_path, capl
     }
     said = [r.getMessage() for r in caplog.records if "no fast check" in r.getMessage()]
     assert len(said) == 1 and "expect_column_values_to_be_unique" in said[0]
+
+
+def test_a_suite_edited_while_serving_is_read_again(tmp_path):
+    path = tmp_path / "s.suite.json"
+    rule = lambda high: {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "max_value": high}}  # noqa: E731
+    path.write_text(json.dumps({"name": "s", "expectations": [rule(10)]}))
+    frame = pd.DataFrame({"x": [5.0, 50.0]})
+    assert not fast_check.validate_rows(frame, path, "b").success
+    path.write_text(json.dumps({"name": "s", "expectations": [rule(100.5)]}))
+    assert fast_check.validate_rows(frame, path, "b").success
