@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from monitoring.fast_types import Unsure, between_condition, dtype_in_list, value_types
+
 PARTIAL = 5  # partial_unexpected_count of validation's result format
 ROW_COUNT = "expect_table_row_count_to_be_between"
 COLUMN_SET = "expect_table_columns_to_match_set"
@@ -48,10 +50,6 @@ class Column:
         self.values = values
         self.nulls = np.asarray(values.array.isna(), dtype=bool)
         self.present = values[~self.nulls] if self.nulls.any() else values
-
-
-class Unsure(Exception):
-    """This batch (or suite) is outside what is mirrored exactly: GX must judge it."""
 
 
 @dataclass(frozen=True)
@@ -160,8 +158,6 @@ def _map_rule(column: Column, kwargs: dict[str, Any], condition: Callable[[pd.Se
 
 
 def _between(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-    from monitoring.fast_types import between_condition
-
     return _map_rule(column, kwargs, lambda v: between_condition(v, kwargs.get("min_value"), kwargs.get("max_value")))
 
 
@@ -174,8 +170,6 @@ def _in_set(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any
 
 def _type_list(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     """Object columns value by value; any other dtype judged on the dtype itself, as GX does."""
-    from monitoring.fast_types import dtype_in_list, value_types
-
     types = kwargs.get("type_list")
     if types is None:
         raise Unsure("type_list not set")
