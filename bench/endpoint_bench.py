@@ -122,6 +122,7 @@ def main() -> None:
     from registry.store import connect
     from registry.versions import get_version
 
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     config = load_config(args.config)
     frame = pd.read_csv(args.rows).head(max(SIZES))
     bodies = {
@@ -170,7 +171,13 @@ def main() -> None:
         for size, m in sizes.items():
             print(f"| {mode} | {size} | {m['p50_s']} | {m['p99_s']} | {m['rps']} | {m['p50_vs_mlflow']}x |")
     write_result(
-        "endpoint", {"machine": machine(), "model": config.name, "requests": args.requests, "results": results}
+        "endpoint",
+        {
+            "machine": machine() | {"load_avg_at_start": load_at_start},
+            "model": config.name,
+            "requests": args.requests,
+            "results": results,
+        },
     )
 
 

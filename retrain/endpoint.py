@@ -46,7 +46,7 @@ def build_app(config: "ModelConfig", follow: bool = True) -> FastAPI:
 
     follower = ChampionFollower(config)
     writer = LogWriter(config)
-    scoring = threading.Lock()  # the suite's validator is process-wide: one request validates at a time
+    scoring = threading.Lock()  # one request scores at a time: the thread cap and a GX fallback are process-wide
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:

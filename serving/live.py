@@ -40,26 +40,41 @@ class Serving:
 
 @dataclass(frozen=True, eq=False)
 class LiveAnswer:
-    """The champion's rows (returned), the rows to log (with the shadow's answer) and review features."""
+    """The champion's rows (returned), the rows to log and review features; the challenger scores later.
+
+    The shadow's answer is no part of the response, so it is not computed on the request's time:
+    the log writer asks for ``logged_rows`` (the challenger's answer beside each row) when it writes.
+    """
 
     result: ScoreResult
     logged: pd.DataFrame
     review_features: pd.DataFrame
+    frame: pd.DataFrame | None = None  # the request's rows, for the challenger
+    challenger: LoadedModel | None = None
+
+    def logged_rows(self, config: "ModelConfig") -> pd.DataFrame:
+        """The rows as the prediction log holds them: with the challenger's answer when there is one."""
+        if self.challenger is None or self.frame is None:
+            return self.logged
+        return shadow_rows(config, self.challenger, self.frame, self.logged)
 
 
 def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) -> LiveAnswer:
-    """Check, predict, post-validate one request; raises ``BatchRefused``/``UnknownColumns``, logs nothing."""
-    from training.data import frame_hash
+    """Check, predict, post-validate one request; raises ``BatchRefused``/``UnknownColumns``, logs nothing.
+
+    The challenger (``serving.shadow``) scores the rows in the log writer, after the answer is sent.
+    """
+    import uuid
 
     frame = frame.reset_index(drop=True)
     refuse_unknown(frame, set(serving.known_columns))
     report = check_for_scoring(frame, config, REQUEST)
-    result = predict_rows(config, frame, REQUEST, frame_hash(frame)[:16], loaded=serving.champion)
+    # a request is its own batch: an id, not a content hash (the rows' ids already hash their values)
+    result = predict_rows(config, frame, REQUEST, uuid.uuid4().hex[:16], loaded=serving.champion)
     result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
-    logged = shadow_rows(config, serving.challenger, frame, result.rows)
     review = (result.rows["route"] == Route.REVIEW).to_numpy()
     features = frame.loc[review, review_columns(config, frame)]
-    return LiveAnswer(result, logged, features)
+    return LiveAnswer(result, result.rows, features, frame, serving.challenger)
 
 
 def known_columns(config: "ModelConfig", loaded: LoadedModel) -> frozenset[str]:

@@ -106,7 +106,7 @@ def write_answers(config: "ModelConfig", answers: list["LiveAnswer"], batch_id: 
     """One prediction-log batch of every answered row; the unsure ones queued for review."""
     from serving import prediction_log, review_queue
 
-    rows = pd.concat([a.logged for a in answers], ignore_index=True)
+    rows = pd.concat([a.logged_rows(config) for a in answers], ignore_index=True)  # the shadow scores here
     when = datetime.now(UTC)
     prediction_log.write_batch(
         config.serving.log_root(config.home), config.name, batch_id, rows, when, url=config.prediction_log_url

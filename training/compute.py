@@ -10,19 +10,38 @@ environment and every other library keep their own settings.
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
+
+_LOCK = threading.Lock()
+_CONTROLLER: dict[str, Any] = {}
 
 
 @contextmanager
 def limited_threads(config: "ModelConfig") -> Iterator[int]:
     """Run the block with at most ``config.compute.threads`` OpenMP/BLAS threads; yields the cap."""
-    from threadpoolctl import threadpool_limits
-
     threads = config.compute.threads
-    with threadpool_limits(limits=threads):
+    with _controller().limit(limits=threads):
         yield threads
+
+
+def _controller() -> Any:
+    """threadpoolctl's view of the loaded thread pools, kept while no module was imported since.
+
+    Finding the pools scans every loaded shared library (a few milliseconds): a cost per HTTP
+    request if done per call. A pool library arrives with an import (numpy, scikit-learn), so a
+    process that imported nothing new since the last scan has the same pools.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    with _LOCK:
+        if _CONTROLLER.get("modules") != len(sys.modules):
+            _CONTROLLER["controller"] = ThreadpoolController()
+            _CONTROLLER["modules"] = len(sys.modules)
+        return _CONTROLLER["controller"]
