@@ -128,3 +128,68 @@ def test_a_scheduler_without_workers_fails_the_search_clearly(monkeypatch):
     empty = LocalCluster(n_workers=0, processes=False, dashboard_address=None)
     with empty, Client(empty) as client, pytest.raises(SearchFailed, match="has no worker after 1 s"):
         flows.search.count_workers(client)
+
+
+FOREST = "sklearn.ensemble.RandomForestClassifier"
+SLOW_SEARCH = {  # trials of about a second each, so a worker can be killed while one runs
+    "trials": 4,
+    "folds": 2,
+    "include_estimator": False,
+    "candidates": [
+        {
+            "class_path": FOREST,
+            "params": {"n_estimators": {"choices": [120, 160]}, "max_depth": {"choices": [4, 8]}},
+        }
+    ],
+}
+
+
+def test_a_worker_process_killed_mid_search_leaves_the_other_to_finish_and_nothing_half_registered(
+    workspace, synth, monkeypatch
+):
+    """SIGKILL of a real worker process while it runs a trial: Dask runs that trial again on the other worker."""
+    import os
+    import signal
+
+    from distributed import Client, LocalCluster
+
+    raw = yaml.safe_load(workspace.read_text())
+    raw["search"] = SLOW_SEARCH
+    workspace.write_text(yaml.safe_dump(raw))
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
+        Client(local) as client,
+    ):
+        monkeypatch.setenv("RETRAIN_DASK_ADDRESS", local.scheduler_address)
+        pids = client.run(os.getpid)
+        killed: list[int] = []
+
+        def kill_a_busy_worker() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                busy = [address for address, keys in client.processing().items() if keys]
+                if busy:
+                    time.sleep(0.3)  # inside the trial's fit, not its start
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(pids[busy[0]])
+                    return
+                time.sleep(0.02)
+
+        thread = threading.Thread(target=kill_a_busy_worker, daemon=True)
+        thread.start()
+        outcome = synth.run_flow(workspace)
+        thread.join()
+    assert killed, "no trial was seen running"
+    search = outcome["search"]
+    assert outcome["status"] == "promoted", outcome["message"]
+    assert (search["trials"], search["completed"]) == (4, 4)  # the killed worker's trial ran again
+
+    config = load_config(workspace)
+    client = MlflowClient(config.tracking_uri)
+    versions = client.search_model_versions(f"name='{config.name}'")
+    assert [str(v.version) for v in versions] == [str(outcome["version"])]
+    assert str(get_version(client, config.name, "champion").version) == str(outcome["version"])
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert runs and all(run.info.status == "FINISHED" for run in runs)  # no child run left running
+    trials = trial_runs(client, config, versions[0].run_id)
+    assert len(trials) == 4
