@@ -22,14 +22,14 @@ install: $(UV)
 demo: install
 	$(VENV)/bin/retrain demo
 
-# two workers (pytest-xdist), a test module per worker: most tests wait on servers and child
-# processes, so two workers share two cores well. Files go to the workers in collection order
+# three workers (pytest-xdist), a test module per worker: most tests wait on servers, leases
+# and child processes, so a third worker uses the time two leave the cores idle. Files go to the workers in collection order
 # (integration first, the short unit files last), not xdist's default of files with the most
 # tests first, which leaves the long one-test files for the end and one worker idle meanwhile
 # (bench/suite_times.py). .ci/with-test-services sets up what the suite needs (chromium, a
 # throwaway PostgreSQL cluster), installing with apt when root.
 test: install
-	.ci/with-test-services $(VENV)/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=10
+	.ci/with-test-services $(VENV)/bin/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=10
 
 # the unit tests only: plain pytest on the logic packages, about a minute
 test-fast: install
