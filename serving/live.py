@@ -40,14 +40,13 @@ class Serving:
 
 @dataclass(frozen=True, eq=False)
 class LiveAnswer:
-    """The champion's rows (returned), the rows to log and review features; the challenger scores later.
+    """The champion's rows (returned and logged) and review features; the challenger scores later.
 
     The shadow's answer is no part of the response, so it is not computed on the request's time:
     the log writer asks for ``logged_rows`` (the challenger's answer beside each row) when it writes.
     """
 
     result: ScoreResult
-    logged: pd.DataFrame
     review_features: pd.DataFrame
     frame: pd.DataFrame | None = None  # the request's rows, for the challenger
     challenger: LoadedModel | None = None
@@ -55,8 +54,8 @@ class LiveAnswer:
     def logged_rows(self, config: "ModelConfig") -> pd.DataFrame:
         """The rows as the prediction log holds them: with the challenger's answer when there is one."""
         if self.challenger is None or self.frame is None:
-            return self.logged
-        return shadow_rows(config, self.challenger, self.frame, self.logged)
+            return self.result.rows
+        return shadow_rows(config, self.challenger, self.frame, self.result.rows)
 
 
 def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) -> LiveAnswer:
@@ -74,7 +73,7 @@ def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) 
     result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
     review = (result.rows["route"] == Route.REVIEW).to_numpy()
     features = frame.loc[review, review_columns(config, frame)]
-    return LiveAnswer(result, result.rows, features, frame, serving.challenger)
+    return LiveAnswer(result, features, frame, serving.challenger)
 
 
 def known_columns(config: "ModelConfig", loaded: LoadedModel) -> frozenset[str]:

@@ -61,7 +61,7 @@ class LogWriter:
 
     def submit(self, answer: "LiveAnswer") -> None:
         with self._count_lock:
-            self.counts.rows_answered += len(answer.logged)
+            self.counts.rows_answered += len(answer.result.rows)
         self._queue.put(answer)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -97,7 +97,7 @@ class LogWriter:
             self.counts.last_error = str(exc)[:300]
             LOG.error("prediction log write failed (%s); %d request(s) kept for the next try", exc, len(answers))
             return
-        self.counts.rows_logged += sum(len(a.logged) for a in answers)
+        self.counts.rows_logged += sum(len(a.result.rows) for a in answers)
         self.counts.rows_queued += sum(len(a.review_features) for a in answers)
         self.counts.batches += 1
 
