@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 ERROR_CHARS = 300
 WORKER_WAIT = 30  # seconds a scheduler may take to get its first worker
 AHEAD = 2  # trials in flight per worker: the running one and the next, queued at the scheduler
+RESUBMITS = 2  # times a trial cancelled by a lost training window is sent again
 
 
 @task(cache_policy=NO_CACHE, task_run_name="trial-{spec.number}")
@@ -98,25 +99,77 @@ def search_candidates(split: "Split", config: "ModelConfig") -> SearchResult:
     with search_runner(config) as runner:
         client = runner.client
         workers = count_workers(client)
-        data = client.scatter(frame, broadcast=True, hash=False)
-        running: dict[Any, tuple[Any, TrialSpec]] = {}
+        shared = SharedWindow(client, frame)
+        running: dict[Any, tuple[Any, TrialSpec, int]] = {}
+        resubmitted: dict[int, int] = {}
         queue = as_completed(loop=client.loop)
+
+        def submit(spec: TrialSpec) -> None:
+            window = shared.future()
+            params = {"spec": spec, "frame": window, "folds": folds, "config": config}
+            future = runner.submit(run_trial, params)
+            running[future.wrapped_future.key] = (future, spec, shared.copy)
+            queue.add(future.wrapped_future)
 
         def start_next() -> None:
             while len(running) < AHEAD * workers and (spec := plan.ask()) is not None:
-                future = runner.submit(run_trial, {"spec": spec, "frame": data, "folds": folds, "config": config})
-                running[future.wrapped_future.key] = (future, spec)
-                queue.add(future.wrapped_future)
+                submit(spec)
 
         start_next()
         logger.info("search: %d worker(s), %d fold(s), %d rows", workers, len(folds), len(frame))
         for done in queue:
-            future, spec = running.pop(done.key)
-            results.append(result_of(future, spec))
-            plan.tell(results[-1])
-            logger.info("search %s: %s", spec.label, describe(results[-1]))
+            future, spec, copy = running.pop(done.key)
+            result = result_of(future, spec)
+            lost = result.status is TrialStatus.FAILED and shared.lost_since(copy)
+            if lost and resubmitted.get(spec.number, 0) < RESUBMITS:
+                resubmitted[spec.number] = resubmitted.get(spec.number, 0) + 1
+                logger.warning("search %s: the training window was lost with a worker; sent again", spec.label)
+                submit(spec)
+                continue
+            results.append(result)
+            plan.tell(result)
+            logger.info("search %s: %s", spec.label, describe(result))
             start_next()
     return finish_search(results, folds, config, plan, workers)
+
+
+class SharedWindow:
+    """The training window scattered to the workers, scattered again when the cluster loses it.
+
+    Dask's memory manager keeps one copy of scattered data unless a task on another worker
+    waits for it, so a killed worker can take the only copy with it; every trial that needed
+    it is then cancelled ("already forgotten"), not retried. Those trials are sent again with
+    a fresh copy (``RESUBMITS`` times each), as Dask itself reruns the trial the worker was running.
+    """
+
+    def __init__(self, client: Any, frame: pd.DataFrame) -> None:
+        self._client = client
+        self._frame = frame
+        self._future = self._scatter()
+        self.copy = 1  # which scatter ``future()`` hands out now
+
+    def _scatter(self) -> Any:
+        return self._client.scatter(self._frame, broadcast=True, hash=False)
+
+    def lost_since(self, copy: int) -> bool:
+        """Whether copy number ``copy`` of the window is gone (replaced already, or lost now)."""
+        return copy < self.copy or self.lost()
+
+    def lost(self) -> bool:
+        """Whether the cluster no longer holds the window: its future is lost, or no worker has it.
+
+        The scheduler forgets the key before the client hears of it, so ask the scheduler.
+        """
+        if self._future.status != "finished":
+            return True
+        return not self._client.who_has(self._future).get(self._future.key)
+
+    def future(self) -> Any:
+        """The window's future, scattered again first if the cluster lost it."""
+        if self.lost():
+            self._future = self._scatter()
+            self.copy += 1
+        return self._future
 
 
 def count_workers(client: Any) -> int:

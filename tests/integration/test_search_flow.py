@@ -147,16 +147,22 @@ SLOW_SEARCH = {  # trials of about a second each, so a worker can be killed whil
 def test_a_worker_process_killed_mid_search_leaves_the_other_to_finish_and_nothing_half_registered(
     workspace, synth, monkeypatch
 ):
-    """SIGKILL of a real worker process while it runs a trial: Dask runs that trial again on the other worker."""
+    """SIGKILL of the worker holding the only copy of the training window while it runs a trial.
+
+    Dask's memory manager (here every 0.1 s) keeps one copy of scattered data, so the kill loses
+    the window too: the killed trial and those waiting on the window are sent again with a new copy.
+    """
     import os
     import signal
 
+    import dask
     from distributed import Client, LocalCluster
 
     raw = yaml.safe_load(workspace.read_text())
     raw["search"] = SLOW_SEARCH
     workspace.write_text(yaml.safe_dump(raw))
     with (
+        dask.config.set({"distributed.scheduler.active-memory-manager.interval": "100ms"}),
         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
         Client(local) as client,
     ):
@@ -164,18 +170,19 @@ def test_a_worker_process_killed_mid_search_leaves_the_other_to_finish_and_nothi
         pids = client.run(os.getpid)
         killed: list[int] = []
 
-        def kill_a_busy_worker() -> None:
+        def kill_the_busy_holder() -> None:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
+                holders = [w for key, ws in client.who_has().items() if key.startswith("DataFrame-") for w in ws]
                 busy = [address for address, keys in client.processing().items() if keys]
-                if busy:
+                if len(holders) == 1 and holders[0] in busy:
                     time.sleep(0.3)  # inside the trial's fit, not its start
-                    os.kill(pids[busy[0]], signal.SIGKILL)
-                    killed.append(pids[busy[0]])
+                    os.kill(pids[holders[0]], signal.SIGKILL)
+                    killed.append(pids[holders[0]])
                     return
                 time.sleep(0.02)
 
-        thread = threading.Thread(target=kill_a_busy_worker, daemon=True)
+        thread = threading.Thread(target=kill_the_busy_holder, daemon=True)
         thread.start()
         outcome = synth.run_flow(workspace)
         thread.join()
