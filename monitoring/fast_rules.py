@@ -24,6 +24,8 @@ import pandas as pd
 from monitoring.fast_types import Unsure, between_condition, dtype_in_list, value_types
 
 PARTIAL = 5  # partial_unexpected_count of validation's result format
+SMALL = 2000  # up to this many values, an object column is looked up in a Python set (pandas' isin costs a table)
+_SETS: dict[int, tuple[Any, frozenset[Any]]] = {}  # id(value_set) -> (the list, its set)
 ROW_COUNT = "expect_table_row_count_to_be_between"
 COLUMN_SET = "expect_table_columns_to_match_set"
 EXISTS = "expect_column_to_exist"
@@ -165,7 +167,27 @@ def _in_set(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any
     value_set = kwargs.get("value_set")
     if value_set is None:
         raise Unsure("in_set without a value_set")
+    if column.values.dtype == object and len(column.present) <= SMALL:
+        members = _members(value_set)
+        if members is not None:  # Python's equality, as pandas' object hash table; nulls are already out
+            check = lambda v: np.fromiter((x in members for x in v.to_numpy()), bool, len(v))  # noqa: E731
+            return _map_rule(column, kwargs, check)
     return _map_rule(column, kwargs, lambda v: v.isin(value_set))
+
+
+def _members(value_set: Any) -> frozenset[Any] | None:
+    """The set of a rule's values, built once per suite reading (keyed by the list itself); None if unhashable."""
+    cached = _SETS.get(id(value_set))
+    if cached is not None and cached[0] is value_set:
+        return cached[1]
+    try:
+        members = frozenset(value_set)
+    except TypeError:
+        return None
+    if len(_SETS) > 1024:
+        _SETS.clear()
+    _SETS[id(value_set)] = (value_set, members)
+    return members
 
 
 def _type_list(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any]]:

@@ -34,12 +34,18 @@ def between_condition(column: pd.Series, low: Any, high: Any) -> Any:
     if column.dtype in [int, float]:
         return _vectorised(column.to_numpy(), low, high)  # what pandas does for a numpy-backed column
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_ns_dtype(column.dtype):
-        from dateutil.parser import parse
-
-        low = parse(low) if isinstance(low, str) else low
-        high = parse(high) if isinstance(high, str) else high
-        return _vectorised(column, low, high)
+        low = _parse_time(low) if isinstance(low, str) else low
+        high = _parse_time(high) if isinstance(high, str) else high
+        return _vectorised(column.array, low, high)  # the array's comparison is the Series', without its index
     return np.fromiter((_is_between(v, low, high) for v in column.to_numpy()), bool, len(column))
+
+
+@lru_cache(maxsize=256)
+def _parse_time(text: str) -> Any:
+    """A bound as GX reads it (dateutil), once per bound text: suites repeat theirs on every request."""
+    from dateutil.parser import parse
+
+    return parse(text)
 
 
 def _vectorised(column: Any, low: Any, high: Any) -> Any:

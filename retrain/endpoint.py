@@ -36,11 +36,11 @@ def status_for(error: Exception) -> int:
 
 def build_app(config: "ModelConfig", follow: bool = True) -> FastAPI:
     """The app of one model; the follower and the writer live as long as the app."""
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, Response
 
     from base.errors import RetrainError
     from serving.follow import ChampionFollower
-    from serving.invocations import answer_body, parse_invocation
+    from serving.invocations import answer_bytes, parse_invocation
     from serving.live import score_request
     from serving.log_writer import LogWriter
 
@@ -65,13 +65,13 @@ def build_app(config: "ModelConfig", follow: bool = True) -> FastAPI:
         return JSONResponse(body, status_code=status_for(error))
 
     @app.post("/invocations")
-    async def invoke(request: Request) -> JSONResponse:
+    async def invoke(request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
 
         raw = await request.body()
         return await run_in_threadpool(answer, raw, request.headers.get("content-type", "application/json"))
 
-    def answer(raw: bytes, content_type: str) -> JSONResponse:
+    def answer(raw: bytes, content_type: str) -> Response:
         serving = follower.current  # taken once: this request finishes on it
         try:
             frame = parse_invocation(raw, content_type, config)
@@ -80,7 +80,7 @@ def build_app(config: "ModelConfig", follow: bool = True) -> FastAPI:
         except RetrainError as error:
             return refuse(error)
         writer.submit(live)
-        return JSONResponse(answer_body(live.result.rows))
+        return Response(answer_bytes(live.result.rows), media_type="application/json")
 
     @app.get("/health")
     @app.get("/ping")

@@ -178,8 +178,9 @@ def row_ids(frame: pd.DataFrame, id_column: str | None) -> pd.Series:
     """The configured id column as text, else a hash of the row's values (stable across runs)."""
     if id_column is not None:
         return frame[id_column].astype(str).reset_index(drop=True)
-    hashed = pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False)
-    return pd.Series([f"{value:016x}" for value in hashed.to_numpy()], dtype=object)
+    from serving.row_hash import hash_rows
+
+    return pd.Series([f"{value:016x}" for value in hash_rows(frame).tolist()], dtype=object)
 
 
 def scored_frame(task: str, ids: pd.Series, outputs: Outputs, calibration: Calibration, version: str) -> pd.DataFrame:

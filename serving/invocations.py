@@ -66,7 +66,7 @@ def read_csv(body: bytes) -> pd.DataFrame:
 def read_json(body: bytes) -> pd.DataFrame:
     """``dataframe_split`` or ``dataframe_records``, exactly one of them."""
     try:
-        payload = json.loads(body)
+        payload = _loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise RequestRefused(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None
@@ -75,6 +75,18 @@ def read_json(body: bytes) -> pd.DataFrame:
         keys = ", ".join(map(repr, payload)) if isinstance(payload, dict) else type(payload).__name__
         raise RequestRefused(f"expected exactly one of {', '.join(FORMATS)} (got {keys or 'nothing'})")
     return _split(payload[found[0]]) if found[0] == "dataframe_split" else _records(payload[found[0]])
+
+
+def _loads(body: bytes) -> Any:
+    """orjson (several times faster on a hundred rows); the standard parser for what it refuses:
+    ``NaN`` literals (Python's ``json.dumps`` writes them), integers beyond 64 bits, UTF-16,
+    and malformed JSON, whose message (line, column) is then the standard parser's."""
+    import orjson
+
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def _split(part: Any) -> pd.DataFrame:
@@ -118,4 +130,9 @@ def refuse_unknown(frame: pd.DataFrame, known: set[str]) -> None:
 
 def answer_body(rows: pd.DataFrame) -> dict[str, Any]:
     """``{"predictions": [...]}``, one object per row, missing values as null."""
-    return {"predictions": json.loads(rows.to_json(orient="records", double_precision=15))}
+    return dict(json.loads(answer_bytes(rows)))
+
+
+def answer_bytes(rows: pd.DataFrame) -> bytes:
+    """``answer_body`` as the bytes sent: pandas writes the rows' JSON once, nothing parses it again."""
+    return b'{"predictions":' + rows.to_json(orient="records", double_precision=15).encode() + b"}"

@@ -12,6 +12,7 @@ from serving.invocations import (
     RequestRefused,
     UnknownColumns,
     answer_body,
+    answer_bytes,
     parse_invocation,
     refuse_unknown,
 )
@@ -50,6 +51,17 @@ def test_the_three_mlflow_formats_give_the_same_rows_with_time_in_utc():
         assert np.isnan(frame["x1"].iloc[1])
 
 
+def test_bodies_the_fast_parser_refuses_are_read_as_the_standard_parser_reads_them():
+    """NaN literals (Python's json.dumps writes them), integers beyond 64 bits and UTF-16 still parse."""
+    rows = [{"ts": "2024-04-01T06:00:00Z", "x1": float("nan"), "colour": "red"}]
+    nan = parse_invocation(json.dumps({"dataframe_records": rows}).encode(), "application/json", config())
+    assert np.isnan(nan["x1"].iloc[0]) and nan["colour"].iloc[0] == "red"
+    big = parse_invocation(b'{"dataframe_split": {"columns": ["x1"], "data": [[18446744073709551616]]}}', "", config())
+    assert int(big["x1"].iloc[0]) == 2**64
+    utf16 = json.dumps({"dataframe_records": [{"colour": "rouge \u00e9"}]}).encode("utf-16")
+    assert parse_invocation(utf16, "application/json", config())["colour"].iloc[0] == "rouge \u00e9"
+
+
 @pytest.mark.parametrize(
     "body, words",
     [
@@ -80,6 +92,8 @@ def test_unknown_columns_are_named_and_missing_values_answer_null():
         refuse_unknown(ROWS.assign(x9=1), {"ts", "x1", "colour"})
     refuse_unknown(ROWS, {"ts", "x1", "colour", "late"})
     assert answer_body(pd.DataFrame({"id": ["a"], "score": [np.nan]})) == {"predictions": [{"id": "a", "score": None}]}
+    text = pd.DataFrame({"id": ["é\u2028"], "score": [0.25]})
+    assert json.loads(answer_bytes(text)) == {"predictions": [{"id": "é\u2028", "score": 0.25}]}
 
 
 def shadow_log(n: int = 400, seed: int = 0) -> pd.DataFrame:
