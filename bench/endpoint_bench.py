@@ -1,8 +1,8 @@
 """``retrain endpoint`` against ``mlflow models serve`` on the same champion and machine.
 
 Takes a model config whose home already holds a champion (for example a `retrain demo`
-workspace, or any model trained with `retrain run`) and a CSV of rows to send. Starts, one
-after the other so they never compete for the cores:
+workspace, or any model trained with `retrain run`) and a CSV of rows to send. Starts, all
+at once (see below):
 
 - ``mlflow``: ``mlflow models serve -m models:/NAME@champion --env-manager local`` (bare labels,
   no checks, nothing logged, never follows the alias);
@@ -11,9 +11,13 @@ after the other so they never compete for the cores:
 - ``endpoint+shadow``: the same with ``serving.shadow`` on, when the model has a challenger
   that is not the champion (the challenger scores every row too).
 
-Each answers ``--requests`` sequential requests of 1 row and of 100 rows (``dataframe_split``
-JSON) after three warm-up requests; the table gives p50 / p99 latency and requests per second,
-and the ratio of each p50 to MLflow's.
+All of them run at once and take turns of ``--block`` requests (20) in a rotating order, so a
+slow minute of this shared machine falls on every server alike (run one after the other, the
+same server measured 10 % apart between runs); the first request of each turn, which finds the
+server's caches taken by the other servers, is sent but not counted. Each answers
+``--requests`` sequential requests of 1 row and of 100 rows (``dataframe_split`` JSON) after
+three warm-up requests; the table gives p50 / p99 latency and requests per second, and the
+ratio of each p50 to MLflow's.
 
     .venv/bin/python bench/endpoint_bench.py --config WS/flights-late.yaml --rows WS/landing/flights-2013-12.csv
 
@@ -76,35 +80,46 @@ def post(port: int, body: bytes) -> float:
     return time.perf_counter() - started
 
 
-def drive(port: int, bodies: dict[int, bytes], requests: int) -> dict[str, dict[str, float]]:
-    out = {}
+def drive(
+    ports: dict[str, int], bodies: dict[int, bytes], requests: int, block: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Every server answers each size's requests in turns of ``block`` (rotating who goes first)."""
+    out: dict[str, dict[str, dict[str, float]]] = {name: {} for name in ports}
+    names = list(ports)
     for size, body in bodies.items():
-        for _ in range(3):
-            post(port, body)
-        times = np.array([post(port, body) for _ in range(requests)])
-        out[f"{size}_row"] = {
-            "p50_s": round(float(np.percentile(times, 50)), 4),
-            "p99_s": round(float(np.percentile(times, 99)), 4),
-            "rps": round(float(len(times) / times.sum()), 2),
-        }
+        for name in names:
+            for _ in range(3):
+                post(ports[name], body)
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for turn, start in enumerate(range(0, requests, block)):
+            for name in names[turn % len(names) :] + names[: turn % len(names)]:
+                post(ports[name], body)  # its caches back after the other server's turn: not counted
+                times[name] += [post(ports[name], body) for _ in range(min(block, requests - start))]
+        for name in names:
+            measured = np.array(times[name])
+            out[name][f"{size}_row"] = {
+                "p50_s": round(float(np.percentile(measured, 50)), 4),
+                "p99_s": round(float(np.percentile(measured, 99)), 4),
+                "rps": round(float(len(measured) / measured.sum()), 2),
+            }
     return out
 
 
-def run_server(cmd: list[str], env: dict, port: int, health: str, bodies: dict, requests: int) -> dict:
+def start_server(cmd: list[str], env: dict, port: int, health: str) -> subprocess.Popen:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_up(f"http://127.0.0.1:{port}{health}", proc)
-        return drive(port, bodies, requests)
-    finally:
+    except Exception:
         proc.terminate()
-        proc.wait(60)
+        raise
+    return proc
 
 
-def shadow_config(config: Path, scratch: Path, shadow: bool) -> Path:
+def shadow_config(config: Path, scratch: Path, shadow: bool, mode: str) -> Path:
     """A copy of the config beside the original (relative paths still resolve) with serving.shadow set."""
     raw = yaml.safe_load(config.read_text())
     raw.setdefault("serving", {})["shadow"] = shadow
-    path = config.parent / f".bench-{'shadow' if shadow else 'plain'}-{scratch.name}.yaml"
+    path = config.parent / f".bench-{mode.replace('+', '-')}-{scratch.name}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
 
@@ -114,6 +129,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--rows", type=Path, required=True)
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--block", type=int, default=20, help="requests per server per turn")
     args = parser.parse_args()
 
     import pandas as pd
@@ -131,7 +147,6 @@ def main() -> None:
     }
     client = connect(config)
     champion, challenger = (get_version(client, config.name, alias) for alias in ("champion", "challenger"))
-    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="endpoint-bench-") as tmp:
         scratch = Path(tmp)
         env = child_env(scratch, OMP_NUM_THREADS="1")
@@ -148,18 +163,27 @@ def main() -> None:
             "--host",
             "127.0.0.1",
         ]
-        results["mlflow"] = run_server(mlflow_cmd, mlflow_env, port, "/ping", bodies, args.requests)
-        modes = [("endpoint", False)]
-        if challenger is not None and champion is not None and challenger.version != champion.version:
-            modes.append(("endpoint+shadow", True))
-        for mode, shadow in modes:
-            path = shadow_config(args.config, scratch, shadow)
-            try:
-                port = free_port()
-                cmd = [*cli_command(), "endpoint", str(path), "--port", str(port)]
-                results[mode] = run_server(cmd, env, port, "/health", bodies, args.requests)
-            finally:
-                path.unlink()
+        procs: list[subprocess.Popen] = []
+        paths: list[Path] = []
+        ports: dict[str, int] = {"mlflow": port}
+        try:
+            procs.append(start_server(mlflow_cmd, mlflow_env, port, "/ping"))
+            modes = [("endpoint", False)]
+            if challenger is not None and champion is not None and challenger.version != champion.version:
+                modes.append(("endpoint+shadow", True))
+            for mode, shadow in modes:
+                paths.append(shadow_config(args.config, scratch, shadow, mode))
+                ports[mode] = free_port()
+                cmd = [*cli_command(), "endpoint", str(paths[-1]), "--port", str(ports[mode])]
+                procs.append(start_server(cmd, env, ports[mode], "/health"))
+            results = drive(ports, bodies, args.requests, args.block)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(60)
+            for path in paths:
+                path.unlink(missing_ok=True)
     for mode in results:
         for size in results[mode]:
             results[mode][size]["p50_vs_mlflow"] = round(

@@ -174,13 +174,14 @@ def predicted_labels(task: str, outputs: Outputs) -> np.ndarray:
     return labels[np.argmax(values, axis=1)]
 
 
-def row_ids(frame: pd.DataFrame, id_column: str | None) -> pd.Series:
-    """The configured id column as text, else a hash of the row's values (stable across runs)."""
-    if id_column is not None:
-        return frame[id_column].astype(str).reset_index(drop=True)
+def row_ids(frame: pd.DataFrame, id_column: str | None, columns: list[str] | None = None) -> pd.Series:
+    """The configured id column as text, else a hash of the row's values (of ``columns``, default all;
+    stable across runs)."""
     from serving.row_hash import hash_rows
 
-    return pd.Series([f"{value:016x}" for value in hash_rows(frame).tolist()], dtype=object)
+    if id_column is not None:
+        return frame[id_column].astype(str).reset_index(drop=True)
+    return pd.Series([f"{value:016x}" for value in hash_rows(frame, columns).tolist()], dtype=object)
 
 
 def scored_frame(task: str, ids: pd.Series, outputs: Outputs, calibration: Calibration, version: str) -> pd.DataFrame:

@@ -109,15 +109,17 @@ def _records(part: Any) -> pd.DataFrame:
 
 
 def parse_time(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """The timestamp column (when sent) to UTC, as ``load_batch`` does for a file."""
+    """The timestamp column (when sent) to UTC, as ``load_batch`` does for a file; in place."""
     from training.data import DataError, parse_timestamps
 
     if column not in frame.columns:
         return frame
     try:
-        return frame.assign(**{column: parse_timestamps(frame[column], "request")})
+        parsed = parse_timestamps(frame[column], "request")
     except DataError as exc:
         raise RequestRefused(str(exc)) from None
+    frame[column] = parsed  # the frame is the request's own, just built: no copy of the other columns
+    return frame
 
 
 def refuse_unknown(frame: pd.DataFrame, known: set[str]) -> None:

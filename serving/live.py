@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from base.vocabulary import Route
@@ -40,22 +41,28 @@ class Serving:
 
 @dataclass(frozen=True, eq=False)
 class LiveAnswer:
-    """The champion's rows (returned and logged) and review features; the challenger scores later.
+    """The champion's rows (returned and logged) and the request's rows; the rest is done by the writer.
 
-    The shadow's answer is no part of the response, so it is not computed on the request's time:
-    the log writer asks for ``logged_rows`` (the challenger's answer beside each row) when it writes.
+    What is no part of the response is not computed on the request's time: the log writer asks
+    for the review rows' features and, with a challenger, its answer beside each row when it writes.
     """
 
     result: ScoreResult
-    review_features: pd.DataFrame
-    frame: pd.DataFrame | None = None  # the request's rows, for the challenger
+    frame: pd.DataFrame  # the request's rows: review features and the challenger's input
     challenger: LoadedModel | None = None
 
     def logged_rows(self, config: "ModelConfig") -> pd.DataFrame:
         """The rows as the prediction log holds them: with the challenger's answer when there is one."""
-        if self.challenger is None or self.frame is None:
+        if self.challenger is None:
             return self.result.rows
         return shadow_rows(config, self.challenger, self.frame, self.result.rows)
+
+    def review_rows(self) -> np.ndarray:
+        return (self.result.rows["route"] == Route.REVIEW).to_numpy()
+
+    def review_features(self, config: "ModelConfig") -> pd.DataFrame:
+        """What a reviewer sees of each row routed to review (``serving.review_columns``)."""
+        return self.frame.loc[self.review_rows(), review_columns(config, self.frame)]
 
 
 def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) -> LiveAnswer:
@@ -65,15 +72,14 @@ def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) 
     """
     import uuid
 
-    frame = frame.reset_index(drop=True)
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        frame = frame.reset_index(drop=True)
     refuse_unknown(frame, set(serving.known_columns))
     report = check_for_scoring(frame, config, REQUEST)
     # a request is its own batch: an id, not a content hash (the rows' ids already hash their values)
     result = predict_rows(config, frame, REQUEST, uuid.uuid4().hex[:16], loaded=serving.champion)
     result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
-    review = (result.rows["route"] == Route.REVIEW).to_numpy()
-    features = frame.loc[review, review_columns(config, frame)]
-    return LiveAnswer(result, features, frame, serving.challenger)
+    return LiveAnswer(result, frame, serving.challenger)
 
 
 def known_columns(config: "ModelConfig", loaded: LoadedModel) -> frozenset[str]:

@@ -98,7 +98,7 @@ class LogWriter:
             LOG.error("prediction log write failed (%s); %d request(s) kept for the next try", exc, len(answers))
             return
         self.counts.rows_logged += sum(len(a.result.rows) for a in answers)
-        self.counts.rows_queued += sum(len(a.review_features) for a in answers)
+        self.counts.rows_queued += sum(int(a.review_rows().sum()) for a in answers)
         self.counts.batches += 1
 
 
@@ -113,7 +113,7 @@ def write_answers(config: "ModelConfig", answers: list["LiveAnswer"], batch_id: 
     )
     answered = pd.concat([a.result.rows for a in answers], ignore_index=True)
     review = (answered["route"] == Route.REVIEW).to_numpy()
-    features = pd.concat([a.review_features for a in answers], ignore_index=True)
+    features = pd.concat([a.review_features(config) for a in answers], ignore_index=True)
     url = config.serving_url
     review_queue.enqueue(config.home, config.name, batch_id, answered[review], features, url=url)
     for version, classes in {(a.result.version, a.result.classes) for a in answers}:

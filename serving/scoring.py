@@ -187,7 +187,7 @@ def predict_rows(
         )
     if config.serving.id_column is not None and config.serving.id_column not in frame.columns:
         raise BatchRefused(f"{batch}: no id column {config.serving.id_column!r} (serving.id_column)")
-    ids = row_ids(frame[_id_source(config, frame)], config.serving.id_column)
+    ids = row_ids(frame, config.serving.id_column, _id_source(config, frame))
     rows = scored_frame(config.task, ids, outputs, calibration, info.version)
     when = (scored_at or datetime.now(UTC)).astimezone(UTC).isoformat()
     classes = None if outputs.labels is None else class_text(tuple(outputs.labels))

@@ -150,14 +150,14 @@ def test_the_writer_logs_every_submitted_answer_and_queues_the_review_rows(tmp_p
             {"id": [f"{k}a", f"{k}b"], "prediction": ["1", "0"], "score": [0.9, 0.55], "confidence": [0.8, 0.1]}
         ).assign(version="1", route=["auto", "review"])
         result = ScoreResult("m", "request", "x", "1", Calibration("fixed", 0.2), rows, "2024-05-01T00:00:00+00:00")
-        writer.submit(LiveAnswer(result, pd.DataFrame({"x1": [float(k)]})))
+        writer.submit(LiveAnswer(result, pd.DataFrame({"x1": [float(k), -1.0]})))
     writer.close()
     log = read_log(cfg.serving.log_root(cfg.home), "m")
     assert sorted(log["id"]) == ["0a", "0b", "1a", "1b", "2a", "2b"]
     assert writer.counts.rows_logged == writer.counts.rows_answered == 6
     queue = list_queue(cfg.home, "m")
     assert sorted(queue["id"]) == ["0b", "1b", "2b"]
-    assert {json.loads(f)["x1"] for f in queue["features"]} == {0.0, 1.0, 2.0}
+    assert {json.loads(f)["x1"] for f in queue["features"]} == {-1.0}  # each request's second row
 
 
 def test_live_labels_promote_a_challenger_only_when_it_is_significantly_better():

@@ -57,6 +57,14 @@ def test_a_frame_of_every_dtype_and_its_slices_hash_as_pandas_does():
         assert hash_rows(rows).tolist() == pandas_hashes(rows).tolist()
 
 
+def test_a_choice_of_columns_hashes_as_that_sub_frame():
+    frame = zoo()
+    chosen = ["float", "text", "utc"]
+    assert hash_rows(frame, chosen).tolist() == pandas_hashes(frame[chosen]).tolist()
+    twice = pd.concat([frame[["int"]], frame[["text", "int"]]], axis=1)  # a request may repeat a column name
+    assert hash_rows(twice, ["int", "text"]).tolist() == pandas_hashes(twice[["int", "text"]]).tolist()
+
+
 def test_real_flights_batches_and_requests_keep_their_ids():
     """A month as a batch file reads it, and rows as an HTTP request parses them (JSON round trip)."""
     from serving.invocations import read_json
