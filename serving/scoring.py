@@ -144,9 +144,9 @@ def review_share_rows(result: ScoreResult, frame: "pd.DataFrame", columns: list[
     if not columns:
         return result
     rows = result.rows.copy()
-    missing = frame.reset_index(drop=True)[columns].isna()
-    flagged = missing.any(axis=1).to_numpy()
-    reasons = missing.apply(lambda row: ", ".join(c for c in columns if row[c]), axis=1).to_numpy()
+    missing = np.column_stack([frame[c].isna().to_numpy() for c in columns])
+    flagged = missing.any(axis=1)
+    reasons = [", ".join(c for c, gone in zip(columns, row, strict=True) if gone) for row in missing.tolist()]
     rows[ROUTE] = np.where(flagged, Route.REVIEW.value, rows[ROUTE])
     rows["review_reason"] = [f"null in {r}: the batch's null share breaks the suite" if r else "" for r in reasons]
     note = (

@@ -178,3 +178,21 @@ def test_a_shadow_gate_without_shadow_scoring_is_a_config_error():
     raw = {**config().model_dump(mode="json"), "gate": {"promote_after_shadow": {"batches": 2}}}
     with pytest.raises(ValueError, match=r"gate\.promote_after_shadow needs serving\.shadow: true"):
         ModelConfig.model_validate(raw)
+
+
+def test_rows_behind_a_broken_null_share_go_to_review_naming_their_empty_columns():
+    from serving.calibration import Calibration
+    from serving.scoring import ScoreResult, review_share_rows
+
+    rows = pd.DataFrame({"id": ["r0", "r1", "r2", "r3"], "route": ["auto", "auto", "auto", "review"]})
+    result = ScoreResult("m", "b", "x", "1", Calibration("fixed", 0.2), rows, "2024-05-01T00:00:00+00:00")
+    frame = pd.DataFrame({"a": [None, 1.0, np.nan, 2.0], "b": ["x", "y", None, "z"], "c": [1, 2, 3, 4]})
+    routed = review_share_rows(result, frame, ["a", "b"]).rows
+    assert routed["route"].tolist() == ["review", "auto", "review", "review"]
+    assert routed["review_reason"].str.replace(": the batch's null share breaks the suite", "").tolist() == [
+        "null in a",
+        "",
+        "null in a, b",
+        "",
+    ]
+    assert review_share_rows(result, frame, []).rows is rows
