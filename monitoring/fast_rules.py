@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring.fast_types import Unsure, between_condition, dtype_in_list, value_types
+from monitoring.fast_types import (
+    Unsure,
+    between_condition,
+    check_bounds,
+    dtype_in_list,
+    value_types,
+    vectorised_between,
+)
 
 PARTIAL = 5  # partial_unexpected_count of validation's result format
 SMALL = 2000  # up to this many values, an object column is looked up in a Python set (pandas' isin costs a table)
@@ -50,8 +57,22 @@ class Column:
 
     def __init__(self, values: pd.Series) -> None:
         self.values = values
-        self.nulls = np.asarray(values.array.isna(), dtype=bool)
-        self.present = values[~self.nulls] if self.nulls.any() else values
+        self.numbers: np.ndarray | None = None  # non-null values of an int64/float64 column, as GX compares them
+        dtype = values.dtype
+        if isinstance(dtype, np.dtype) and dtype in [int, float]:
+            raw = values.to_numpy()
+            self.nulls = np.isnan(raw) if dtype.kind == "f" else np.zeros(len(raw), dtype=bool)
+            self.numbers = raw[~self.nulls] if self.nulls.any() else raw
+        else:
+            self.nulls = np.asarray(values.array.isna(), dtype=bool)
+        self._present: pd.Series | None = None
+
+    @property
+    def present(self) -> pd.Series:
+        """The non-null values as a Series (taken when a rule needs them: a Series costs more than the check)."""
+        if self._present is None:
+            self._present = self.values[~self.nulls] if self.nulls.any() else self.values
+        return self._present
 
 
 @dataclass(frozen=True)
@@ -94,15 +115,18 @@ def evaluate(df: pd.DataFrame, config: RuleConfig, columns: dict[Any, Column] | 
     if config.type in (ROW_COUNT, COLUMN_SET):
         success, result = _TABLE[config.type](df, kwargs)
         return RuleResult(success, config, result)
-    if column not in df.columns:
-        return RuleResult(False, config, {})  # to_failure names the missing column
-    if config.type == EXISTS:
-        return RuleResult(True, config, {})
     columns = {} if columns is None else columns
-    if column not in columns:
-        columns[column] = Column(df[column])
+    taken = columns.get(column)
+    if taken is None:
+        if column not in df.columns:
+            return RuleResult(False, config, {})  # to_failure names the missing column
+        if config.type == EXISTS:
+            return RuleResult(True, config, {})
+        taken = columns[column] = Column(df[column])
+    elif config.type == EXISTS:
+        return RuleResult(True, config, {})
     try:
-        success, result = _COLUMN[config.type](columns[column], kwargs)
+        success, result = _COLUMN[config.type](taken, kwargs)
     except Unsure:
         raise
     except Exception as exc:  # GX reports this as an exception record; its exact message is GX's to give
@@ -142,9 +166,13 @@ def _not_null(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, A
     return success, result
 
 
-def _map_rule(column: Column, kwargs: dict[str, Any], condition: Callable[[pd.Series], Any]) -> tuple[bool, dict]:
-    """A per-value rule over the non-null values, with GX's counts and ``mostly`` arithmetic."""
-    total, present = len(column.values), column.present
+def _map_rule(
+    column: Column, kwargs: dict[str, Any], condition: Callable[[Any], Any], on_numbers: bool = False
+) -> tuple[bool, dict]:
+    """A per-value rule over the non-null values (``column.numbers`` with ``on_numbers``), with GX's
+    counts and ``mostly`` arithmetic."""
+    total = len(column.values)
+    present: Any = column.numbers if on_numbers and column.numbers is not None else column.present
     nonnull = len(present)
     unexpected = ~_booleans(condition(present)) if nonnull else np.zeros(0, dtype=bool)
     count = int(unexpected.sum())
@@ -153,14 +181,18 @@ def _map_rule(column: Column, kwargs: dict[str, Any], condition: Callable[[pd.Se
         "element_count": total,
         "unexpected_count": count,
         "unexpected_percent": (count / nonnull * 100 if nonnull else None) if total else None,
-        "partial_unexpected_list": _plain(present[unexpected][:PARTIAL]) if count else [],
+        "partial_unexpected_list": _plain(column.present[unexpected][:PARTIAL]) if count else [],
         "missing_count": total - nonnull,
     }
     return bool(success), result
 
 
 def _between(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-    return _map_rule(column, kwargs, lambda v: between_condition(v, kwargs.get("min_value"), kwargs.get("max_value")))
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if column.numbers is not None:  # what between_condition does for these dtypes, without the Series
+        check_bounds(low, high)
+        return _map_rule(column, kwargs, lambda v: vectorised_between(v, low, high), on_numbers=True)
+    return _map_rule(column, kwargs, lambda v: between_condition(v, low, high))
 
 
 def _in_set(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any]]:

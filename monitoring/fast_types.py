@@ -27,16 +27,13 @@ _NATIVE |= {"list": (list,), "dict": (dict,)}
 
 def between_condition(column: pd.Series, low: Any, high: Any) -> Any:
     """Which non-null values lie within [low, high] (GX's ``column_values.between``)."""
-    if low is None and high is None:
-        raise Unsure("a range with neither bound")
-    if low is not None and high is not None and low > high:
-        raise Unsure("a range whose min_value is above its max_value")
+    check_bounds(low, high)
     if column.dtype in [int, float]:
-        return _vectorised(column.to_numpy(), low, high)  # what pandas does for a numpy-backed column
+        return vectorised_between(column.to_numpy(), low, high)  # what pandas does for a numpy-backed column
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_ns_dtype(column.dtype):
         low = _parse_time(low) if isinstance(low, str) else low
         high = _parse_time(high) if isinstance(high, str) else high
-        return _vectorised(column.array, low, high)  # the array's comparison is the Series', without its index
+        return vectorised_between(column.array, low, high)  # the array's comparison is the Series', without its index
     return np.fromiter((_is_between(v, low, high) for v in column.to_numpy()), bool, len(column))
 
 
@@ -48,7 +45,15 @@ def _parse_time(text: str) -> Any:
     return parse(text)
 
 
-def _vectorised(column: Any, low: Any, high: Any) -> Any:
+def check_bounds(low: Any, high: Any) -> None:
+    """A range GX would judge in its own way (no bound, or inverted) is left to GX."""
+    if low is None and high is None:
+        raise Unsure("a range with neither bound")
+    if low is not None and high is not None and low > high:
+        raise Unsure("a range whose min_value is above its max_value")
+
+
+def vectorised_between(column: Any, low: Any, high: Any) -> Any:
     if low is None:
         return column <= high
     if high is None:
