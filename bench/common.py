@@ -106,3 +106,20 @@ def write_result(name: str, result: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
+
+
+def write_month_comparison(name: str, rows: list[dict]) -> dict:
+    """Default vs searched, one row per month: the means, the months the search won; saved and printed."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    summary = {
+        "mean_default": round(float(table["default"].mean()), 4),
+        "mean_searched": round(float(table["searched"].mean()), 4),
+        "months_searched_better": int((table["searched"] > table["default"]).sum()),
+        "months": len(table),
+    }
+    write_result(name, {"rows": rows, "summary": summary})
+    print(table.to_string(index=False))
+    print(json.dumps(summary))
+    return summary

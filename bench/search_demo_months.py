@@ -22,6 +22,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
 EXAMPLE = ROOT / "examples" / "flights-late" / "flights-late.yaml"
 
 
@@ -70,17 +71,9 @@ def main() -> None:
             row[side] = auc(champion.model, champion.features, following, target) if champion is not None else None
         rows.append(row)
         print(json.dumps(row), flush=True)
-    table = pd.DataFrame(rows)
-    summary = {
-        "mean_default": round(float(table["default"].mean()), 4),
-        "mean_searched": round(float(table["searched"].mean()), 4),
-        "months_searched_better": int((table["searched"] > table["default"]).sum()),
-        "months": len(table),
-    }
-    out = ROOT / "bench" / "results" / "search_demo_months.json"
-    out.write_text(json.dumps({"rows": rows, "summary": summary}, indent=2))
-    print(table.to_string(index=False))
-    print(json.dumps(summary))
+    from bench.common import write_month_comparison
+
+    write_month_comparison("search_demo_months", rows)
 
 
 if __name__ == "__main__":

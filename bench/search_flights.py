@@ -113,17 +113,9 @@ def main() -> None:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
-    table = pd.DataFrame(rows)
-    summary = {
-        "mean_default": float(table["default"].mean()),
-        "mean_searched": float(table["searched"].mean()),
-        "months_searched_better": int((table["searched"] > table["default"]).sum()),
-        "months": len(table),
-    }
-    out = ROOT / "bench" / "results" / "search_flights.json"
-    out.write_text(json.dumps({"rows": rows, "summary": summary}, indent=2))
-    print(table.to_string(index=False))
-    print(json.dumps(summary))
+    from bench.common import write_month_comparison
+
+    write_month_comparison("search_flights", rows)
 
 
 if __name__ == "__main__":

@@ -105,8 +105,7 @@ def search_candidates(split: "Split", config: "ModelConfig") -> SearchResult:
         queue = as_completed(loop=client.loop)
 
         def submit(spec: TrialSpec) -> None:
-            window = shared.future()
-            params = {"spec": spec, "frame": window, "folds": folds, "config": config}
+            params = {"spec": spec, "frame": shared.future, "folds": folds, "config": config}
             future = runner.submit(run_trial, params)
             running[future.wrapped_future.key] = (future, spec, shared.copy)
             queue.add(future.wrapped_future)
@@ -120,7 +119,7 @@ def search_candidates(split: "Split", config: "ModelConfig") -> SearchResult:
         for done in queue:
             future, spec, copy = running.pop(done.key)
             result = result_of(future, spec)
-            lost = result.status is TrialStatus.FAILED and shared.lost_since(copy)
+            lost = result.status is TrialStatus.FAILED and shared.renew_if_lost(copy)
             if lost and resubmitted.get(spec.number, 0) < RESUBMITS:
                 resubmitted[spec.number] = resubmitted.get(spec.number, 0) + 1
                 logger.warning("search %s: the training window was lost with a worker; sent again", spec.label)
@@ -145,31 +144,25 @@ class SharedWindow:
     def __init__(self, client: Any, frame: pd.DataFrame) -> None:
         self._client = client
         self._frame = frame
-        self._future = self._scatter()
-        self.copy = 1  # which scatter ``future()`` hands out now
+        self.future = self._scatter()
+        self.copy = 1  # which scatter ``future`` is
 
     def _scatter(self) -> Any:
         return self._client.scatter(self._frame, broadcast=True, hash=False)
 
-    def lost_since(self, copy: int) -> bool:
-        """Whether copy number ``copy`` of the window is gone (replaced already, or lost now)."""
-        return copy < self.copy or self.lost()
+    def renew_if_lost(self, copy: int) -> bool:
+        """Whether a trial given copy number ``copy`` lost its window; a lost window is scattered again.
 
-    def lost(self) -> bool:
-        """Whether the cluster no longer holds the window: its future is lost, or no worker has it.
-
-        The scheduler forgets the key before the client hears of it, so ask the scheduler.
+        Asked only when a trial failed: the scheduler forgets the key before the client hears of
+        it (the future still says "finished"), so the scheduler is asked who holds it.
         """
-        if self._future.status != "finished":
-            return True
-        return not self._client.who_has(self._future).get(self._future.key)
-
-    def future(self) -> Any:
-        """The window's future, scattered again first if the cluster lost it."""
-        if self.lost():
-            self._future = self._scatter()
-            self.copy += 1
-        return self._future
+        if copy < self.copy:
+            return True  # replaced already, after an earlier trial found it lost
+        if self.future.status == "finished" and self._client.who_has(self.future).get(self.future.key):
+            return False
+        self.future = self._scatter()
+        self.copy += 1
+        return True
 
 
 def count_workers(client: Any) -> int:

@@ -130,11 +130,7 @@ def refuse_unknown(frame: pd.DataFrame, known: set[str]) -> None:
         raise UnknownColumns(f"unknown column(s) {shown}; the model knows {', '.join(sorted(known))}")
 
 
-def answer_body(rows: pd.DataFrame) -> dict[str, Any]:
-    """``{"predictions": [...]}``, one object per row, missing values as null."""
-    return dict(json.loads(answer_bytes(rows)))
-
-
 def answer_bytes(rows: pd.DataFrame) -> bytes:
-    """``answer_body`` as the bytes sent: pandas writes the rows' JSON once, nothing parses it again."""
+    """``{"predictions": [...]}``, one object per row, missing values as null: pandas writes the
+    rows' JSON once, nothing parses it again."""
     return b'{"predictions":' + rows.to_json(orient="records", double_precision=15).encode() + b"}"

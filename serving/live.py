@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
-from base.vocabulary import Route
 from serving.invocations import refuse_unknown
 from serving.scoring import ScoreResult, check_for_scoring, predict_rows, review_columns, review_share_rows
 from serving.served_model import LoadedModel
@@ -57,12 +55,9 @@ class LiveAnswer:
             return self.result.rows
         return shadow_rows(config, self.challenger, self.frame, self.result.rows)
 
-    def review_rows(self) -> np.ndarray:
-        return (self.result.rows["route"] == Route.REVIEW).to_numpy()
-
     def review_features(self, config: "ModelConfig") -> pd.DataFrame:
         """What a reviewer sees of each row routed to review (``serving.review_columns``)."""
-        return self.frame.loc[self.review_rows(), review_columns(config, self.frame)]
+        return self.frame.loc[self.result.review_mask(), review_columns(config, self.frame)]
 
 
 def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) -> LiveAnswer:

@@ -98,7 +98,7 @@ class LogWriter:
             LOG.error("prediction log write failed (%s); %d request(s) kept for the next try", exc, len(answers))
             return
         self.counts.rows_logged += sum(len(a.result.rows) for a in answers)
-        self.counts.rows_queued += sum(int(a.review_rows().sum()) for a in answers)
+        self.counts.rows_queued += sum(a.result.review_rows for a in answers)
         self.counts.batches += 1
 
 

@@ -24,7 +24,7 @@ def hash_rows(frame: pd.DataFrame, columns: list[str] | None = None) -> np.ndarr
     Number columns are mixed together as one 2-D block (the same arithmetic pandas applies to
     each column), so a wide frame costs a few array operations instead of a few per column.
     """
-    hashed: list[np.ndarray | None] = []
+    hashed: dict[int, np.ndarray] = {}
     numbers: list[tuple[int, np.ndarray]] = []
     if columns is None or not frame.columns.is_unique:
         chosen = (frame if columns is None else frame[columns]).items()
@@ -34,16 +34,14 @@ def hash_rows(frame: pd.DataFrame, columns: list[str] | None = None) -> np.ndarr
         raw = bits_of(values)
         if raw is not None:
             numbers.append((position, raw))
-            hashed.append(None)
         elif values.dtype.kind == "O" and isinstance(values.array, pd.arrays.NumpyExtensionArray):
-            hashed.append(hash_text(values.to_numpy()))
+            hashed[position] = hash_text(values.to_numpy())
         else:  # nullable numbers, categoricals, strings, periods: pandas' own
-            hashed.append(pandas_hash(values))
+            hashed[position] = pandas_hash(values)
     if numbers:
         mixed = mix(np.stack([raw for _, raw in numbers], axis=1))
-        for j, (position, _) in enumerate(numbers):
-            hashed[position] = mixed[:, j]
-    return combine([h for h in hashed if h is not None], len(frame))  # every position was filled
+        hashed.update((position, mixed[:, j]) for j, (position, _) in enumerate(numbers))
+    return combine([hashed[position] for position in sorted(hashed)], len(frame))
 
 
 def bits_of(values: pd.Series) -> np.ndarray | None:
@@ -71,8 +69,7 @@ def as_uint64(block: np.ndarray) -> np.ndarray:
 
 
 def mix(values: np.ndarray) -> np.ndarray:
-    """pandas' redistribution of 64-bit values (splitmix64's finaliser), on a whole block at once."""
-    values = values.copy() if not values.flags.writeable else values
+    """pandas' redistribution of 64-bit values (splitmix64's finaliser), in place on a new block."""
     values ^= values >> np.uint64(30)
     values *= np.uint64(0xBF58476D1CE4E5B9)
     values ^= values >> np.uint64(27)

@@ -22,6 +22,7 @@ from serving.served_model import BatchRefused, LoadedModel, load_scoring_model, 
 __all__ = ["BatchRefused", "LoadedModel", "ScoreResult", "load_scoring_model", "model_columns", "score_batch"]
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from base.settings import ModelConfig
@@ -47,7 +48,11 @@ class ScoreResult:
 
     @property
     def review_rows(self) -> int:
-        return int((self.rows["route"] == Route.REVIEW).sum())
+        return int(self.review_mask().sum())
+
+    def review_mask(self) -> "np.ndarray":
+        """Which rows were routed to a person."""
+        return (self.rows["route"] == Route.REVIEW).to_numpy()
 
     def summary(self) -> str:
         share = self.review_rows / max(len(self.rows), 1)
@@ -103,7 +108,7 @@ def score_batch(
         config.serving.log_root(config.home), config.name, result.batch_id, logged, when,
         url=config.prediction_log_url,
     )  # fmt: skip
-    review = (result.rows["route"] == Route.REVIEW).to_numpy()
+    review = result.review_mask()
     features = frame.reset_index(drop=True).loc[review, review_columns(config, frame)]
     url = config.serving_url
     queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features, url=url)

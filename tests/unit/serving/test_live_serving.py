@@ -11,7 +11,6 @@ from serving.invocations import (
     BodyTooLarge,
     RequestRefused,
     UnknownColumns,
-    answer_body,
     answer_bytes,
     parse_invocation,
     refuse_unknown,
@@ -91,7 +90,8 @@ def test_unknown_columns_are_named_and_missing_values_answer_null():
     with pytest.raises(UnknownColumns, match="unknown column\\(s\\) 'x9'"):
         refuse_unknown(ROWS.assign(x9=1), {"ts", "x1", "colour"})
     refuse_unknown(ROWS, {"ts", "x1", "colour", "late"})
-    assert answer_body(pd.DataFrame({"id": ["a"], "score": [np.nan]})) == {"predictions": [{"id": "a", "score": None}]}
+    missing = answer_bytes(pd.DataFrame({"id": ["a"], "score": [np.nan]}))
+    assert json.loads(missing) == {"predictions": [{"id": "a", "score": None}]}
     text = pd.DataFrame({"id": ["é\u2028"], "score": [0.25]})
     assert json.loads(answer_bytes(text)) == {"predictions": [{"id": "é\u2028", "score": 0.25}]}
 
