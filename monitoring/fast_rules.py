@@ -66,6 +66,7 @@ class Column:
         else:
             self.nulls = np.asarray(values.array.isna(), dtype=bool)
         self._present: pd.Series | None = None
+        self._objects: np.ndarray | None = None
 
     @property
     def present(self) -> pd.Series:
@@ -73,6 +74,20 @@ class Column:
         if self._present is None:
             self._present = self.values[~self.nulls] if self.nulls.any() else self.values
         return self._present
+
+    @property
+    def objects(self) -> np.ndarray:
+        """The non-null values of an object column as its own array (what the value-by-value rules read)."""
+        if self._objects is None:
+            raw = self.values.to_numpy()
+            self._objects = raw[~self.nulls] if self.nulls.any() else raw
+        return self._objects
+
+    def first(self, mask: np.ndarray) -> list[Any]:
+        """Up to ``PARTIAL`` values where ``mask`` holds over all rows, as GX lists them."""
+        if self.numbers is not None or self.values.dtype == object:  # the array's values are the Series' values
+            return _plain(self.values.to_numpy()[mask][:PARTIAL])
+        return _plain(self.values[mask][:PARTIAL])
 
 
 @dataclass(frozen=True)
@@ -161,18 +176,18 @@ def _not_null(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, A
         "element_count": total,
         "unexpected_count": count,
         "unexpected_percent": count / total * 100 if total else None,
-        "partial_unexpected_list": _plain(values[nulls][:PARTIAL]) if count else [],
+        "partial_unexpected_list": column.first(nulls) if count else [],
     }
     return success, result
 
 
 def _map_rule(
-    column: Column, kwargs: dict[str, Any], condition: Callable[[Any], Any], on_numbers: bool = False
+    column: Column, kwargs: dict[str, Any], condition: Callable[[Any], Any], present: Any = None
 ) -> tuple[bool, dict]:
-    """A per-value rule over the non-null values (``column.numbers`` with ``on_numbers``), with GX's
-    counts and ``mostly`` arithmetic."""
+    """A per-value rule over the non-null values (``present``: an array of them, else the Series),
+    with GX's counts and ``mostly`` arithmetic."""
     total = len(column.values)
-    present: Any = column.numbers if on_numbers and column.numbers is not None else column.present
+    present = column.present if present is None else present
     nonnull = len(present)
     unexpected = ~_booleans(condition(present)) if nonnull else np.zeros(0, dtype=bool)
     count = int(unexpected.sum())
@@ -181,7 +196,7 @@ def _map_rule(
         "element_count": total,
         "unexpected_count": count,
         "unexpected_percent": (count / nonnull * 100 if nonnull else None) if total else None,
-        "partial_unexpected_list": _plain(column.present[unexpected][:PARTIAL]) if count else [],
+        "partial_unexpected_list": _plain(present[unexpected][:PARTIAL]) if count else [],
         "missing_count": total - nonnull,
     }
     return bool(success), result
@@ -191,7 +206,7 @@ def _between(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, An
     low, high = kwargs.get("min_value"), kwargs.get("max_value")
     if column.numbers is not None:  # what between_condition does for these dtypes, without the Series
         check_bounds(low, high)
-        return _map_rule(column, kwargs, lambda v: vectorised_between(v, low, high), on_numbers=True)
+        return _map_rule(column, kwargs, lambda v: vectorised_between(v, low, high), column.numbers)
     return _map_rule(column, kwargs, lambda v: between_condition(v, low, high))
 
 
@@ -199,11 +214,11 @@ def _in_set(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, Any
     value_set = kwargs.get("value_set")
     if value_set is None:
         raise Unsure("in_set without a value_set")
-    if column.values.dtype == object and len(column.present) <= SMALL:
+    if column.values.dtype == object and len(column.objects) <= SMALL:
         members = _members(value_set)
         if members is not None:  # Python's equality, as pandas' object hash table; nulls are already out
-            check = lambda v: np.fromiter((x in members for x in v.to_numpy()), bool, len(v))  # noqa: E731
-            return _map_rule(column, kwargs, check)
+            check = lambda v: np.fromiter((x in members for x in v), bool, len(v))  # noqa: E731
+            return _map_rule(column, kwargs, check, column.objects)
     return _map_rule(column, kwargs, lambda v: v.isin(value_set))
 
 
@@ -230,8 +245,8 @@ def _type_list(column: Column, kwargs: dict[str, Any]) -> tuple[bool, dict[str, 
     dtype = column.values.dtype
     if dtype.type.__name__ == "object_":
         allowed = value_types(types)
-        check = lambda v: np.fromiter((isinstance(x, allowed) for x in v.to_numpy()), bool, len(v))  # noqa: E731
-        return _map_rule(column, kwargs, check)
+        check = lambda v: np.fromiter((isinstance(x, allowed) for x in v), bool, len(v))  # noqa: E731
+        return _map_rule(column, kwargs, check, column.objects)
     return dtype_in_list(dtype, types), {"observed_value": dtype.type.__name__}
 
 
@@ -250,7 +265,7 @@ def _mostly(kwargs: dict[str, Any]) -> float:
     return 1.0 if mostly is None else float(mostly)
 
 
-def _plain(values: pd.Series) -> list[Any]:
+def _plain(values: pd.Series | np.ndarray) -> list[Any]:
     """Values as GX's result serialisation leaves them: Python scalars for numpy ones."""
     return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
 

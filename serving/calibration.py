@@ -184,30 +184,44 @@ def row_ids(frame: pd.DataFrame, id_column: str | None, columns: list[str] | Non
     return pd.Series([f"{value:016x}" for value in hash_rows(frame, columns).tolist()], dtype=object)
 
 
-def scored_frame(task: str, ids: pd.Series, outputs: Outputs, calibration: Calibration, version: str) -> pd.DataFrame:
+def scored_frame(
+    task: str,
+    ids: pd.Series,
+    outputs: Outputs,
+    calibration: Calibration,
+    version: str,
+    flagged: np.ndarray | None = None,
+    reasons: list[str] | None = None,
+) -> pd.DataFrame:
     """id, prediction, score (positive-class probability, top probability, or the value),
-    confidence, version, route; regression adds the interval, binary the positive label."""
+    confidence, version, route; regression adds the interval, binary the positive label.
+
+    ``flagged`` rows go to review whatever their confidence, ``reasons`` says why (``review_reason``);
+    the frame is built once with every column (adding columns afterwards costs more than scoring).
+    """
     confidence = confidence_of(task, outputs, calibration)
     review = needs_review(task, confidence, calibration.threshold)
+    if flagged is not None:
+        review = review | flagged
     values = np.asarray(outputs.values, dtype=float)
     prediction = predicted_labels(task, outputs)
     score = values if values.ndim == 1 else values.max(axis=1)
-    rows = pd.DataFrame(
-        {
-            ID: ids.to_numpy(),
-            PREDICTION: prediction if task == "regression" else prediction.astype(str),
-            SCORE: score,
-            CONFIDENCE: confidence,
-            VERSION: str(version),
-            ROUTE: np.where(review, Route.REVIEW.value, Route.AUTO.value),
-        }
-    )
+    columns: dict[str, Any] = {
+        ID: ids.to_numpy(),
+        PREDICTION: prediction if task == "regression" else prediction.astype(str),
+        SCORE: score,
+        CONFIDENCE: confidence,
+        VERSION: str(version),
+        ROUTE: np.where(review, Route.REVIEW.value, Route.AUTO.value),
+    }
     if task == "regression":
         half = half_widths(values, calibration)
-        rows[LOW], rows[HIGH] = values - half, values + half
+        columns[LOW], columns[HIGH] = values - half, values + half
     if task == "binary":
-        rows[POSITIVE] = str(np.asarray(outputs.labels)[1])
-    return rows
+        columns[POSITIVE] = str(np.asarray(outputs.labels)[1])
+    if reasons is not None:
+        columns["review_reason"] = reasons
+    return pd.DataFrame(columns)
 
 
 def _exact(value: Any) -> Any:

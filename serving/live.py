@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from serving.invocations import refuse_unknown
-from serving.scoring import ScoreResult, check_for_scoring, predict_rows, review_columns, review_share_rows
+from serving.scoring import ScoreResult, check_for_scoring, null_share_rows, predict_rows, review_columns
 from serving.served_model import LoadedModel
 from serving.shadow import shadow_rows
 
@@ -72,8 +72,8 @@ def score_request(config: "ModelConfig", serving: Serving, frame: pd.DataFrame) 
     refuse_unknown(frame, set(serving.known_columns))
     report = check_for_scoring(frame, config, REQUEST)
     # a request is its own batch: an id, not a content hash (the rows' ids already hash their values)
-    result = predict_rows(config, frame, REQUEST, uuid.uuid4().hex[:16], loaded=serving.champion)
-    result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
+    nulls = null_share_rows(frame, [f.column for f in report.failures if f.column])
+    result = predict_rows(config, frame, REQUEST, uuid.uuid4().hex[:16], loaded=serving.champion, nulls=nulls)
     return LiveAnswer(result, frame, serving.challenger)
 
 

@@ -94,8 +94,8 @@ def score_batch(
     path = fetch_batch(batch_path, config)
     frame = load_batch(path, config.data.timestamp_column)
     report = check_for_scoring(frame, config, path.name, str(path))
-    result = predict_rows(config, frame, path.name, frame_hash(frame)[:16], version, scored_at)
-    result = review_share_rows(result, frame, [f.column for f in report.failures if f.column])
+    nulls = null_share_rows(frame, [f.column for f in report.failures if f.column])
+    result = predict_rows(config, frame, path.name, frame_hash(frame)[:16], version, scored_at, nulls=nulls)
     if not record:
         return result
     when = datetime.fromisoformat(result.scored_at)
@@ -122,7 +122,7 @@ def check_for_scoring(
     """The suite minus the target; a broken batch raises ``BatchRefused`` naming each failed check.
 
     A rule about every row, or a column with nothing in it at all, breaks the batch; a null-share
-    rule judged broken for its size only sends the rows concerned to review (``review_share_rows``).
+    rule judged broken for its size only sends the rows concerned to review (``null_share_rows``).
     Other share rules (values outside a set or range, ``mostly`` < 1) are not judged on a few rows,
     so a one-row request with a new category is answered; beyond sampling noise they refuse.
     """
@@ -140,25 +140,40 @@ def _sends_rows_to_review(failure: "ExpectationFailure", null_rule: str) -> bool
     return failure.share_rule and failure.expectation == null_rule and failure.unexpected_percent != 100.0
 
 
-def review_share_rows(result: ScoreResult, frame: "pd.DataFrame", columns: list[str]) -> ScoreResult:
-    """Rows behind a broken share rule (a null where nulls are too many) go to a person, with the reason."""
+@dataclass(frozen=True, eq=False)
+class NullRows:
+    """Rows behind a broken null share: routed to a person when scored, each with its reason."""
+
+    flagged: "np.ndarray"
+    reasons: list[str]
+    note: str
+
+
+def null_share_rows(frame: "pd.DataFrame", columns: list[str]) -> NullRows | None:
+    """Which rows hold a null where the batch has more nulls than the suite allows (None: no such column)."""
     import numpy as np
 
-    from serving.calibration import ROUTE
-
     if not columns:
-        return result
-    rows = result.rows.copy()
+        return None
     missing = np.column_stack([frame[c].isna().to_numpy() for c in columns])
-    flagged = missing.any(axis=1)
-    reasons = [", ".join(c for c, gone in zip(columns, row, strict=True) if gone) for row in missing.tolist()]
-    rows[ROUTE] = np.where(flagged, Route.REVIEW.value, rows[ROUTE])
-    rows["review_reason"] = [f"null in {r}: the batch's null share breaks the suite" if r else "" for r in reasons]
+    flagged = np.asarray(missing.any(axis=1), dtype=bool)
     note = (
         f"{int(flagged.sum())} row(s) with nulls in {', '.join(columns)} sent to review: the batch has more nulls "
         "there than the suite allows"
     )
-    return replace(result, rows=rows, notes=(*result.notes, note))
+    return NullRows(flagged, _null_reasons(columns, missing), note)
+
+
+def _null_reasons(columns: list[str], missing: "np.ndarray") -> list[str]:
+    """Each row's reason, written once per combination of null columns rather than once per row."""
+    import numpy as np
+
+    combinations, which = np.unique(missing, axis=0, return_inverse=True)
+    texts = []
+    for combination in combinations.tolist():
+        named = ", ".join(c for c, gone in zip(columns, combination, strict=True) if gone)
+        texts.append(f"null in {named}: the batch's null share breaks the suite" if named else "")
+    return [texts[i] for i in which.reshape(-1).tolist()]
 
 
 def predict_rows(
@@ -169,10 +184,12 @@ def predict_rows(
     version: str | None = None,
     scored_at: datetime | None = None,
     loaded: LoadedModel | None = None,
+    nulls: NullRows | None = None,
 ) -> ScoreResult:
     """The per-row frame of a validated batch; raises ``BatchRefused`` when the outputs fail.
 
     ``loaded`` is a version already in memory (the HTTP service's); else ``version`` or the champion is loaded.
+    ``nulls``: rows routed to a person whatever their confidence, with their reason.
     """
     from serving.calibration import row_ids, scored_frame
     from training.compute import limited_threads
@@ -193,11 +210,13 @@ def predict_rows(
     if config.serving.id_column is not None and config.serving.id_column not in frame.columns:
         raise BatchRefused(f"{batch}: no id column {config.serving.id_column!r} (serving.id_column)")
     ids = row_ids(frame, config.serving.id_column, _id_source(config, frame))
-    rows = scored_frame(config.task, ids, outputs, calibration, info.version)
+    flagged, reasons = (None, None) if nulls is None else (nulls.flagged, nulls.reasons)
+    rows = scored_frame(config.task, ids, outputs, calibration, info.version, flagged, reasons)
+    notes = tuple(notes) if nulls is None else (*notes, nulls.note)
     when = (scored_at or datetime.now(UTC)).astimezone(UTC).isoformat()
     classes = None if outputs.labels is None else class_text(tuple(outputs.labels))
     return ScoreResult(
-        config.name, batch, batch_id, info.version, calibration, rows, when, notes=tuple(notes), classes=classes
+        config.name, batch, batch_id, info.version, calibration, rows, when, notes=notes, classes=classes
     )
 
 

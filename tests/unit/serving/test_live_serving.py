@@ -181,13 +181,16 @@ def test_a_shadow_gate_without_shadow_scoring_is_a_config_error():
 
 
 def test_rows_behind_a_broken_null_share_go_to_review_naming_their_empty_columns():
-    from serving.calibration import Calibration
-    from serving.scoring import ScoreResult, review_share_rows
+    from serving.calibration import Calibration, scored_frame
+    from serving.scoring import null_share_rows
+    from training.metrics import Outputs
 
-    rows = pd.DataFrame({"id": ["r0", "r1", "r2", "r3"], "route": ["auto", "auto", "auto", "review"]})
-    result = ScoreResult("m", "b", "x", "1", Calibration("fixed", 0.2), rows, "2024-05-01T00:00:00+00:00")
     frame = pd.DataFrame({"a": [None, 1.0, np.nan, 2.0], "b": ["x", "y", None, "z"], "c": [1, 2, 3, 4]})
-    routed = review_share_rows(result, frame, ["a", "b"]).rows
+    nulls = null_share_rows(frame, ["a", "b"])
+    assert nulls is not None and nulls.note.startswith("2 row(s) with nulls in a, b sent to review")
+    outputs = Outputs(values=np.array([0.9, 0.95, 0.1, 0.5]), labels=np.array([0, 1]))  # the last one unsure
+    ids = pd.Series(["r0", "r1", "r2", "r3"])
+    routed = scored_frame("binary", ids, outputs, Calibration("fixed", 0.2), "1", nulls.flagged, nulls.reasons)
     assert routed["route"].tolist() == ["review", "auto", "review", "review"]
     assert routed["review_reason"].str.replace(": the batch's null share breaks the suite", "").tolist() == [
         "null in a",
@@ -195,4 +198,7 @@ def test_rows_behind_a_broken_null_share_go_to_review_naming_their_empty_columns
         "null in a, b",
         "",
     ]
-    assert review_share_rows(result, frame, []).rows is rows
+    plain = scored_frame("binary", ids, outputs, Calibration("fixed", 0.2), "1")
+    assert plain["route"].tolist() == ["auto", "auto", "auto", "review"] and "review_reason" not in plain
+    assert routed.drop(columns=["review_reason", "route"]).equals(plain.drop(columns=["route"]))
+    assert null_share_rows(frame, []) is None
