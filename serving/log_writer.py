@@ -105,8 +105,9 @@ class LogWriter:
 def write_answers(config: "ModelConfig", answers: list["LiveAnswer"], batch_id: str) -> None:
     """One prediction-log batch of every answered row; the unsure ones queued for review."""
     from serving import prediction_log, review_queue
+    from serving.live import logged_rows
 
-    rows = pd.concat([a.logged_rows(config) for a in answers], ignore_index=True)  # the shadow scores here
+    rows = logged_rows(config, answers)  # the challenger scores here
     when = datetime.now(UTC)
     prediction_log.write_batch(
         config.serving.log_root(config.home), config.name, batch_id, rows, when, url=config.prediction_log_url

@@ -202,3 +202,46 @@ def test_rows_behind_a_broken_null_share_go_to_review_naming_their_empty_columns
     assert plain["route"].tolist() == ["auto", "auto", "auto", "review"] and "review_reason" not in plain
     assert routed.drop(columns=["review_reason", "route"]).equals(plain.drop(columns=["route"]))
     assert null_share_rows(frame, []) is None
+
+
+def test_the_challenger_scores_the_answers_of_one_flush_in_one_call_with_each_rows_own_answer(tmp_path):
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import LogisticRegression
+
+    from serving.calibration import Calibration
+    from serving.live import LiveAnswer, logged_rows
+    from serving.scoring import ScoreResult
+    from serving.served_model import LoadedModel
+    from serving.shadow import shadow_rows
+
+    class Counted(LogisticRegression):
+        calls = 0
+
+        def predict_proba(self, X):
+            Counted.calls += 1
+            return super().predict_proba(X)
+
+    X = pd.DataFrame({"x1": np.linspace(-2, 2, 40)})
+    model = Counted().fit(X, (X["x1"] + np.sin(7 * X["x1"]) > 0).astype(int))
+    challenger = LoadedModel(SimpleNamespace(version="2"), model, Calibration("fixed", 0.2))  # type: ignore[arg-type]
+    frames = [pd.DataFrame({"x1": [0.1 * k, -0.3 * k, 1.5]}) for k in range(4)]
+    frames.append(pd.DataFrame({"x1": [1, -1]}))  # int64, not float64: scored apart, as it came
+    answers = []
+    for k, frame in enumerate(frames):
+        ids = [f"{k}-{i}" for i in range(len(frame))]
+        rows = pd.DataFrame({"id": ids, "prediction": "1", "score": 0.9, "confidence": 0.8, "version": "1"})
+        result = ScoreResult("m", "request", "x", "1", Calibration("fixed", 0.2), rows.assign(route="auto"), "t")
+        answers.append(LiveAnswer(result, frame, challenger))
+    cfg = config(tmp_path)
+
+    one_by_one = pd.concat([shadow_rows(cfg, challenger, a.frame, a.result.rows) for a in answers], ignore_index=True)
+    Counted.calls = 0
+    together = logged_rows(cfg, answers)
+
+    assert Counted.calls == 2  # the four float requests at once, the int one apart
+    pd.testing.assert_frame_equal(together, one_by_one)
+    assert together["id"].tolist() == [i for a in answers for i in a.result.rows["id"]]  # in the order answered
+    assert together["shadow_version"].eq("2").all() and together["shadow_score"].nunique() > 3
+    without = [LiveAnswer(a.result, a.frame) for a in answers]
+    assert "shadow_version" not in logged_rows(cfg, without)
