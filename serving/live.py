@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from serving.calibration import VERSION
 from serving.invocations import refuse_unknown
 from serving.scoring import ScoreResult, check_for_scoring, null_share_rows, predict_rows, review_columns
 from serving.served_model import LoadedModel
-from serving.shadow import shadow_rows
+from serving.shadow import SHADOW, shadow_rows
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
@@ -59,7 +60,9 @@ def logged_rows(config: "ModelConfig", answers: list[LiveAnswer]) -> pd.DataFram
 
     The challenger scores the answers that share it and their columns' types in one call: a
     model's fixed cost per call is most of a small request's cost, and each row's answer does not
-    depend on the rows beside it. Answers with other column types are scored apart, as they came.
+    depend on the rows beside it. Answers with other column types are scored apart, as they came;
+    when the challenger fails on a group, each answer is scored alone so that only the one that
+    broke it goes without the challenger's answer.
     """
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, answer in enumerate(answers):
@@ -73,6 +76,12 @@ def logged_rows(config: "ModelConfig", answers: list[LiveAnswer]) -> pd.DataFram
         frame = pd.concat([answers[i].frame for i in members], ignore_index=True)
         rows = pd.concat([answers[i].result.rows for i in members], ignore_index=True)
         logged, start = shadow_rows(config, challenger, frame, rows), 0
+        if (
+            SHADOW + VERSION not in logged.columns and len(members) > 1
+        ):  # one answer's rows broke it: alone, the others keep theirs
+            for i in members:
+                parts[i] = shadow_rows(config, challenger, answers[i].frame, answers[i].result.rows)
+            continue
         for i in members:
             size = len(answers[i].result.rows)
             parts[i], start = logged.iloc[start : start + size], start + size

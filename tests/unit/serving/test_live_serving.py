@@ -245,3 +245,29 @@ def test_the_challenger_scores_the_answers_of_one_flush_in_one_call_with_each_ro
     assert together["shadow_version"].eq("2").all() and together["shadow_score"].nunique() > 3
     without = [LiveAnswer(a.result, a.frame) for a in answers]
     assert "shadow_version" not in logged_rows(cfg, without)
+
+
+def test_an_answer_the_challenger_cannot_score_leaves_the_others_of_its_flush_their_shadow_answers(tmp_path):
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import LogisticRegression
+
+    from serving.calibration import Calibration
+    from serving.live import LiveAnswer, logged_rows
+    from serving.scoring import ScoreResult
+    from serving.served_model import LoadedModel
+
+    X = pd.DataFrame({"x1": np.linspace(-2, 2, 40)})
+    model = LogisticRegression().fit(X, (X["x1"] > 0).astype(int))
+    challenger = LoadedModel(SimpleNamespace(version="2"), model, Calibration("fixed", 0.2))  # type: ignore[arg-type]
+    answers = []
+    for k, values in enumerate([[0.5, -0.5], [np.inf, 1.0], [1.5, 0.0]]):  # scikit-learn refuses an infinity
+        rows = pd.DataFrame({"id": [f"{k}a", f"{k}b"], "prediction": "1", "score": 0.9, "version": "1"})
+        result = ScoreResult("m", "request", "x", "1", Calibration("fixed", 0.2), rows.assign(route="auto"), "t")
+        answers.append(LiveAnswer(result, pd.DataFrame({"x1": values}), challenger))
+
+    logged = logged_rows(config(tmp_path), answers)
+
+    assert logged["id"].tolist() == ["0a", "0b", "1a", "1b", "2a", "2b"]
+    assert logged["shadow_score"].isna().tolist() == [False, False, True, True, False, False]
+    assert set(logged["shadow_version"].dropna()) == {"2"}
