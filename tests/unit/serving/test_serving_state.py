@@ -4,6 +4,7 @@ Each test runs twice (the ``serving_url`` fixture): in files under a temporary h
 PostgreSQL schema of its own, the team profile's shared state. The callers are the same.
 """
 
+import json
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -63,7 +64,7 @@ def test_an_answer_is_a_label_with_its_reviewer_and_survives_rescoring(tmp_path,
     review_queue.enqueue(tmp_path, "m", "b1", rows, features, url=serving_url)  # the same batch scored again
 
     pending = review_queue.list_queue(tmp_path, "m", url=serving_url)
-    assert pending["id"].tolist() == ["a"] and '"x": 1.5' in pending["features"][0]
+    assert pending["id"].tolist() == ["a"] and json.loads(pending["features"][0]) == {"x": 1.5, "city": "ams"}
     answers = review_queue.answers(tmp_path, "m", url=serving_url)
     assert answers[["id", "label", "reviewer"]].values.tolist() == [["b", "0", "ann@host"]]
     everything = review_queue.list_queue(tmp_path, "m", pending_only=False, url=serving_url)
