@@ -55,6 +55,18 @@ class LiveAnswer:
         return self.frame.loc[self.result.review_mask(), review_columns(config, self.frame)]
 
 
+def review_features(config: "ModelConfig", answers: list[LiveAnswer]) -> pd.DataFrame:
+    """The review rows' features of every answer, in order: cut out of all the requests' rows at
+    once when the requests have the same columns (a cut per request costs more than the request)."""
+    import numpy as np
+
+    if len({tuple(a.frame.columns) for a in answers}) != 1:
+        return pd.concat([a.review_features(config) for a in answers], ignore_index=True)
+    frame = pd.concat([a.frame for a in answers], ignore_index=True)
+    review = np.concatenate([a.result.review_mask() for a in answers])
+    return frame.loc[review, review_columns(config, frame)].reset_index(drop=True)
+
+
 def logged_rows(config: "ModelConfig", answers: list[LiveAnswer]) -> pd.DataFrame:
     """The answers' rows as the prediction log holds them, with the challenger's answer when there is one.
 

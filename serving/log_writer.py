@@ -105,7 +105,7 @@ class LogWriter:
 def write_answers(config: "ModelConfig", answers: list["LiveAnswer"], batch_id: str) -> None:
     """One prediction-log batch of every answered row; the unsure ones queued for review."""
     from serving import prediction_log, review_queue
-    from serving.live import logged_rows
+    from serving.live import logged_rows, review_features
 
     rows = logged_rows(config, answers)  # the challenger scores here
     when = datetime.now(UTC)
@@ -114,7 +114,7 @@ def write_answers(config: "ModelConfig", answers: list["LiveAnswer"], batch_id: 
     )
     answered = pd.concat([a.result.rows for a in answers], ignore_index=True)
     review = (answered["route"] == Route.REVIEW).to_numpy()
-    features = pd.concat([a.review_features(config) for a in answers], ignore_index=True)
+    features = review_features(config, answers)
     url = config.serving_url
     review_queue.enqueue(config.home, config.name, batch_id, answered[review], features, url=url)
     for version, classes in {(a.result.version, a.result.classes) for a in answers}:

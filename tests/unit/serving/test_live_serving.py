@@ -271,3 +271,20 @@ def test_an_answer_the_challenger_cannot_score_leaves_the_others_of_its_flush_th
     assert logged["id"].tolist() == ["0a", "0b", "1a", "1b", "2a", "2b"]
     assert logged["shadow_score"].isna().tolist() == [False, False, True, True, False, False]
     assert set(logged["shadow_version"].dropna()) == {"2"}
+
+
+def test_the_review_rows_features_of_a_flush_come_in_order_whatever_columns_each_request_sent():
+    from serving.calibration import Calibration
+    from serving.live import LiveAnswer, review_features
+    from serving.scoring import ScoreResult
+
+    def answer(frame: pd.DataFrame, routes: list[str]) -> LiveAnswer:
+        rows = pd.DataFrame({"id": [f"r{i}" for i in range(len(frame))], "route": routes})
+        return LiveAnswer(ScoreResult("m", "request", "x", "1", Calibration("fixed", 0.2), rows, "t"), frame)
+
+    same = [answer(pd.DataFrame({"x1": [1.0, 2.0], "late": [0, 1]}), ["review", "auto"]) for _ in range(2)]
+    same.append(answer(pd.DataFrame({"x1": [3.0, 4.0], "late": [0, 1]}), ["auto", "review"]))
+    assert review_features(config(), same).to_dict("list") == {"x1": [1.0, 1.0, 4.0]}  # the target is never shown
+    mixed = [*same, answer(pd.DataFrame({"x1": [5.0], "colour": ["red"]}), ["review"])]
+    shown = review_features(config(), mixed)
+    assert shown["x1"].tolist() == [1.0, 1.0, 4.0, 5.0] and shown["colour"].isna().tolist() == [True] * 3 + [False]
