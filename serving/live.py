@@ -88,9 +88,8 @@ def logged_rows(config: "ModelConfig", answers: list[LiveAnswer]) -> pd.DataFram
         frame = pd.concat([answers[i].frame for i in members], ignore_index=True)
         rows = pd.concat([answers[i].result.rows for i in members], ignore_index=True)
         logged, start = shadow_rows(config, challenger, frame, rows), 0
-        if (
-            SHADOW + VERSION not in logged.columns and len(members) > 1
-        ):  # one answer's rows broke it: alone, the others keep theirs
+        if SHADOW + VERSION not in logged.columns and len(members) > 1:
+            # one answer's rows broke the challenger: scored alone, the others keep its answers
             for i in members:
                 parts[i] = shadow_rows(config, challenger, answers[i].frame, answers[i].result.rows)
             continue
