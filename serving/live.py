@@ -18,7 +18,7 @@ import pandas as pd
 
 from serving.calibration import VERSION
 from serving.invocations import refuse_unknown
-from serving.scoring import ScoreResult, check_for_scoring, null_share_rows, predict_rows, review_columns
+from serving.scoring import ScoreResult, check_for_scoring, features_for_review, null_share_rows, predict_rows
 from serving.served_model import LoadedModel
 from serving.shadow import SHADOW, shadow_rows
 
@@ -52,7 +52,7 @@ class LiveAnswer:
 
     def review_features(self, config: "ModelConfig") -> pd.DataFrame:
         """What a reviewer sees of each row routed to review (``serving.review_columns``)."""
-        return self.frame.loc[self.result.review_mask(), review_columns(config, self.frame)]
+        return features_for_review(config, self.frame, self.result.review_mask())
 
 
 def review_features(config: "ModelConfig", answers: list[LiveAnswer]) -> pd.DataFrame:
@@ -63,8 +63,7 @@ def review_features(config: "ModelConfig", answers: list[LiveAnswer]) -> pd.Data
     if len({tuple(a.frame.columns) for a in answers}) != 1:
         return pd.concat([a.review_features(config) for a in answers], ignore_index=True)
     frame = pd.concat([a.frame for a in answers], ignore_index=True)
-    review = np.concatenate([a.result.review_mask() for a in answers])
-    return frame.loc[review, review_columns(config, frame)].reset_index(drop=True)
+    return features_for_review(config, frame, np.concatenate([a.result.review_mask() for a in answers]))
 
 
 def logged_rows(config: "ModelConfig", answers: list[LiveAnswer]) -> pd.DataFrame:

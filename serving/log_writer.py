@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
-
-from base.vocabulary import Route
 
 if TYPE_CHECKING:
     from base.settings import ModelConfig
@@ -113,7 +112,7 @@ def write_answers(config: "ModelConfig", answers: list["LiveAnswer"], batch_id: 
         config.serving.log_root(config.home), config.name, batch_id, rows, when, url=config.prediction_log_url
     )
     answered = pd.concat([a.result.rows for a in answers], ignore_index=True)
-    review = (answered["route"] == Route.REVIEW).to_numpy()
+    review = np.concatenate([a.result.review_mask() for a in answers])
     features = review_features(config, answers)
     url = config.serving_url
     review_queue.enqueue(config.home, config.name, batch_id, answered[review], features, url=url)

@@ -109,7 +109,7 @@ def score_batch(
         url=config.prediction_log_url,
     )  # fmt: skip
     review = result.review_mask()
-    features = frame.reset_index(drop=True).loc[review, review_columns(config, frame)]
+    features = features_for_review(config, frame, review)
     url = config.serving_url
     queued = review_queue.enqueue(config.home, config.name, result.batch_id, result.rows[review], features, url=url)
     review_queue.record_domain(config.home, config.name, result.version, result.classes, url=url)
@@ -242,6 +242,11 @@ def review_columns(config: "ModelConfig", frame: "pd.DataFrame") -> list[str]:
         return [c for c in config.serving.review_columns if c in frame.columns]
     hidden = {config.data.target_column, *config.data.exclude}
     return [c for c in frame.columns if c not in hidden]
+
+
+def features_for_review(config: "ModelConfig", frame: "pd.DataFrame", review: "np.ndarray") -> "pd.DataFrame":
+    """What a reviewer sees of the rows ``review`` marks (``review_columns``), in their order."""
+    return frame.loc[review, review_columns(config, frame)].reset_index(drop=True)
 
 
 def validate_for_scoring(frame: "pd.DataFrame", config: "ModelConfig", batch: str) -> "ValidationReport":
